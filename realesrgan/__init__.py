@@ -1,0 +1,14 @@
+"""Real-ESRGAN as a BasicSR plugin: architectures, datasets, models and the RealESRGANer inference helper.
+
+Importing this package first makes the released BasicSR work on current torch/torchvision/numpy
+(:mod:`realesrgan.compat`), then registers the architectures, datasets and models in BasicSR's registries.
+"""
+# flake8: noqa
+from realesrgan import compat
+
+compat.apply()
+
+from .archs import *
+from .data import *
+from .models import *
+from .version import *
