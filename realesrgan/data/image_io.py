@@ -1,0 +1,151 @@
+"""Image reading and writing shared by the training datasets and the data-preparation scripts.
+
+The datasets read bytes through BasicSR's ``FileClient`` (disk or LMDB) and decode them here, so that a missing,
+flaky or corrupt file ends in one clear error naming it instead of a ``NoneType`` traceback deep inside OpenCV.
+The scripts list, read and write image files through the same helpers, which also work for non-ASCII paths
+(``cv2.imread``/``cv2.imwrite`` do not on some platforms).
+"""
+import logging
+import os
+import time
+from typing import List, Optional, Sequence
+
+import cv2
+import numpy as np
+
+__all__ = [
+    'IMAGE_EXTENSIONS', 'list_images', 'read_image', 'write_image', 'read_bytes_with_retry', 'decode_image_bytes'
+]
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
+
+
+def list_images(folder: str, recursive: bool = False) -> List[str]:
+    """List the image files of a folder, as paths relative to it, sorted.
+
+    Args:
+        folder: Folder to scan.
+        recursive: Also scan sub-folders.
+
+    Returns:
+        Relative paths (with ``/`` separators) of the files whose extension is in :data:`IMAGE_EXTENSIONS`.
+
+    Raises:
+        FileNotFoundError: ``folder`` does not exist or is not a folder.
+    """
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f'Image folder "{folder}" does not exist (or is not a folder).')
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in files:
+            if name.lower().endswith(IMAGE_EXTENSIONS):
+                found.append(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, '/'))
+        if not recursive:
+            break
+    return sorted(found)
+
+
+def read_image(path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    """Read an image file as OpenCV does (BGR order), also for non-ASCII paths.
+
+    Args:
+        path: Image file.
+        flags: OpenCV ``IMREAD_*`` flags.
+
+    Returns:
+        The decoded image.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: The file is not a readable image.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'Image file "{path}" does not exist.')
+    img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), flags)
+    if img is None:
+        raise ValueError(f'Cannot decode image file "{path}": it is empty, truncated or not an image.')
+    return img
+
+
+def write_image(path: str, img: np.ndarray, params: Optional[Sequence[int]] = None) -> None:
+    """Write an image, creating the parent folder; the format follows the file extension.
+
+    Args:
+        path: Output file.
+        img: Image in OpenCV layout (BGR/BGRA or gray).
+        params: OpenCV ``IMWRITE_*`` parameters, e.g. ``[cv2.IMWRITE_PNG_COMPRESSION, 3]``.
+
+    Raises:
+        OSError: The image cannot be encoded or written.
+    """
+    ext = os.path.splitext(path)[1] or '.png'
+    ok, buffer = cv2.imencode(ext, img, list(params or []))
+    if not ok:
+        raise OSError(f'Cannot encode an image of shape {img.shape} as "{ext}" for "{path}".')
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    buffer.tofile(path)
+
+
+def read_bytes_with_retry(file_client, path: str, client_key: str = 'default', attempts: int = 3,
+                          wait_s: float = 1.0) -> bytes:
+    """Fetch one file's bytes from a BasicSR ``FileClient``, retrying transient IO errors.
+
+    A file that does not exist (or an LMDB key that is not stored) is reported at once; other IO errors
+    (network file systems, busy disks) are retried ``attempts`` times, ``wait_s`` seconds apart.
+
+    Args:
+        file_client: A ``basicsr.utils.FileClient`` (disk or lmdb backend).
+        path: File path, or LMDB key.
+        client_key: LMDB client key (``'gt'``, ``'lq'``); ignored by the disk backend.
+        attempts: Number of tries before giving up.
+        wait_s: Seconds to wait between tries.
+
+    Returns:
+        The file content.
+
+    Raises:
+        FileNotFoundError: The file or key does not exist.
+        OSError: Reading still failed after ``attempts`` tries.
+    """
+    if attempts < 1:
+        raise ValueError(f'attempts must be at least 1, got {attempts}')
+    for attempt in range(1, attempts + 1):
+        try:
+            content = file_client.get(path, client_key)
+        except FileNotFoundError as error:
+            raise FileNotFoundError(f'Listed {client_key} image "{path}" does not exist. Check the dataroot and '
+                                    'the meta_info file (regenerate it with scripts/generate_meta_info.py).') from error
+        except OSError as error:
+            if attempt == attempts:
+                raise OSError(f'Reading {client_key} image "{path}" failed {attempts} times: {error}') from error
+            logger.warning('Reading %s failed (%s), retry %d/%d in %.1f s', path, error, attempt, attempts - 1, wait_s)
+            time.sleep(wait_s)
+            continue
+        if content is None:
+            raise FileNotFoundError(f'LMDB key "{path}" is not stored in the {client_key} database. Check that '
+                                    'its meta_info.txt belongs to it (recreate it with scripts/create_lmdb.py).')
+        return content
+
+
+def decode_image_bytes(content: bytes, path: str) -> np.ndarray:
+    """Decode image bytes into a 3-channel BGR float32 array in [0, 1].
+
+    Args:
+        content: Encoded image (PNG, JPEG, ...).
+        path: Where the bytes came from, for the error message.
+
+    Returns:
+        HxWx3 float32 BGR image in [0, 1] (gray images are expanded to 3 channels, 16-bit ones reduced to 8).
+
+    Raises:
+        ValueError: The bytes are not a decodable image.
+    """
+    img = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f'Cannot decode image "{path}" ({len(content)} bytes): it is truncated or not an image. '
+                         'Remove it from the dataset or its meta_info file.')
+    return img.astype(np.float32) / 255.
