@@ -5,6 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
+import realesrgan  # noqa: F401  (applies the BasicSR compatibility layer before any test imports basicsr)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INPUTS = REPO_ROOT / 'inputs'
 
