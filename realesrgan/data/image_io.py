@@ -8,13 +8,15 @@ The scripts list, read and write image files through the same helpers, which als
 import logging
 import os
 import time
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
+from basicsr.utils import FileClient
 
 __all__ = [
-    'IMAGE_EXTENSIONS', 'list_images', 'read_image', 'write_image', 'read_bytes_with_retry', 'decode_image_bytes'
+    'IMAGE_EXTENSIONS', 'list_images', 'read_image', 'write_image', 'read_bytes_with_retry', 'decode_image_bytes',
+    'read_meta_info', 'make_file_client', 'require_folder'
 ]
 
 logger = logging.getLogger(__name__)
@@ -149,3 +151,55 @@ def decode_image_bytes(content: bytes, path: str) -> np.ndarray:
         raise ValueError(f'Cannot decode image "{path}" ({len(content)} bytes): it is truncated or not an image. '
                          'Remove it from the dataset or its meta_info file.')
     return img.astype(np.float32) / 255.
+
+
+def require_folder(folder: str, what: str) -> None:
+    """Check that a dataset folder exists.
+
+    Args:
+        folder: The folder.
+        what: Option name shown in the error, e.g. ``'dataroot_gt'``.
+
+    Raises:
+        FileNotFoundError: It does not exist or is not a folder.
+    """
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f'{what} folder "{folder}" does not exist (or is not a folder). Check the path in '
+                                'the options file; relative paths are resolved from the current working folder.')
+
+
+def read_meta_info(meta_info: str) -> List[str]:
+    """Read the non-blank lines of a dataset's meta_info file.
+
+    Args:
+        meta_info: Path of the text file.
+
+    Returns:
+        Its lines, stripped, blank ones dropped.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: It lists nothing.
+    """
+    if not os.path.isfile(meta_info):
+        raise FileNotFoundError(f'meta_info file "{meta_info}" does not exist. Create it with '
+                                'scripts/generate_meta_info.py (or generate_meta_info_pairdata.py for pairs).')
+    with open(meta_info, encoding='utf-8') as fin:
+        lines = [line.strip() for line in fin]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise ValueError(f'meta_info file "{meta_info}" is empty: it must list one image per line.')
+    return lines
+
+
+def make_file_client(io_backend_opt: Dict[str, Any]) -> FileClient:
+    """Build a BasicSR ``FileClient`` from an ``io_backend`` options dict, leaving the dict untouched.
+
+    Args:
+        io_backend_opt: ``{'type': 'disk'}`` or ``{'type': 'lmdb', 'db_paths': [...], 'client_keys': [...]}``.
+
+    Returns:
+        The file client.
+    """
+    kwargs = dict(io_backend_opt)
+    return FileClient(kwargs.pop('type'), **kwargs)
