@@ -28,9 +28,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from tqdm import tqdm
 
-import realesrgan  # noqa: F401  (makes BasicSR importable on current torchvision)
-from basicsr.utils.matlab_functions import imresize
-from realesrgan.data.image_io import write_image
+from realesrgan.data.data_io import write_image
 
 SCALE = 4
 # (photo, top, left, height, width): training crops, all sides multiples of SCALE
@@ -77,6 +75,8 @@ def downscale_bicubic(img: np.ndarray, scale: int) -> np.ndarray:
     Returns:
         (H/scale)x(W/scale)x3 uint8 image.
     """
+    from basicsr.utils.matlab_functions import imresize  # after realesrgan, which makes BasicSR importable
+
     small = imresize(img.astype(np.float32) / 255., 1 / scale)
     return np.clip(np.round(small * 255.), 0, 255).astype(np.uint8)
 

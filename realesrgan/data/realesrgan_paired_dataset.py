@@ -14,8 +14,14 @@ from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 from torchvision.transforms.functional import normalize
 
-from realesrgan.data.image_io import (decode_image_bytes, list_images, make_file_client, read_bytes_with_retry,
-                                      read_meta_info, require_folder)
+from realesrgan.data.data_io import (
+    decode_image_bytes,
+    list_images,
+    make_file_client,
+    read_bytes_with_retry,
+    read_meta_info,
+    require_folder,
+)
 
 __all__ = ['RealESRGANPairedDataset']
 

@@ -1,4 +1,4 @@
-"""Image reading and writing shared by the training datasets and the data-preparation scripts.
+"""Reading and writing of training data (images, meta_info files), shared by the datasets and the scripts.
 
 The datasets read bytes through BasicSR's ``FileClient`` (disk or LMDB) and decode them here, so that a missing,
 flaky or corrupt file ends in one clear error naming it instead of a ``NoneType`` traceback deep inside OpenCV.
@@ -16,7 +16,7 @@ from basicsr.utils import FileClient
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'list_images', 'read_image', 'write_image', 'read_bytes_with_retry', 'decode_image_bytes',
-    'read_meta_info', 'make_file_client', 'require_folder'
+    'read_meta_info', 'write_meta_info', 'make_file_client', 'require_folder'
 ]
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def read_image(path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
 
 
 def write_image(path: str, img: np.ndarray, params: Optional[Sequence[int]] = None) -> None:
-    """Write an image, creating the parent folder; the format follows the file extension.
+    """Write an image atomically, creating the parent folder; the format follows the file extension.
 
     Args:
         path: Output file.
@@ -89,7 +89,9 @@ def write_image(path: str, img: np.ndarray, params: Optional[Sequence[int]] = No
         raise OSError(f'Cannot encode an image of shape {img.shape} as "{ext}" for "{path}".')
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
-    buffer.tofile(path)
+    partial = f'{path}.part'  # write then rename, so that an interrupted run never leaves a truncated image
+    buffer.tofile(partial)
+    os.replace(partial, path)
 
 
 def read_bytes_with_retry(file_client, path: str, client_key: str = 'default', attempts: int = 3,
@@ -190,6 +192,20 @@ def read_meta_info(meta_info: str) -> List[str]:
     if not lines:
         raise ValueError(f'meta_info file "{meta_info}" is empty: it must list one image per line.')
     return lines
+
+
+def write_meta_info(path: str, lines: List[str]) -> None:
+    """Write a meta_info (or any line-based text) file atomically, creating its folder.
+
+    Args:
+        path: Output file.
+        lines: Lines without line breaks.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    partial = f'{path}.part'
+    with open(partial, 'w', encoding='utf-8') as fout:
+        fout.writelines(f'{line}\n' for line in lines)
+    os.replace(partial, path)
 
 
 def make_file_client(io_backend_opt: Dict[str, Any]) -> FileClient:
