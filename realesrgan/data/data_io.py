@@ -50,6 +50,13 @@ def list_images(folder: str, recursive: bool = False) -> List[str]:
     return sorted(found)
 
 
+def _imdecode(buffer: np.ndarray, flags: int) -> Optional[np.ndarray]:
+    """``cv2.imdecode`` that answers None for empty input too (OpenCV raises on an empty buffer)."""
+    if buffer.size == 0:
+        return None
+    return cv2.imdecode(buffer, flags)
+
+
 def read_image(path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
     """Read an image file as OpenCV does (BGR order), also for non-ASCII paths.
 
@@ -66,7 +73,7 @@ def read_image(path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'Image file "{path}" does not exist.')
-    img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), flags)
+    img = _imdecode(np.fromfile(path, dtype=np.uint8), flags)
     if img is None:
         raise ValueError(f'Cannot decode image file "{path}": it is empty, truncated or not an image.')
     return img
@@ -148,7 +155,7 @@ def decode_image_bytes(content: bytes, path: str) -> np.ndarray:
     Raises:
         ValueError: The bytes are not a decodable image.
     """
-    img = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR)
+    img = _imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ValueError(f'Cannot decode image "{path}" ({len(content)} bytes): it is truncated or not an image. '
                          'Remove it from the dataset or its meta_info file.')
