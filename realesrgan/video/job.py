@@ -1,0 +1,270 @@
+"""Upscaling a whole video: probe, plan, run the workers, watch them, join their segments, publish the file.
+
+The parent never waits blindly: it reads the workers' events with a timeout and checks that every worker is
+still alive, so a worker that crashes or is killed fails the job at once, with a message naming its segment,
+instead of hanging. Everything is written inside a temporary folder next to the output and the finished file
+is renamed into place at the very end, so a failed or interrupted job leaves neither a half-written video
+under the final name nor temporary files behind.
+"""
+import logging
+import multiprocessing
+import os
+import queue
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from multiprocessing.context import BaseContext
+from typing import Callable, Dict, List, Optional, Sequence
+
+from realesrgan.video.audio import AudioCarrier
+from realesrgan.video.errors import VideoInputError, VideoJobError
+from realesrgan.video.reader import extract_frames, probe_source
+from realesrgan.video.segments import Segment, join_segments, plan_segments
+from realesrgan.video.timeline import plan_timeline
+from realesrgan.video.worker import UpscalerFactory, WorkerPlan, run_worker
+from realesrgan.video.writer import EncoderSettings
+
+logger = logging.getLogger(__name__)
+
+_POLL_SECONDS = 0.2
+_STOP_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class VideoJobResult:
+    """What a finished job produced.
+
+    Attributes:
+        output_path: The video file written.
+        num_frames: Number of frames of the output.
+        frame_rate: Nominal frame rate of the output.
+        num_segments: Number of segments the job was cut into.
+        num_workers: Number of worker processes used.
+        audio_streams: Number of audio streams carried over.
+    """
+
+    output_path: str
+    num_frames: int
+    frame_rate: Fraction
+    num_segments: int
+    num_workers: int
+    audio_streams: int
+
+
+def worker_devices(device: str, num_process_per_gpu: int, cuda_device_count: int = 0) -> List[str]:
+    """Devices of the worker processes: ``num_process_per_gpu`` per CUDA device, else that many on ``device``.
+
+    Args:
+        device: ``'cuda'`` for all CUDA devices, or one device (``'cpu'``, ``'mps'``, ``'cuda:1'``).
+        num_process_per_gpu: Workers per device (at least 1).
+        cuda_device_count: Number of CUDA devices (used when ``device`` is ``'cuda'``).
+
+    Returns:
+        One device string per worker, alternating over the CUDA devices.
+    """
+    if num_process_per_gpu < 1:
+        raise ValueError(f'num_process_per_gpu must be at least 1, got {num_process_per_gpu}')
+    if device == 'cuda' and cuda_device_count > 0:
+        return [f'cuda:{i % cuda_device_count}' for i in range(num_process_per_gpu * cuda_device_count)]
+    return [device] * num_process_per_gpu
+
+
+def upscale_video(input_path: str,
+                  output_path: str,
+                  make_upscaler: UpscalerFactory,
+                  devices: Sequence[str] = ('cpu', ),
+                  fps: Optional[Fraction] = None,
+                  encoder: Optional[EncoderSettings] = None,
+                  segment_length: Optional[int] = None,
+                  extract_frame_first: bool = False,
+                  frame_ext: str = 'png',
+                  progress: Optional[Callable[[int], None]] = None,
+                  on_start: Optional[Callable[[int], None]] = None) -> VideoJobResult:
+    """Upscale every frame of a video (or a folder of frames) into an H.264 MP4, keeping the audio.
+
+    Args:
+        input_path: A video file, or a folder of images sorted by name.
+        output_path: The MP4 file to write; its folder is created when missing.
+        make_upscaler: Picklable factory that builds the frame upscaler on a device, in each worker.
+        devices: One device per worker process (see :func:`worker_devices`).
+        fps: Constant output frame rate (frames repeated or dropped, duration kept), or ``None`` to keep the
+            input's frames and timestamps. For a folder of frames, the rate of the frames (default 24).
+        encoder: H.264 encoder settings; ``None`` for the defaults (crf 23, yuv420p).
+        segment_length: Frames per segment; ``None`` for the default (depends on the frame count only).
+        extract_frame_first: Decode all frames to image files first, then upscale those.
+        frame_ext: Image format of the extracted frames (``'png'`` or ``'jpg'``).
+        progress: Called with the number of newly encoded frames, as they are encoded.
+        on_start: Called once with the total number of output frames, before the workers start.
+
+    Returns:
+        What was produced.
+
+    Raises:
+        VideoInputError: The input or the output location cannot be used.
+        VideoJobError: A worker failed or died; the message names the segment.
+    """
+    if not devices:
+        raise ValueError('at least one worker device is needed')
+    source = probe_source(input_path, fps)
+    timeline = plan_timeline(source, None if source.frame_files else fps)
+    segments = plan_segments(timeline.num_frames, segment_length)
+    work_folder = _make_work_folder(output_path)
+    try:
+        if extract_frame_first and not source.frame_files:
+            logger.info('extracting %d frames of %s', source.num_frames, input_path)
+            frames_folder = os.path.join(work_folder, 'frames')
+            os.mkdir(frames_folder)
+            source = extract_frames(source, frames_folder, frame_ext)
+        plan = WorkerPlan(source, timeline, segments, encoder or EncoderSettings(), work_folder, make_upscaler)
+        if on_start is not None:
+            on_start(timeline.num_frames)
+        num_workers = min(len(devices), len(segments))
+        _run_workers(plan, devices[:num_workers], progress)
+        joined = os.path.join(work_folder, 'joined.mp4')
+        audio = AudioCarrier(source.path, source.start_time) if source.audio_streams else None
+        join_segments([plan.segment_path(s) for s in segments], [timeline.pts[s.start] for s in segments],
+                      timeline.time_base, joined, audio)
+        os.replace(joined, output_path)
+    finally:
+        shutil.rmtree(work_folder, ignore_errors=True)
+    return VideoJobResult(output_path, timeline.num_frames, timeline.frame_rate, len(segments), num_workers,
+                          source.audio_streams)
+
+
+def _make_work_folder(output_path: str) -> str:
+    """A hidden temporary folder beside the output (same file system, so the final rename is atomic)."""
+    folder = os.path.dirname(os.path.abspath(output_path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        return tempfile.mkdtemp(prefix=f'.{os.path.basename(output_path)}.', suffix='.tmp', dir=folder)
+    except OSError as exc:
+        raise VideoInputError(f'cannot write to the output folder {folder} ({exc.strerror or exc}); choose '
+                              'another one with -o') from None
+
+
+def _process_context() -> BaseContext:
+    """Workers start from a clean process: 'forkserver' where it exists (cheap after the first), else 'spawn'.
+
+    Forking the caller directly is unsafe once it has used CUDA or an OpenMP thread pool.
+    """
+    if 'forkserver' in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context('forkserver')
+        context.set_forkserver_preload(['realesrgan.video.worker'])
+        return context
+    return multiprocessing.get_context('spawn')
+
+
+def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Callable[[int], None]]) -> None:
+    context = _process_context()
+    tasks, events = context.Queue(), context.Queue()
+    for segment in plan.segments:
+        tasks.put(segment.index)
+    for _ in devices:
+        tasks.put(None)
+    cpu_workers = sum(1 for device in devices if device == 'cpu')
+    threads = max(1, (os.cpu_count() or 1) // cpu_workers) if cpu_workers else 0
+    workers = [
+        context.Process(
+            target=run_worker,
+            args=(i, device, threads if device == 'cpu' else 0, plan, tasks, events),
+            name=f'realesrgan-video-worker-{i}',
+            daemon=True) for i, device in enumerate(devices)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        _JobWatcher(workers, plan.segments, progress).watch(events)
+        # every worker has its None by now and exits by itself
+        deadline = time.monotonic() + _STOP_SECONDS
+        for worker in workers:
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
+    finally:
+        _terminate(workers)
+        for channel in (tasks, events):
+            channel.close()
+            channel.cancel_join_thread()
+
+
+def _terminate(workers: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    """Stop the workers that are still running: SIGTERM, then SIGKILL for any that ignores it."""
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    for worker in workers:
+        worker.join(timeout=_STOP_SECONDS)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+
+
+class _JobWatcher:
+    """Reads worker events until every segment is finished, and fails fast when a worker fails or dies."""
+
+    def __init__(self, workers: Sequence[multiprocessing.process.BaseProcess], segments: Sequence[Segment],
+                 progress: Optional[Callable[[int], None]]) -> None:
+        self.workers = workers
+        self.segments = segments
+        self.progress = progress
+        self.current: Dict[int, Optional[int]] = {i: None for i in range(len(workers))}
+        self.finished = 0
+
+    def watch(self, events: multiprocessing.queues.Queue) -> None:
+        """Return when all segments are finished; raise :class:`VideoJobError` as soon as one cannot be."""
+        while self.finished < len(self.segments):
+            try:
+                self._handle(events.get(timeout=_POLL_SECONDS))
+            except queue.Empty:
+                if any(worker.exitcode is not None for worker in self.workers):
+                    self._drain(events)
+                    self._check_workers()
+
+    def _drain(self, events: multiprocessing.queues.Queue) -> None:
+        """Handle what a worker said just before exiting (it may still be on its way)."""
+        deadline = time.monotonic() + 1.0
+        while True:
+            try:
+                self._handle(events.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                return
+
+    def _handle(self, event: tuple) -> None:
+        kind, worker_id = event[0], event[1]
+        if kind == 'progress':
+            if self.progress is not None:
+                self.progress(event[2])
+        elif kind == 'started':
+            self.current[worker_id] = event[2]
+        elif kind == 'finished':
+            self.current[worker_id] = None
+            self.finished += 1
+        elif kind == 'failed':
+            segment_index, detail = event[2], event[3]
+            if segment_index is None:
+                raise VideoJobError(f'worker {worker_id} could not start: {detail}')
+            where = self.segments[segment_index].describe(len(self.segments))
+            raise VideoJobError(f'{where} failed in worker {worker_id}: {detail}')
+
+    def _check_workers(self) -> None:
+        for worker_id, worker in enumerate(self.workers):
+            code = worker.exitcode
+            segment_index = self.current[worker_id]
+            if code is None or (code == 0 and segment_index is None):
+                continue
+            what = _describe_exit(code)
+            if segment_index is not None:
+                where = self.segments[segment_index].describe(len(self.segments))
+                raise VideoJobError(f'worker {worker_id} died ({what}) while upscaling {where}')
+            raise VideoJobError(f'worker {worker_id} died ({what}) before it finished its work')
+        if all(worker.exitcode is not None for worker in self.workers):
+            raise VideoJobError(f'all workers exited with {len(self.segments) - self.finished} segments left')
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = ', often: out of memory' if -code == signal.SIGKILL else ''
+        return f'killed by {name}{hint}'
+    return f'exit code {code}'
