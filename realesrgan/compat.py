@@ -131,7 +131,8 @@ def _load_resume_state(opt: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 
     resume_state_path = None
     if opt['auto_resume']:
-        state_dir = os.path.join('experiments', opt['name'], 'training_states')
+        # under the root path the states are saved to (BasicSR looked relative to the working directory)
+        state_dir = opt['path'].get('training_states') or os.path.join('experiments', opt['name'], 'training_states')
         if os.path.isdir(state_dir):
             states = [float(name.split('.state')[0]) for name in scandir(state_dir, suffix='state', recursive=False)]
             if states:
