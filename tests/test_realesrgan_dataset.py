@@ -360,3 +360,23 @@ def test_io_errors_are_retried_then_reported(gt_folder, monkeypatch):
     dataset.file_client = FlakyClient(content, failures=3)
     with pytest.raises(OSError, match=r'Reading gt image ".*lenna\.png" failed 3 times: Stale file handle'):
         dataset[2]
+
+
+def test_same_numbers_as_basicsr_copy_of_the_original(tmp_path):
+    """BasicSR ships the original class as RealESRGANDataset_basicsr: same seeds must give identical items."""
+    (tmp_path / 'hr').mkdir()
+    for seed, (h, w) in enumerate([(430, 460), (120, 90)]):  # one cropped, one padded to 400x400
+        cv2.imwrite(str(tmp_path / 'hr' / f'{seed}.png'), noise_image(h, w, seed))
+    (tmp_path / 'meta.txt').write_text('hr/0.png\nhr/1.png\n')
+    opt = make_opt(tmp_path, meta_info=str(tmp_path / 'meta.txt'), use_hflip=True, use_rot=True, crop_pad_size=400)
+    ours = RealESRGANDataset(opt)
+    original = DATASET_REGISTRY.get('RealESRGANDataset_basicsr')(opt)
+    for seed in range(6):
+        items = []
+        for dataset in (ours, original):
+            random.seed(seed)
+            np.random.seed(seed)
+            items.append(dataset[seed % 2])
+        assert items[0]['gt_path'] == items[1]['gt_path']
+        for key in ('gt', 'kernel1', 'kernel2', 'sinc_kernel'):
+            assert torch.equal(items[0][key], items[1][key]), key

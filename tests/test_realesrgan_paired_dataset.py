@@ -240,3 +240,18 @@ def test_lq_smaller_than_patch_names_files_and_sizes(tmp_path):
                r'least 8x8 \(GT ".*gt/pair\.png" is 24x40\)')
     with pytest.raises(ValueError, match=pattern):
         dataset[0]
+
+
+def test_same_numbers_as_basicsr_copy_of_the_original(pair_root):
+    """BasicSR ships the original class as RealESRGANPairedDataset_basicsr: same seeds, identical items."""
+    opt = make_opt(pair_root, gt='', lq='', meta_info=str(pair_root / 'meta_info_pair.txt'), mean=[0.5] * 3,
+                   std=[0.5] * 3)
+    ours = RealESRGANPairedDataset(opt)
+    original = DATASET_REGISTRY.get('RealESRGANPairedDataset_basicsr')(opt)
+    for seed in range(6):
+        items = []
+        for dataset in (ours, original):
+            random.seed(seed)
+            items.append(dataset[seed % 3])
+        assert items[0]['gt_path'] == items[1]['gt_path'] and items[0]['lq_path'] == items[1]['lq_path']
+        assert torch.equal(items[0]['gt'], items[1]['gt']) and torch.equal(items[0]['lq'], items[1]['lq'])

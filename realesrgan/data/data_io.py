@@ -12,11 +12,12 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
-from basicsr.utils import FileClient
+import torch
+from basicsr.utils import FileClient, img2tensor
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'list_images', 'read_image', 'write_image', 'read_bytes_with_retry', 'decode_image_bytes',
-    'read_meta_info', 'write_meta_info', 'make_file_client', 'require_folder'
+    'image_to_tensor', 'read_meta_info', 'write_meta_info', 'make_file_client', 'require_folder'
 ]
 
 logger = logging.getLogger(__name__)
@@ -143,14 +144,17 @@ def read_bytes_with_retry(file_client, path: str, client_key: str = 'default', a
 
 
 def decode_image_bytes(content: bytes, path: str) -> np.ndarray:
-    """Decode image bytes into a 3-channel BGR float32 array in [0, 1].
+    """Decode image bytes into a 3-channel BGR uint8 array.
+
+    The datasets crop and flip this 8-bit image and convert only the patch to float (:func:`image_to_tensor`),
+    which gives the same values as converting first and is cheaper.
 
     Args:
         content: Encoded image (PNG, JPEG, ...).
         path: Where the bytes came from, for the error message.
 
     Returns:
-        HxWx3 float32 BGR image in [0, 1] (gray images are expanded to 3 channels, 16-bit ones reduced to 8).
+        HxWx3 uint8 BGR image (gray images are expanded to 3 channels, 16-bit ones reduced to 8 bits).
 
     Raises:
         ValueError: The bytes are not a decodable image.
@@ -159,7 +163,19 @@ def decode_image_bytes(content: bytes, path: str) -> np.ndarray:
     if img is None:
         raise ValueError(f'Cannot decode image "{path}" ({len(content)} bytes): it is truncated or not an image. '
                          'Remove it from the dataset or its meta_info file.')
-    return img.astype(np.float32) / 255.
+    return img
+
+
+def image_to_tensor(img: np.ndarray) -> torch.Tensor:
+    """Turn an HxWx3 BGR uint8 image into a 3xHxW RGB float32 tensor in [0, 1].
+
+    Args:
+        img: BGR uint8 image.
+
+    Returns:
+        The tensor (values ``uint8 / 255``, as BasicSR's ``imfrombytes(float32=True)`` gives).
+    """
+    return img2tensor(img.astype(np.float32) / 255., bgr2rgb=True, float32=True)
 
 
 def require_folder(folder: str, what: str) -> None:

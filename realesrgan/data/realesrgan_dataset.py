@@ -16,12 +16,12 @@ import numpy as np
 import torch
 from basicsr.data.degradations import circular_lowpass_kernel, random_mixed_kernels
 from basicsr.data.transforms import augment
-from basicsr.utils import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
 from realesrgan.data.data_io import (
     decode_image_bytes,
+    image_to_tensor,
     list_images,
     make_file_client,
     read_bytes_with_retry,
@@ -224,9 +224,8 @@ class RealESRGANDataset(data.Dataset):
         kernel2 = self._random_kernel(self.kernel_list2, self.kernel_prob2, self.blur_sigma2, self.betag_range2,
                                       self.betap_range2, self.sinc_prob2)
         sinc_kernel = self._random_final_sinc()
-
-        img_gt = img2tensor([img_gt], bgr2rgb=True, float32=True)[0]
-        return {'gt': img_gt, 'kernel1': kernel1, 'kernel2': kernel2, 'sinc_kernel': sinc_kernel, 'gt_path': gt_path}
+        gt = image_to_tensor(img_gt)  # only the patch is converted to float
+        return {'gt': gt, 'kernel1': kernel1, 'kernel2': kernel2, 'sinc_kernel': sinc_kernel, 'gt_path': gt_path}
 
     def __len__(self) -> int:
         return len(self.paths)

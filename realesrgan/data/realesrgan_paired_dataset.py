@@ -9,13 +9,13 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 from basicsr.data.data_util import paired_paths_from_folder, paired_paths_from_lmdb
 from basicsr.data.transforms import augment, paired_random_crop
-from basicsr.utils import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 from torchvision.transforms.functional import normalize
 
 from realesrgan.data.data_io import (
     decode_image_bytes,
+    image_to_tensor,
     list_images,
     make_file_client,
     read_bytes_with_retry,
@@ -134,7 +134,7 @@ class RealESRGANPairedDataset(data.Dataset):
         img_lq = decode_image_bytes(read_bytes_with_retry(self.file_client, lq_path, 'lq'), lq_path)
         img_gt, img_lq = self._crop_pair(img_gt, img_lq, gt_path, lq_path)
 
-        img_gt, img_lq = img2tensor([img_gt, img_lq], bgr2rgb=True, float32=True)
+        img_gt, img_lq = image_to_tensor(img_gt), image_to_tensor(img_lq)
         if self.mean is not None or self.std is not None:
             mean = self.mean if self.mean is not None else [0., 0., 0.]
             std = self.std if self.std is not None else [1., 1., 1.]
