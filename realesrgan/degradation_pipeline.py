@@ -2,9 +2,10 @@
 
 Real-world low-quality images went through several unknown degradations, often more than once (a photo that
 was resized, shared, compressed and shared again). Real-ESRGAN imitates this by running the classic
-blur -> resize -> noise -> JPEG chain twice, then a final resize, sinc filter (ringing) and JPEG in random
-order. The data loaders only draw the blur kernels; the chain itself runs here, batched on the training
-device, so that both training models (:class:`~realesrgan.models.realesrnet_model.RealESRNetModel` and
+blur -> resize -> noise -> JPEG chain twice; in the second round, the JPEG and a final resize to the LQ size with
+a sinc filter (ringing) come in random order. The data loaders only draw the blur kernels; the chain itself
+runs here, batched on the training device, so that both training models
+(:class:`~realesrgan.models.realesrnet_model.RealESRNetModel` and
 :class:`~realesrgan.models.realesrgan_model.RealESRGANModel`) use this one implementation.
 
 Within a batch, every image shares the random choices of the resize and noise type (Python/NumPy draws, as in
@@ -74,6 +75,8 @@ def _probability(opt: Mapping[str, Any], key: str, default: float) -> float:
 @dataclass(frozen=True)
 class DegradationOrder:
     """Settings of one blur -> resize -> noise -> JPEG round (the blur kernels come from the dataset).
+
+    The second order's JPEG is applied in the final stage, before or after the final resize and sinc filter.
 
     Attributes:
         resize_prob: Probabilities of resizing up, down, or keeping the size.
@@ -223,11 +226,14 @@ class SecondOrderDegradation:
         source = gt_usm if sharpen else gt
 
         lq_size = (height // scale, width // scale)
+        # first order: blur, resize, noise, JPEG
         out = filter2D(source, kernel1.to(self.device))
-        out = self._resize_noise_compress(out, self.settings.first, reference_size=None)
+        out = self._resize_and_add_noise(out, self.settings.first, reference_size=None)
+        out = self._compress(out, self.settings.first.jpeg_range)
+        # second order: blur (sometimes), resize, noise; its JPEG is part of the final stage
         if np.random.uniform() < self.settings.second_blur_prob:
             out = filter2D(out, kernel2.to(self.device))
-        out = self._resize_noise_compress(out, self.settings.second, reference_size=lq_size)
+        out = self._resize_and_add_noise(out, self.settings.second, reference_size=lq_size)
         out = self._final_stage(out, sinc_kernel.to(self.device), lq_size)
         lq = torch.clamp((out * 255.0).round(), 0, 255) / 255.
 
@@ -254,9 +260,9 @@ class SecondOrderDegradation:
                              f'crops of at least {min_side} pixels a side (crop_pad_size of the dataset) or raise '
                              'resize_range.')
 
-    def _resize_noise_compress(self, img: torch.Tensor, order: DegradationOrder,
-                               reference_size: Optional[Tuple[int, int]]) -> torch.Tensor:
-        """The random resize -> noise -> JPEG part of one order (the blur is applied by the caller).
+    def _resize_and_add_noise(self, img: torch.Tensor, order: DegradationOrder,
+                              reference_size: Optional[Tuple[int, int]]) -> torch.Tensor:
+        """The random resize and the noise of one order.
 
         Args:
             img: Input batch.
@@ -265,7 +271,7 @@ class SecondOrderDegradation:
                 the current size (first order).
 
         Returns:
-            The degraded batch.
+            The resized, noisy batch, clipped to [0, 1].
         """
         resize_type = random.choices(RESIZE_TYPES, order.resize_prob)[0]
         if resize_type == 'up':
@@ -285,7 +291,7 @@ class SecondOrderDegradation:
         else:
             out = random_add_poisson_noise_pt(
                 out, scale_range=order.poisson_scale_range, gray_prob=order.gray_noise_prob, clip=True, rounds=False)
-        return self._compress(out, order.jpeg_range)
+        return out
 
     def _final_stage(self, img: torch.Tensor, sinc_kernel: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
         """Resize to the LQ size with the sinc filter, and JPEG, in random order (ringing before or after)."""

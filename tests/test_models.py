@@ -11,11 +11,16 @@ from basicsr.archs import vgg_arch
 from basicsr.archs.rrdbnet_arch import RRDBNet
 from basicsr.metrics import calculate_psnr
 from basicsr.models import build_model
-from basicsr.utils import set_random_seed, tensor2img
+from basicsr.utils import img_process_util, set_random_seed, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 from torch.utils.data import DataLoader, Dataset
 
-from realesrgan.degradation_pipeline import DegradationSettings, SecondOrderDegradation
+from realesrgan.degradation_pipeline import (
+    FIRST_ORDER_DEFAULTS,
+    SECOND_ORDER_DEFAULTS,
+    DegradationSettings,
+    SecondOrderDegradation,
+)
 from realesrgan.models.realesrgan_model import RealESRGANModel
 from realesrgan.models.realesrnet_model import RealESRNetModel
 
@@ -146,6 +151,48 @@ def test_feed_data_runs_the_shared_pipeline(tmp_path, sample_bgr, model_type, gt
         assert torch.equal(model.gt_usm, reference.sharpen(pair.gt))
     else:  # RealESRNet trains towards the sharpened GT when gt_usm is on
         assert torch.equal(model.gt, pair.gt_usm if gt_usm else pair.gt)
+
+
+def basicsr_original(model_type: str, opt: Dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """BasicSR's bundled copy of the original model class, made to run on the CPU.
+
+    Its ``.cuda()`` calls become no-ops and its ``filter2D`` gets the contiguity fix it needs on current torch;
+    nothing else changes, so it is a reference that nobody on this team wrote.
+    """
+    import basicsr.models.realesrgan_model as original_gan
+    import basicsr.models.realesrnet_model as original_net
+
+    monkeypatch.setattr(torch.Tensor, 'cuda', lambda self, *args, **kwargs: self)
+    monkeypatch.setattr(torch.nn.Module, 'cuda', lambda self, *args, **kwargs: self)
+    for module in (original_net, original_gan):
+        monkeypatch.setattr(module, 'filter2D', img_process_util.filter2D)
+    return MODEL_REGISTRY.get(f'{model_type}_basicsr')(opt)
+
+
+@pytest.mark.parametrize('model_type', ['RealESRNetModel', 'RealESRGANModel'])
+def test_training_steps_match_the_original_implementation(tmp_path, sample_bgr, monkeypatch, model_type):
+    # the original reads every key without defaults: spell them all out
+    degradation = dict(FIRST_ORDER_DEFAULTS, **{f'{key}2': value for key, value in SECOND_ORDER_DEFAULTS.items()})
+    opt = tiny_opt(model_type, tmp_path, queue_size=4, second_blur_prob=0.8, gt_usm=True, l1_gt_usm=True,
+                   percep_gt_usm=True, gan_gt_usm=False, **degradation)
+    ours = build_model(copy.deepcopy(opt))
+    original = basicsr_original(model_type, copy.deepcopy(opt), monkeypatch)
+    for name in ('net_g', 'net_g_ema', 'net_d'):
+        if hasattr(ours, name):
+            getattr(original, name).load_state_dict(getattr(ours, name).state_dict())
+    for current_iter in range(1, 5):  # the queue fills after two batches, then swaps
+        data = synthetic_batch(gt_batch(sample_bgr, current_iter))
+        data['kernel1'][1] = torch.eye(21) / 21  # a different kernel per image
+        for model in (ours, original):
+            set_random_seed(current_iter)
+            model.feed_data(data)
+            model.optimize_parameters(current_iter)
+        assert torch.equal(ours.lq, original.lq) and torch.equal(ours.gt, original.gt), current_iter
+        if model_type == 'RealESRGANModel':
+            assert torch.equal(ours.gt_usm, original.gt_usm)
+        assert ours.get_current_log() == original.get_current_log()
+    for name, value in weights(original.net_g_ema).items():
+        assert torch.equal(weights(ours.net_g_ema)[name], value), name
 
 
 def test_queue_size_must_be_a_multiple_of_the_batch_size(tmp_path, sample_bgr):
