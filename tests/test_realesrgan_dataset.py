@@ -270,11 +270,17 @@ def test_no_sinc_gives_mixed_kernels_and_the_pulse(gt_folder, monkeypatch):
 
 
 def test_defaults_follow_the_original_configs(gt_folder):
-    dataset = RealESRGANDataset({'dataroot_gt': str(gt_folder / 'hr'), 'io_backend': {'type': 'disk'}})
-    assert dataset.crop_pad_size == 400
+    dataset = RealESRGANDataset({'dataroot_gt': str(gt_folder / 'hr')})  # io_backend defaults to disk too
+    assert dataset.crop_pad_size == 400 and dataset.io_backend_opt == {'type': 'disk'}
     assert dataset.kernel_prob == [0.45, 0.25, 0.12, 0.03, 0.12, 0.03] and dataset.sinc_prob2 == 0.1
     assert dataset.blur_sigma == [0.2, 3] and dataset.blur_sigma2 == [0.2, 1.5] and dataset.betap_range == [1, 2]
     assert dataset[0]['gt'].shape == (3, 400, 400)
+
+
+def test_other_blur_kernel_size_is_reported_as_ignored(gt_folder, caplog):
+    dataset = RealESRGANDataset(make_opt(gt_folder / 'hr', blur_kernel_size2=15))
+    assert 'blur_kernel_size2=15 is ignored' in caplog.text and 'blur_kernel_size=' not in caplog.text
+    assert dataset[0]['kernel2'].shape == (21, 21)
 
 
 def test_dataloader_workers_open_their_own_lmdb(gt_lmdb):

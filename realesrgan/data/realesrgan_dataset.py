@@ -108,7 +108,7 @@ class RealESRGANDataset(data.Dataset):
         super().__init__()
         self.opt = opt
         self.file_client = None
-        self.io_backend_opt = dict(opt['io_backend'])
+        self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
         self.gt_folder = opt['dataroot_gt']
         self.crop_pad_size = int(opt.get('crop_pad_size', DEFAULT_OPTIONS['crop_pad_size']))
         self.paths = self._collect_paths()

@@ -53,7 +53,7 @@ class RealESRGANPairedDataset(data.Dataset):
         super().__init__()
         self.opt = opt
         self.file_client = None
-        self.io_backend_opt = dict(opt['io_backend'])
+        self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
         self.mean = opt.get('mean')
         self.std = opt.get('std')
         self.gt_folder, self.lq_folder = opt['dataroot_gt'], opt['dataroot_lq']
