@@ -124,7 +124,7 @@ def test_unknown_state_dict_error_names_what_it_saw():
 def test_rrdbnet_with_a_missing_layer_reports_the_key():
     state_dict = RRDBNet(3, 3, num_feat=8, num_block=2, num_grow_ch=4).state_dict()
     del state_dict['conv_up2.weight']
-    with pytest.raises(CheckpointError, match=r'Not a RRDBNet checkpoint.*missing: conv_up2.weight'):
+    with pytest.raises(CheckpointError, match=r'Cannot load the weights as RRDBNet: .*missing: conv_up2.weight'):
         detect_architecture(state_dict)
 
 

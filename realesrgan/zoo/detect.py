@@ -168,7 +168,7 @@ def detect_architecture(state_dict: StateDict, default_act_type: str = DEFAULT_P
         info = detect(state_dict)
         _check_fit(info, state_dict)
     except CheckpointError as error:
-        raise CheckpointError(f'Not a {family} checkpoint this package can load: {error} '
+        raise CheckpointError(f'Cannot load the weights as {family}: {error} '
                               f'(The weights hold {_describe(state_dict)}.)') from None
     return info
 
