@@ -1,0 +1,254 @@
+"""Turning the benchmark's measurements into the printed table and the PASS/FAIL checks of issue 9."""
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+__all__ = ['Measurement', 'Check', 'size_label', 'format_table', 'measurement_rows', 'evaluate_checks', 'TABLE_HEADERS']
+
+CHECK_MODEL = 'RealESRGAN_x4plus'
+CHECK_FAST_MODEL = 'realesr-animevideov3'
+CHECK_SIZE = 256
+TILED_CHECK_SIZE = 512
+FP32_MIN_PSNR = 60.0
+FP32_MAX_TIME_RATIO = 0.67
+DEFAULT_MIN_SPEEDUP = 2.5
+DEFAULT_MIN_PSNR = 45.0
+NCNN_MIN_SPEEDUP = 1.5
+TILED_MAX_MEMORY_RATIO = 1.3
+
+
+@dataclass
+class Measurement:
+    """One configuration measured in its own process.
+
+    Attributes:
+        model: Zoo model name.
+        size: Side of the square input in pixels.
+        tiled: Whether the run used tiling.
+        impl: ``'ours'``, ``'original'`` or ``'ncnn'``.
+        precision: ``'fp32'``, ``'bf16'``, ``'fp16'`` (for ncnn: its storage mode).
+        times: Seconds of each timed run (after one warm-up run).
+        peak_rss_mib: Peak resident memory of the worker process.
+        out_pixels: Pixels of the output image.
+        gflops: Useful convolution GFLOPs of one image (tile overlaps not counted).
+        compute: Arithmetic precision that bounds the run (selects the peak it is compared with).
+        psnr: PSNR in dB of the output against our fp32 untiled output of the same image (``inf``: identical).
+        is_reference: Whether this is that fp32 untiled output (the PSNR reference of its image).
+        error: Why the configuration produced no result, if it failed.
+    """
+
+    model: str
+    size: int
+    tiled: bool
+    impl: str
+    precision: str
+    times: List[float] = field(default_factory=list)
+    peak_rss_mib: Optional[float] = None
+    out_pixels: Optional[int] = None
+    gflops: Optional[float] = None
+    compute: str = 'fp32'
+    psnr: Optional[float] = None
+    is_reference: bool = False
+    error: Optional[str] = None
+
+    @property
+    def median_s(self) -> Optional[float]:
+        """Median of the timed runs, None when the configuration failed."""
+        return statistics.median(self.times) if self.times and self.error is None else None
+
+    @property
+    def label(self) -> str:
+        """Short configuration name for tables and check lines, e.g. ``ours bf16``."""
+        return f'{self.impl} {self.precision}'
+
+
+@dataclass
+class Check:
+    """One "Done when" condition: ``status`` is ``'PASS'``, ``'FAIL'`` or ``'SKIP'`` (not measured)."""
+
+    name: str
+    status: str
+    detail: str
+
+
+def size_label(size: int, tiled: bool) -> str:
+    """``'256'`` or ``'512 tiled'``."""
+    return f'{size} tiled' if tiled else str(size)
+
+
+def _fmt(value: Optional[float], digits: int = 2, suffix: str = '') -> str:
+    if value is None:
+        return '-'
+    if math.isinf(value):
+        return 'inf'
+    return f'{value:.{digits}f}{suffix}'
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table: columns padded to their widest cell, text left-aligned and numbers right-aligned.
+
+    Args:
+        headers: Column titles.
+        rows: Cells (strings), one sequence per row, as many as there are headers.
+
+    Returns:
+        The table as lines joined by newlines (header, a rule, then the rows).
+    """
+    for row in rows:
+        if len(row) != len(headers):
+            raise ValueError(f'row {list(row)} has {len(row)} cells for {len(headers)} columns')
+    widths = [max([len(header)] + [len(row[col]) for row in rows]) for col, header in enumerate(headers)]
+
+    def is_number(text: str) -> bool:
+        return text not in ('', '-') and (text.replace('.', '', 1).replace('x', '').replace('%', '').isdigit()
+                                          or text == 'inf')
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [cell.rjust(width) if is_number(cell) else cell.ljust(width) for cell, width in zip(cells, widths)]
+        return '  '.join(padded).rstrip()
+
+    return '\n'.join([line(headers), '  '.join('-' * width for width in widths)] + [line(row) for row in rows])
+
+
+TABLE_HEADERS = ('model', 'size', 'config', 'median s', 'out MP/s', 'GFLOP/s', '% peak', 'peak MiB', 'vs original',
+                 'PSNR dB')
+
+
+def _original_of(measurements: Sequence[Measurement], item: Measurement) -> Optional[Measurement]:
+    for other in measurements:
+        if (other.impl == 'original' and other.model == item.model and other.size == item.size
+                and other.tiled == item.tiled and other.median_s):
+            return other
+    return None
+
+
+def measurement_rows(measurements: Sequence[Measurement], peak_gflops: Dict[str, Optional[float]]) -> List[List[str]]:
+    """Table cells for each measurement (see :data:`TABLE_HEADERS`).
+
+    ``vs original`` is the speed-up over the original package on the same image and tiling (its time divided
+    by this time); ``% peak`` compares the achieved GFLOP/s with the measured matmul peak of the precision the
+    run computes in.
+
+    Args:
+        measurements: All measurements of the run.
+        peak_gflops: Measured peak GFLOP/s per precision (None where not measured).
+
+    Returns:
+        One list of cells per measurement.
+    """
+    rows = []
+    for item in measurements:
+        cells = [item.model, size_label(item.size, item.tiled), item.label]
+        seconds = item.median_s
+        if seconds is None:
+            rows.append(cells + ['failed' if item.error else '-'] + ['-'] * 6)
+            continue
+        achieved = item.gflops / seconds if item.gflops is not None else None
+        peak = peak_gflops.get(item.compute)
+        original = _original_of(measurements, item)
+        speedup = original.median_s / seconds if original is not None else None
+        rows.append(cells + [
+            _fmt(seconds, 3),
+            _fmt(item.out_pixels / 1e6 / seconds if item.out_pixels else None, 3),
+            _fmt(achieved, 1),
+            _fmt(100 * achieved / peak if achieved is not None and peak else None, 0, '%'),
+            _fmt(item.peak_rss_mib, 0),
+            _fmt(speedup, 2, 'x'),
+            'ref' if item.is_reference else _fmt(item.psnr, 1),
+        ])
+    return rows
+
+
+def _find(measurements: Sequence[Measurement], model: str, size: int, tiled: bool, impl: str,
+          precision: Optional[str] = None) -> List[Measurement]:
+    return [
+        item for item in measurements if item.model == model and item.size == size and item.tiled == tiled
+        and item.impl == impl and (precision is None or item.precision == precision) and item.median_s is not None
+    ]
+
+
+def _skip(name: str, why: str) -> Check:
+    return Check(name, 'SKIP', why)
+
+
+def _verdict(name: str, passed: bool, detail: str) -> Check:
+    return Check(name, 'PASS' if passed else 'FAIL', detail)
+
+
+def evaluate_checks(measurements: Sequence[Measurement], default_precision: str) -> List[Check]:
+    """The "Done when" conditions of issue 9 over one run's measurements.
+
+    Args:
+        measurements: All measurements of the run.
+        default_precision: Our default CPU precision (what ``auto`` resolves to on this machine).
+
+    Returns:
+        One :class:`Check` per condition (SKIP where the run did not measure what it needs).
+    """
+    checks = []
+
+    name = f'fp32 output vs original >= {FP32_MIN_PSNR:.0f} dB (all untiled runs)'
+    originals = [item for item in measurements if item.impl == 'original' and not item.tiled and item.median_s]
+    if originals:
+        worst = min(originals, key=lambda item: item.psnr if item.psnr is not None else -math.inf)
+        passed = all(item.psnr is not None and item.psnr >= FP32_MIN_PSNR for item in originals)
+        checks.append(_verdict(name, passed, f'lowest {_fmt(worst.psnr, 1)} dB ({worst.model} {worst.size} px)'))
+    else:
+        checks.append(_skip(name, 'no untiled run of the original'))
+
+    ours_fp32 = _find(measurements, CHECK_MODEL, CHECK_SIZE, False, 'ours', 'fp32')
+    original = _find(measurements, CHECK_MODEL, CHECK_SIZE, False, 'original')
+    name = f'fp32 time <= {FP32_MAX_TIME_RATIO} x original ({CHECK_MODEL}, {CHECK_SIZE} px)'
+    if ours_fp32 and original:
+        ratio = ours_fp32[0].median_s / original[0].median_s
+        checks.append(_verdict(name, ratio <= FP32_MAX_TIME_RATIO,
+                               f'{ratio:.2f} x ({ours_fp32[0].median_s:.2f} s vs {original[0].median_s:.2f} s)'))
+    else:
+        checks.append(_skip(name, f'needs ours fp32 and the original at {CHECK_SIZE} px'))
+
+    ours_default = _find(measurements, CHECK_MODEL, CHECK_SIZE, False, 'ours', default_precision)
+    name = f'default precision ({default_precision}) >= {DEFAULT_MIN_SPEEDUP}x faster than original fp32 ' \
+           f'({CHECK_MODEL}, {CHECK_SIZE} px)'
+    if ours_default and original:
+        speedup = original[0].median_s / ours_default[0].median_s
+        checks.append(_verdict(name, speedup >= DEFAULT_MIN_SPEEDUP,
+                               f'{speedup:.2f}x ({ours_default[0].median_s:.2f} s vs {original[0].median_s:.2f} s)'))
+    else:
+        checks.append(_skip(name, f'needs ours {default_precision} and the original at {CHECK_SIZE} px'))
+
+    name = f'default precision ({default_precision}) >= {DEFAULT_MIN_PSNR:.0f} dB vs our fp32 ({CHECK_MODEL}, ' \
+           f'{CHECK_SIZE} px)'
+    if ours_default and ours_default[0].psnr is not None:
+        checks.append(_verdict(name, ours_default[0].psnr >= DEFAULT_MIN_PSNR, f'{_fmt(ours_default[0].psnr, 1)} dB'))
+    else:
+        checks.append(_skip(name, f'needs ours {default_precision} and ours fp32 at {CHECK_SIZE} px'))
+
+    fast_ours = _find(measurements, CHECK_FAST_MODEL, CHECK_SIZE, False, 'ours', default_precision)
+    ncnn = _find(measurements, CHECK_FAST_MODEL, CHECK_SIZE, False, 'ncnn')
+    name = f'{CHECK_FAST_MODEL} {CHECK_SIZE} px: ours ({default_precision}) >= {NCNN_MIN_SPEEDUP}x faster than ' \
+           'ncnn fastest mode'
+    if fast_ours and ncnn:
+        fastest = min(ncnn, key=lambda item: item.median_s)
+        speedup = fastest.median_s / fast_ours[0].median_s
+        checks.append(_verdict(name, speedup >= NCNN_MIN_SPEEDUP,
+                               f'{speedup:.2f}x ({fast_ours[0].median_s:.3f} s vs ncnn {fastest.precision} '
+                               f'{fastest.median_s:.3f} s)'))
+    else:
+        checks.append(_skip(name, f'needs ours {default_precision} and ncnn at {CHECK_SIZE} px'))
+
+    models = sorted({item.model for item in measurements})
+    for model in models:
+        for precision in sorted({item.precision for item in measurements if item.impl == 'ours'}):
+            name = f'{model} {precision}: tiled {TILED_CHECK_SIZE} px peak memory <= {TILED_MAX_MEMORY_RATIO}x ' \
+                   f'untiled {CHECK_SIZE} px'
+            tiled = _find(measurements, model, TILED_CHECK_SIZE, True, 'ours', precision)
+            untiled = _find(measurements, model, CHECK_SIZE, False, 'ours', precision)
+            if tiled and untiled:
+                ratio = tiled[0].peak_rss_mib / untiled[0].peak_rss_mib
+                checks.append(_verdict(name, ratio <= TILED_MAX_MEMORY_RATIO,
+                                       f'{ratio:.2f}x ({tiled[0].peak_rss_mib:.0f} MiB vs '
+                                       f'{untiled[0].peak_rss_mib:.0f} MiB)'))
+            else:
+                checks.append(_skip(name, f'needs ours {precision} at {CHECK_SIZE} px and {TILED_CHECK_SIZE} px tiled'))
+    return checks

@@ -1,0 +1,113 @@
+"""Worker: the original ``realesrgan==0.3.0`` package, run with its own virtual environment's Python.
+
+Started by ``inference_benchmark.py`` as ``<original venv>/bin/python run_original.py job.json`` (see
+``original_env.py``). This file must not import the project's ``realesrgan``: the name resolves to the original
+package installed in that environment. The original cannot even be imported on current torchvision, and its
+training model hard-codes CUDA, so the harness adjusts the running interpreter (never the installed files):
+
+* ``torchvision.transforms.functional_tensor`` is registered as an alias of ``torchvision.transforms.functional``
+  before BasicSR is imported (the import that fails for every user of the original today);
+* BasicSR's ``filter2D`` gets contiguous inputs (it calls ``.view`` on the non-contiguous output of ``DiffJPEG``
+  and fails on current torch right after the first JPEG step of the degradation pipeline);
+* for the degradation task only, ``Tensor.cuda`` and ``Module.cuda`` return their object unchanged, so the
+  model's hard-coded ``.cuda()`` calls keep everything on the CPU.
+"""
+import sys
+import types
+from typing import Any, Dict
+
+import numpy as np
+import torch
+from measure import reseeded, run_worker, time_calls
+
+
+def install_functional_tensor_alias() -> None:
+    """Register the module name that BasicSR 1.4.2 imports and torchvision >= 0.17 no longer has."""
+    name = 'torchvision.transforms.functional_tensor'
+    try:
+        __import__(name)
+    except ImportError:
+        from torchvision.transforms import functional
+
+        alias = types.ModuleType(name)
+        alias.rgb_to_grayscale = functional.rgb_to_grayscale
+        sys.modules[name] = alias
+
+
+def make_filter2d_contiguous() -> None:
+    """Wrap ``basicsr.utils.img_process_util.filter2D`` so that it accepts non-contiguous tensors.
+
+    Must run before the original ``realesrgan`` is imported: its model module binds ``filter2D`` at import time.
+    """
+    import basicsr.utils.img_process_util as img_process_util
+
+    original_filter2d = img_process_util.filter2D
+
+    def filter2d(img: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        return original_filter2d(img.contiguous(), kernel.contiguous())
+
+    img_process_util.filter2D = filter2d
+
+
+def keep_cuda_calls_on_cpu() -> None:
+    """Make ``.cuda()`` on tensors and modules a no-op, for code that hard-codes it (this process only)."""
+
+    def stay(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return self
+
+    torch.Tensor.cuda = stay
+    torch.nn.Module.cuda = stay
+
+
+def build_arch(arch: str, kwargs: Dict[str, Any]) -> torch.nn.Module:
+    """Build the network the original package would use for a model: BasicSR's RRDBNet or its SRVGGNetCompact."""
+    if arch == 'RRDBNet':
+        from basicsr.archs.rrdbnet_arch import RRDBNet
+
+        return RRDBNet(**kwargs)
+    if arch == 'SRVGGNetCompact':
+        from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+
+        return SRVGGNetCompact(**kwargs)
+    raise ValueError(f'unknown architecture {arch!r} (expected RRDBNet or SRVGGNetCompact)')
+
+
+def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
+    """Handler of the ``inference`` task: the original ``RealESRGANer.enhance`` on ``job['input']`` (fp32, CPU)."""
+    torch.set_num_threads(job['threads'])
+    import realesrgan
+    from realesrgan import RealESRGANer
+
+    upsampler = RealESRGANer(
+        scale=job['netscale'],
+        model_path=job['model_path'],
+        model=build_arch(job['arch'], job['arch_kwargs']),
+        tile=job['tile'],
+        tile_pad=job['tile_pad'],
+        pre_pad=job['pre_pad'],
+        half=False,
+        device=torch.device('cpu'))
+    img = np.load(job['input'])
+    times, (output, _) = time_calls(lambda: upsampler.enhance(img, outscale=job['netscale']), job['repeats'])
+    np.save(job['output'], output)
+    return {'times': times, 'package_file': realesrgan.__file__}
+
+
+def run_degradation(job: Dict[str, Any]) -> Dict[str, Any]:
+    """Handler of the ``degradation`` task: the original ``RealESRGANModel.feed_data`` on a saved batch."""
+    torch.set_num_threads(job['threads'])
+    keep_cuda_calls_on_cpu()
+    import realesrgan
+    from realesrgan.models.realesrgan_model import RealESRGANModel
+
+    model = RealESRGANModel(job['opt'])
+    batch = {key: torch.from_numpy(value) for key, value in np.load(job['batch']).items()}
+    times, _ = time_calls(reseeded(lambda: model.feed_data(batch), job['seed']), job['repeats'])
+    np.save(job['output'], model.lq.numpy())
+    return {'times': times, 'package_file': realesrgan.__file__}
+
+
+if __name__ == '__main__':
+    install_functional_tensor_alias()
+    make_filter2d_contiguous()
+    run_worker({'inference': run_inference, 'degradation': run_degradation})
