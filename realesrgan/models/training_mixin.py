@@ -97,7 +97,14 @@ class SyntheticTrainingMixin(TrainingPairQueueMixin):
                            'train on given LQ/GT pairs.')
 
     def nondist_validation(self, dataloader: Any, current_iter: int, tb_logger: Any, save_img: bool) -> None:
-        """Validate on the given LQ images: synthesis is off during validation, then back as it was found."""
+        """Validate on the given LQ images: synthesis is off during validation, then back as it was found.
+
+        Args:
+            dataloader: Validation data loader (LQ/GT pairs, e.g. PairedImageDataset).
+            current_iter: Current training iteration.
+            tb_logger: Tensorboard logger, or None.
+            save_img: Whether to save the output images.
+        """
         was_training = self.is_train
         self.is_train = False
         try:
