@@ -11,6 +11,7 @@ from basicsr.data.degradations import bivariate_Gaussian
 from basicsr.utils import set_random_seed
 from basicsr.utils.img_process_util import filter2D
 from torch.nn import functional as F
+from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from realesrgan.degradation_pipeline import (
     FIRST_ORDER_DEFAULTS,

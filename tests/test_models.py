@@ -14,6 +14,7 @@ from basicsr.models import build_model
 from basicsr.utils import img_process_util, set_random_seed, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 from torch.utils.data import DataLoader, Dataset
+from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from realesrgan.degradation_pipeline import (
     FIRST_ORDER_DEFAULTS,

@@ -17,6 +17,7 @@ import yaml
 from basicsr.models import build_model
 from basicsr.utils import set_random_seed
 from test_models import gt_batch, synthetic_batch, tiny_opt, weights
+from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OPTIONS = REPO_ROOT / 'options'
