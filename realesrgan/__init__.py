@@ -12,3 +12,4 @@ from .archs import *
 from .data import *
 from .models import *
 from .version import *
+from .utils import *

@@ -1,0 +1,106 @@
+"""Numeric precision of inference: fp32, fp16 or bf16, and the ``auto`` choice per device.
+
+``auto`` picks fp16 on CUDA (as the original's default), bf16 on CPUs with native bf16 instructions
+(AVX512-BF16 / AMX), and fp32 everywhere else. fp16 is never used on a CPU: PyTorch either lacks the kernels
+(``"slow_conv2d_cpu" not implemented for 'Half'``) or runs them far slower than fp32, so an fp16 request on a
+CPU falls back to fp32 with a warning. Reduced precision runs under :func:`torch.autocast`, so the weights stay
+in fp32 and an image can be redone in fp32 at any time.
+"""
+import contextlib
+import functools
+import logging
+from typing import ContextManager, Optional
+
+import torch
+
+__all__ = ['PRECISIONS', 'autocast', 'cpu_has_native_bf16', 'resolve_precision']
+
+logger = logging.getLogger(__name__)
+
+PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')
+_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
+_CPU_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
+
+
+def _cpuinfo_flags() -> set:
+    try:
+        with open('/proc/cpuinfo', encoding='utf-8') as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith('flags'):
+                    return set(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (oneDNN's check, else the AVX512-BF16 / AMX flags of Linux).
+
+    Returns:
+        True when bf16 convolutions are expected to beat fp32 on this CPU.
+    """
+    if torch.backends.mkldnn.is_available():
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            pass
+    return any(flag in _cpuinfo_flags() for flag in _CPU_BF16_FLAGS)
+
+
+def _auto_precision(device: torch.device) -> str:
+    if device.type == 'cuda':
+        return 'fp16'
+    if device.type == 'cpu' and cpu_has_native_bf16():
+        return 'bf16'
+    return 'fp32'
+
+
+def resolve_precision(precision: Optional[str], device: torch.device, half: bool = False) -> str:
+    """Decide the precision actually used on ``device``.
+
+    Args:
+        precision: ``'auto'``, ``'fp32'``, ``'fp16'``, ``'bf16'``, or None to follow ``half``.
+        device: The inference device.
+        half: The original's flag: True means fp16 (used when ``precision`` is None).
+
+    Returns:
+        ``'fp32'``, ``'fp16'`` or ``'bf16'``.
+
+    Raises:
+        ValueError: Unknown precision, or ``half=True`` together with a precision other than fp16.
+    """
+    if precision is None:
+        precision = 'fp16' if half else 'fp32'
+    precision = precision.lower()
+    if precision not in PRECISIONS:
+        raise ValueError(f'Unknown precision {precision!r}; choose one of {", ".join(PRECISIONS)}.')
+    if half and precision not in ('fp16', 'auto'):
+        raise ValueError(f'half=True asks for fp16 but precision={precision!r} was given too; pass only one.')
+    if precision == 'auto':
+        precision = _auto_precision(device)
+    if precision == 'fp16' and device.type == 'cpu':
+        logger.warning('fp16 was requested on the CPU, where PyTorch has no fast fp16 kernels; using fp32 instead '
+                       '(bf16 is the fast reduced precision on CPUs that support it).')
+        return 'fp32'
+    if precision == 'bf16' and device.type == 'cpu' and not cpu_has_native_bf16():
+        logger.warning('This CPU has no native bf16 instructions: bf16 inference will be emulated and slow.')
+    if precision == 'bf16' and device.type == 'cuda' and not torch.cuda.is_bf16_supported():
+        logger.warning('This GPU does not support bf16; using fp32 instead.')
+        return 'fp32'
+    return precision
+
+
+def autocast(precision: str, device: torch.device) -> ContextManager:
+    """Context in which the network runs in ``precision`` on ``device``.
+
+    Args:
+        precision: ``'fp32'``, ``'fp16'`` or ``'bf16'`` (as returned by :func:`resolve_precision`).
+        device: The inference device.
+
+    Returns:
+        :func:`torch.autocast` for reduced precision, a no-op context for fp32.
+    """
+    if precision == 'fp32':
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=_DTYPES[precision])

@@ -1,0 +1,156 @@
+"""Split an image into overlapping tiles and cross-fade their outputs, so that the seams do not show.
+
+A super-resolution network sees a zero border at every tile edge, and the error this makes reaches far into the
+tile (tens of pixels for RRDBNet). The original cut each tile ``tile_pad`` pixels away from its edge, which
+leaves visible seams (41.6 dB against the untiled output for RealESRGAN_x4plus at tile 64 / pad 10). Here:
+
+* all tiles of an image have the same input size (the windows of the border tiles are moved inwards instead of
+  being clipped), so several tiles can run in one batch, and windows are spread evenly so that every seam gets
+  at least the requested context on both sides;
+* each output pixel is a weighted mean of the tiles that cover it, with weights that grow steeply with the
+  pixel's distance from each tile's inner edges (a softmax over distances). The weights of one axis sum to one,
+  so the 2-D weights (row weight times column weight) sum to one over the tile grid, and the output can be
+  accumulated in place without a second weight buffer.
+"""
+import math
+from dataclasses import dataclass
+from typing import Iterator, List, NamedTuple, Tuple
+
+import numpy as np
+
+__all__ = ['AxisPlan', 'Tile', 'TilePlan', 'plan_axis', 'plan_tiles']
+
+# Softness of the cross-fade, in input pixels: across a seam the weight goes from 1/2 to 1/(1 + e) in this many
+# pixels. Small values approach a hard cut at the seam's middle; the error is lowest with a short, smooth fade.
+CROSSFADE_SOFTNESS = 4.0
+
+
+@dataclass(frozen=True)
+class AxisPlan:
+    """Tile windows along one image axis.
+
+    Attributes:
+        starts: Start of each window, in input pixels.
+        size: Size of every window, in input pixels.
+        weights: Array (windows, size * scale): blend weight of each window's output pixels; at every output
+            position the weights of the windows covering it sum to one.
+    """
+
+    starts: Tuple[int, ...]
+    size: int
+    weights: np.ndarray
+
+
+class Tile(NamedTuple):
+    """One tile of a :class:`TilePlan`: input window ``[top:top + height, left:left + width]``."""
+
+    row: int
+    col: int
+    top: int
+    left: int
+    height: int
+    width: int
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """The tiles of one image: the grid of row windows times column windows.
+
+    Attributes:
+        rows: Windows along the height.
+        cols: Windows along the width.
+        scale: Upscaling factor of the network (output pixels per input pixel).
+    """
+
+    rows: AxisPlan
+    cols: AxisPlan
+    scale: int
+
+    def __len__(self) -> int:
+        return len(self.rows.starts) * len(self.cols.starts)
+
+    def __iter__(self) -> Iterator[Tile]:
+        for row, top in enumerate(self.rows.starts):
+            for col, left in enumerate(self.cols.starts):
+                yield Tile(row, col, top, left, self.rows.size, self.cols.size)
+
+    def batches(self, batch_size: int) -> Iterator[List[Tile]]:
+        """Tiles in row-major order, ``batch_size`` at a time (the last batch may be shorter)."""
+        tiles = list(self)
+        for first in range(0, len(tiles), max(1, batch_size)):
+            yield tiles[first:first + max(1, batch_size)]
+
+    def weight(self, tile: Tile) -> np.ndarray:
+        """Blend weights of one tile's output, shape (height * scale, width * scale), float32."""
+        return np.outer(self.rows.weights[tile.row], self.cols.weights[tile.col])
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def _window_starts(length: int, size: int, max_step: int, align: int) -> Tuple[int, ...]:
+    """Evenly spread starts of windows of ``size`` over ``length``, ``align``-aligned, no step above ``max_step``."""
+    if size >= length:
+        return (0, )
+    units = (length - size) // align  # the last window ends exactly at `length` (both are multiples of align)
+    step_units = max(1, max_step // align)
+    gaps = math.ceil(units / step_units)
+    return tuple(align * round(index * units / gaps) for index in range(gaps + 1))
+
+
+def _blend_weights(length: int, size: int, starts: Tuple[int, ...], scale: int) -> np.ndarray:
+    """Softmax over each window's distance to its inner edges, evaluated at every output pixel of the axis."""
+    centers = (np.arange(length * scale, dtype=np.float64) + 0.5) / scale
+    logits = np.full((len(starts), length * scale), -np.inf)
+    for index, start in enumerate(starts):
+        end = start + size
+        inside = slice(start * scale, end * scale)
+        # Image borders are not seams: the whole network sees the same zero border there.
+        to_start = centers[inside] - start if start > 0 else np.full(size * scale, float(size))
+        to_end = end - centers[inside] if end < length else np.full(size * scale, float(size))
+        logits[index, inside] = np.minimum(to_start, to_end) / CROSSFADE_SOFTNESS
+    weights = np.exp(logits - logits.max(axis=0, keepdims=True))
+    weights /= weights.sum(axis=0, keepdims=True)
+    return np.stack([weights[index, start * scale:(start + size) * scale] for index, start in enumerate(starts)])
+
+
+def plan_axis(length: int, tile: int, context: int, align: int = 1, scale: int = 1) -> AxisPlan:
+    """Plan the windows along one axis.
+
+    Args:
+        length: Axis length in input pixels (a multiple of ``align``).
+        tile: Largest step between windows, i.e. the part of a window not shared with its neighbours.
+        context: Pixels of context every seam gets on each side (windows overlap by at least twice this).
+        align: Windows start at multiples of this and have sizes that are multiples of it (2 for networks with
+            a pixel-unshuffle input, 4 for scale 1).
+        scale: Network upscaling factor, for the weights of the output pixels.
+
+    Returns:
+        The plan.
+    """
+    if tile <= 0 or context < 0 or align <= 0 or length <= 0 or length % align:
+        raise ValueError(f'Invalid tiling: length={length}, tile={tile}, context={context}, align={align} (the '
+                         'tile must be positive, the context non-negative and the length a multiple of align).')
+    step = _round_up(tile, align)
+    size = min(length, step + _round_up(2 * context, align))
+    starts = _window_starts(length, size, step, align)
+    return AxisPlan(starts, size, _blend_weights(length, size, starts, scale).astype(np.float32))
+
+
+def plan_tiles(height: int, width: int, tile: int, context: int, align: int = 1, scale: int = 1) -> TilePlan:
+    """Plan the tiles of an image of ``height`` x ``width`` input pixels (see :func:`plan_axis`).
+
+    Args:
+        height: Image height (input pixels).
+        width: Image width (input pixels).
+        tile: Largest step between neighbouring tiles.
+        context: Context each seam gets on each side.
+        align: Alignment of window positions and sizes.
+        scale: Network upscaling factor.
+
+    Returns:
+        The tile grid with its blend weights.
+    """
+    return TilePlan(
+        plan_axis(height, tile, context, align, scale), plan_axis(width, tile, context, align, scale), scale)

@@ -1,0 +1,540 @@
+"""``RealESRGANer``, the inference helper, and the reader/writer threads that keep it busy.
+
+``RealESRGANer`` keeps the original's constructor, methods, attributes and pixels (untiled, fp32), and adds:
+
+* the device is chosen once (CUDA, else MPS, else CPU) and the precision is a choice (fp32 / fp16 / bf16 /
+  auto), run under autocast with fp32 weights; fp16 is never used on a CPU (it falls back to fp32 with a
+  warning), and an fp16/bf16 result with NaN or Inf is redone in fp32 with a warning;
+* inference mode and channels-last memory, which give the same output as contiguous fp32 (about 90 dB);
+* tiles that do not show: even, overlapping windows with cross-faded seams (:mod:`realesrgan.tiling`), several
+  tiles per forward pass, the full image kept on the host and the output assembled there in place;
+* on out-of-memory the image is redone with smaller tiles instead of failing;
+* ``enhance`` is safe to call from several threads: it keeps its state in locals and only mirrors the last
+  call's tensors into ``img`` / ``output`` for scripts that read them.
+"""
+import logging
+import os
+import queue
+import threading
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+from basicsr.utils.download_util import load_file_from_url
+from torch import nn
+
+from realesrgan.data.data_io import read_image, write_image
+from realesrgan.device import select_device
+from realesrgan.precision import autocast, resolve_precision
+from realesrgan.tiling import plan_tiles
+from realesrgan.zoo import build_arch, get_model_spec, load_state_dict
+
+__all__ = ['DEFAULT_TILE_BLEND', 'IOConsumer', 'PrefetchReader', 'ReadResult', 'RealESRGANer']
+
+logger = logging.getLogger(__name__)
+
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Extra context (input pixels) that every tile seam gets beyond ``tile_pad``. With the CLI's tile_pad of 10 this
+# gives RealESRGAN_x4plus tiles that match the untiled output to >= 50 dB (see benchmarks/tiling_quality.py).
+DEFAULT_TILE_BLEND = 22
+# The smallest tile tried after repeated out-of-memory errors.
+MIN_TILE = 32
+
+TileCallback = Callable[[int, int], None]
+
+
+class _NonFiniteOutputError(Exception):
+    """The network produced NaN or Inf in reduced precision."""
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, torch.OutOfMemoryError):
+        return True
+    message = str(error).lower()
+    return isinstance(error, RuntimeError) and ('out of memory' in message or "can't allocate memory" in message)
+
+
+def _release_cached_memory(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+    elif device.type == 'mps':
+        torch.mps.empty_cache()
+
+
+def _max_range(img: np.ndarray) -> int:
+    """65535 for 16-bit images (uint16, or other types with values above 256 as the original tests), else 255."""
+    if img.dtype == np.uint16 or (img.dtype != np.uint8 and img.size and float(np.max(img)) > 256):
+        return 65535
+    return 255
+
+
+def _pad_indices(size: int, pre_pad: int, mod_scale: Optional[int]) -> Tuple[np.ndarray, int]:
+    """Source index of every row (or column) after the reflect pre-pad and the reflect mod-pad.
+
+    Matches ``F.pad(..., 'reflect')`` applied twice, as the original does, and keeps reflecting (or repeats the
+    only pixel) where the pad is as large as the image, where ``F.pad`` refuses.
+
+    Returns:
+        The indices into the unpadded axis and the size of the mod-pad.
+    """
+
+    def reflect(length: int, padded: int) -> np.ndarray:
+        positions = np.arange(padded)
+        if length == 1:
+            return np.zeros(padded, dtype=np.int64)
+        period = 2 * (length - 1)
+        positions %= period
+        return np.where(positions < length, positions, period - positions)
+
+    indices = reflect(size, size + pre_pad)
+    mod_pad = (-(size + pre_pad)) % mod_scale if mod_scale else 0
+    return indices[reflect(size + pre_pad, size + pre_pad + mod_pad)], mod_pad
+
+
+def _network_input(planes: np.ndarray, max_range: float, bgr: bool, pre_pad: int, mod_scale: Optional[int],
+                   device: torch.device, channels_last: bool) -> Tuple[torch.Tensor, int, int]:
+    """Turn an (H, W) gray or (H, W, 3) image into the padded (1, 3, H', W') RGB float32 network input.
+
+    The image is normalised by ``max_range`` on ``device`` (bit-identical to the original's float32 division on
+    the host) and written once into a buffer that already has the padded size.
+
+    Returns:
+        The input tensor, and the mod-pad along the height and the width.
+    """
+    height, width = planes.shape[:2]
+    rows, mod_pad_h = _pad_indices(height, pre_pad, mod_scale)
+    cols, mod_pad_w = _pad_indices(width, pre_pad, mod_scale)
+    if planes.dtype not in (np.uint8, np.float32):
+        planes = planes.astype(np.float32)
+    source = torch.from_numpy(planes).to(device)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    batch = torch.empty((1, 3, len(rows), len(cols)), dtype=torch.float32, device=device, memory_format=memory_format)
+    image = batch[0, :, :height, :width]
+    if source.dim() == 2:
+        image.copy_(source.expand(3, height, width))
+    else:
+        for channel, source_channel in enumerate((2, 1, 0) if bgr else (0, 1, 2)):
+            image[channel].copy_(source[:, :, source_channel])
+    if max_range != 1:
+        image.div_(max_range)
+    if len(rows) > height:
+        batch[0, :, height:, :width] = image.index_select(1, torch.from_numpy(rows[height:]).to(device))
+    if len(cols) > width:
+        batch[0, :, :, width:] = batch[0].index_select(2, torch.from_numpy(cols[width:]).to(device))
+    return batch, mod_pad_h, mod_pad_w
+
+
+def _quantize(values: torch.Tensor, max_range: int) -> np.ndarray:
+    """``(values * max_range).round()`` as uint8 (or uint16 for 16-bit images), on the host, as the original."""
+    dtype = torch.uint16 if max_range == 65535 else torch.uint8
+    return values.mul(float(max_range)).round_().to(dtype).cpu().numpy()
+
+
+def _color_output(output: torch.Tensor, max_range: int) -> np.ndarray:
+    """(1, 3, H, W) RGB network output -> (H, W, 3) BGR integer image; clamps ``output`` in place."""
+    rgb = output[0].float().clamp_(0, 1).permute(1, 2, 0)
+    return np.ascontiguousarray(_quantize(rgb, max_range)[:, :, ::-1])
+
+
+def _gray_output(output: torch.Tensor, max_range: int) -> np.ndarray:
+    """(1, 3, H, W) RGB network output -> (H, W) gray integer image, converted as the original (OpenCV, float)."""
+    rgb = output[0].float().clamp_(0, 1).permute(1, 2, 0).cpu().numpy()
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[:, :, ::-1]), cv2.COLOR_BGR2GRAY)
+    return _quantize(torch.from_numpy(gray), max_range)
+
+
+class RealESRGANer:
+    """Upscale images with a Real-ESRGAN network, whole or in tiles, on any device.
+
+    Args:
+        scale: Upscaling factor of the network.
+        model_path: Weights: a local ``.pth``, an ``https://`` URL (downloaded into ``<repo>/weights``), a list of
+            two of these blended by ``dni_weight`` (deep network interpolation), or None to keep the weights
+            ``model`` already has. Checkpoints give ``params_ema`` when present, else ``params``, else the bare
+            state dict; they must fit the network exactly.
+        dni_weight: Blend weights of the two networks when ``model_path`` is a list.
+        model: The network; None builds the RealESRGAN_x4plus RRDBNet (with ``scale``).
+        tile: Tile size in input pixels (the largest step between tiles); 0 runs whole images.
+        tile_pad: Context each tile takes from its neighbours, as the original.
+        pre_pad: Reflection padding added to the bottom and right before the network, removed afterwards.
+        half: Run in fp16 (the original's flag; same as ``precision='fp16'``).
+        device: ``torch.device`` or name; None picks CUDA, else MPS, else the CPU.
+        gpu_id: CUDA device index.
+        precision: ``'fp32'``, ``'fp16'``, ``'bf16'`` or ``'auto'`` (fp16 on CUDA, bf16 on CPUs with native bf16,
+            fp32 otherwise); None follows ``half``. fp16 on a CPU falls back to fp32 with a warning.
+        tile_blend: Extra context every seam gets beyond ``tile_pad``; tiles are cross-faded there. 0 gives the
+            original's amount of context.
+        tile_batch: Tiles per forward pass (same output, faster on GPUs for small tiles).
+    """
+
+    def __init__(self,
+                 scale: int,
+                 model_path: Union[str, Sequence[str], None],
+                 dni_weight: Optional[Sequence[float]] = None,
+                 model: Optional[nn.Module] = None,
+                 tile: int = 0,
+                 tile_pad: int = 10,
+                 pre_pad: int = 10,
+                 half: bool = False,
+                 device: Union[str, torch.device, None] = None,
+                 gpu_id: Optional[int] = None,
+                 *,
+                 precision: Optional[str] = None,
+                 tile_blend: int = DEFAULT_TILE_BLEND,
+                 tile_batch: int = 1) -> None:
+        for name, value in (('tile', tile), ('tile_pad', tile_pad), ('pre_pad', pre_pad), ('tile_blend', tile_blend)):
+            if int(value) != value or value < 0:
+                raise ValueError(f'{name} must be a non-negative integer, got {value!r}.')
+        if int(tile_batch) != tile_batch or tile_batch < 1:
+            raise ValueError(f'tile_batch must be a positive integer, got {tile_batch!r}.')
+        self.scale = scale
+        self.tile_size = tile
+        self.tile_pad = tile_pad
+        self.pre_pad = pre_pad
+        self.tile_blend = tile_blend
+        self.tile_batch = tile_batch
+        self.mod_scale = None
+        self.mod_pad_h = self.mod_pad_w = 0
+        self.half = half
+        self.img: Optional[torch.Tensor] = None
+        self.output: Optional[torch.Tensor] = None
+        self.device = select_device(device, gpu_id)
+        self.precision = resolve_precision(precision, self.device, half)
+        # Channels-last is the fast layout for CPU (oneDNN) and CUDA convolutions; MPS gains nothing from it.
+        self.channels_last = self.device.type in ('cpu', 'cuda')
+        self._state_lock = threading.Lock()
+
+        if model is None:
+            model = build_arch('RRDBNet', dict(get_model_spec('RealESRGAN_x4plus').arch_kwargs, scale=scale))
+        if isinstance(model_path, (list, tuple)):
+            if dni_weight is None or len(model_path) != 2 or len(dni_weight) != 2:
+                raise ValueError('Deep network interpolation needs exactly two model paths and two dni_weight '
+                                 f'values, got model_path={model_path!r} and dni_weight={dni_weight!r}.')
+            self._load_weights(model, self.dni(model_path[0], model_path[1], dni_weight)['params'], model_path)
+        elif model_path is not None:
+            path = self._local_path(model_path)
+            self._load_weights(model, load_state_dict(path), path)
+        model.eval()
+        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
+        self.model = model.to(device=self.device, memory_format=memory_format)
+
+    @staticmethod
+    def _local_path(model_path: str) -> str:
+        if model_path.startswith(('https://', 'http://')):
+            return load_file_from_url(url=model_path, model_dir=os.path.join(ROOT_DIR, 'weights'), progress=True)
+        return model_path
+
+    @staticmethod
+    def _load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor], source: Any) -> None:
+        try:
+            model.load_state_dict(state_dict, strict=True)
+        except RuntimeError as error:
+            details = ' '.join(str(error).split())[:600]
+            raise ValueError(f'The weights from {source} do not fit {type(model).__name__}: {details}. Pass the '
+                             'network these weights were trained for as model= (realesrgan.zoo.'
+                             'build_model_from_checkpoint detects it from the file).') from None
+
+    def dni(self, net_a: str, net_b: str, dni_weight: Sequence[float], key: str = 'params',
+            loc: str = 'cpu') -> Dict[str, Dict[str, torch.Tensor]]:
+        """Deep network interpolation: ``dni_weight[0] * net_a + dni_weight[1] * net_b``, parameter by parameter.
+
+        Args:
+            net_a: First checkpoint (path or URL).
+            net_b: Second checkpoint, same architecture.
+            dni_weight: The two blend weights.
+            key: Entry of the returned dict that holds the blended weights.
+            loc: Device of the blended tensors.
+
+        Returns:
+            ``{key: blended_state_dict}``. Each checkpoint contributes the weights loading would take from it
+            (``params_ema``, else ``params``, else the bare dict).
+        """
+        state_a = load_state_dict(self._local_path(net_a))
+        state_b = load_state_dict(self._local_path(net_b))
+        mismatched = sorted(set(state_a) ^ set(state_b)) or [
+            name for name in state_a if state_a[name].shape != state_b[name].shape
+        ]
+        if mismatched:
+            raise ValueError(f'{net_a} and {net_b} are different networks and cannot be interpolated '
+                             f'(first differing parameters: {", ".join(mismatched[:3])}).')
+        blended = {
+            name: (dni_weight[0] * value + dni_weight[1] * state_b[name]).to(loc)
+            for name, value in state_a.items()
+        }
+        return {key: blended}
+
+    # ------------------------------------------------------------------ the original's step-by-step interface
+
+    def _current_mod_scale(self) -> Optional[int]:
+        """2 for x2 networks, 4 for x1 networks; otherwise whatever was set before (the original's behaviour)."""
+        return {2: 2, 1: 4}.get(self.scale, self.mod_scale)
+
+    def pre_process(self, img: np.ndarray) -> None:
+        """Store an (H, W, 3) RGB float image in [0, 1] in ``img`` as the padded (1, 3, H', W') network input."""
+        self.mod_scale = self._current_mod_scale()
+        self.img, self.mod_pad_h, self.mod_pad_w = _network_input(
+            np.asarray(img), 1, False, self.pre_pad, self.mod_scale, self.device, self.channels_last)
+
+    @torch.inference_mode()
+    def process(self) -> None:
+        """Run the network on the whole of ``img`` into ``output``."""
+        self.output = self._forward(self.img.to(self.device), self.precision)
+
+    @torch.inference_mode()
+    def tile_process(self) -> None:
+        """Run the network on ``img`` tile by tile (``tile_size``, ``tile_pad``) into ``output``."""
+        _, _, height, width = self.img.shape
+        self.output = self._tiled_forward(self.img, self.precision, self.tile_size, self.tile_batch,
+                                          (height * self.scale, width * self.scale), None)
+
+    def post_process(self) -> torch.Tensor:
+        """Remove the mod-pad and the pre-pad from ``output`` and return it."""
+        _, _, height, width = self.output.shape
+        if self.mod_scale is not None:
+            height, width = height - self.mod_pad_h * self.scale, width - self.mod_pad_w * self.scale
+        height, width = height - self.pre_pad * self.scale, width - self.pre_pad * self.scale
+        self.output = self.output[:, :, :height, :width]
+        return self.output
+
+    # ------------------------------------------------------------------ the network passes
+
+    def _forward(self, batch: torch.Tensor, precision: str) -> torch.Tensor:
+        with autocast(precision, self.device):
+            output = self.model(batch)
+        if precision != 'fp32' and not bool(torch.isfinite(output).all()):
+            raise _NonFiniteOutputError()
+        return output
+
+    def _tiled_forward(self, image: torch.Tensor, precision: str, tile: int, tile_batch: int,
+                       crop: Tuple[int, int], on_tile: Optional[TileCallback]) -> torch.Tensor:
+        """Run ``image`` (on any device) tile by tile; return the output cropped to ``crop``, on the host."""
+        _, _, height, width = image.shape
+        scale = self.scale
+        plan = plan_tiles(height, width, tile, self.tile_pad + self.tile_blend, self._current_mod_scale() or 1, scale)
+        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        output = torch.empty((1, 3) + tuple(crop), dtype=torch.float32, memory_format=memory_format).zero_()
+        # Tiles whose output lies wholly in the removed padding contribute nothing.
+        tiles = [one for one in plan if one.top * scale < crop[0] and one.left * scale < crop[1]]
+        done = 0
+        for first in range(0, len(tiles), tile_batch):
+            batch_tiles = tiles[first:first + tile_batch]
+            batch = torch.cat([
+                image[:, :, one.top:one.top + one.height, one.left:one.left + one.width] for one in batch_tiles
+            ]).to(self.device)
+            result = self._forward(batch, precision)
+            expected = (plan.rows.size * scale, plan.cols.size * scale)
+            if tuple(result.shape[2:]) != expected:
+                raise ValueError(f'The network turned a {plan.rows.size}x{plan.cols.size} tile into '
+                                 f'{result.shape[2]}x{result.shape[3]}, but scale={scale} was given; pass the '
+                                 'scale of the network.')
+            for index, one in enumerate(batch_tiles):
+                top, left = one.top * scale, one.left * scale
+                rows, cols = min(expected[0], crop[0] - top), min(expected[1], crop[1] - left)
+                weight = torch.from_numpy(plan.weight(one)[:rows, :cols]).to(self.device)
+                contribution = result[index, :, :rows, :cols].float() * weight
+                output[0, :, top:top + rows, left:left + cols] += contribution.cpu()
+            done += len(batch_tiles)
+            if on_tile is not None:
+                on_tile(done, len(tiles))
+        return output
+
+    def _upscale_planes(self, planes: np.ndarray, max_range: int, on_tile: Optional[TileCallback]) -> torch.Tensor:
+        """Network output (1, 3, H * scale, W * scale), RGB float, for an (H, W) or (H, W, 3) BGR image.
+
+        Redoes the image in fp32 when reduced precision gives NaN/Inf, and with smaller tiles (then fewer tiles
+        per batch first) when the device runs out of memory.
+        """
+        precision, tile, tile_batch = self.precision, self.tile_size, self.tile_batch
+        height, width = planes.shape[:2]
+        crop = (height * self.scale, width * self.scale)
+        while True:
+            try:
+                tiled = tile > 0
+                image, mod_pad_h, mod_pad_w = _network_input(planes, max_range, True, self.pre_pad,
+                                                             self._current_mod_scale(),
+                                                             torch.device('cpu') if tiled else self.device,
+                                                             self.channels_last)
+                if tiled:
+                    output = self._tiled_forward(image, precision, tile, tile_batch, crop, on_tile)
+                else:
+                    output = self._forward(image, precision)[:, :, :crop[0], :crop[1]]
+            except _NonFiniteOutputError:
+                logger.warning('The %s output has NaN or Inf values (some GPUs do this in fp16); redoing this image '
+                               'in fp32.', precision)
+                precision = 'fp32'
+                continue
+            except (torch.OutOfMemoryError, RuntimeError) as error:
+                if not _is_out_of_memory(error):
+                    raise
+                _release_cached_memory(self.device)
+                if tile > 0 and tile_batch > 1:
+                    tile_batch //= 2
+                elif tile == 0 or tile > MIN_TILE:
+                    tile = max(MIN_TILE, (max(height, width) if tile == 0 else tile) // 2)
+                else:
+                    raise RuntimeError(f'Out of memory on {self.device} even with tiles of {tile} pixels. Free '
+                                       'memory on the device, or use a smaller --tile / --tile_pad.') from error
+                logger.warning('Out of memory on %s; retrying this image with tile %d (%d per batch).', self.device,
+                               tile, tile_batch)
+                continue
+            with self._state_lock:
+                self.img, self.output, self.mod_pad_h, self.mod_pad_w = image, output, mod_pad_h, mod_pad_w
+            return output
+
+    @torch.inference_mode()
+    def enhance(self,
+                img: np.ndarray,
+                outscale: Optional[float] = None,
+                alpha_upsampler: str = 'realesrgan',
+                *,
+                on_tile: Optional[TileCallback] = None) -> Tuple[np.ndarray, str]:
+        """Upscale one image as the original does.
+
+        Args:
+            img: (H, W) gray, (H, W, 3) BGR or (H, W, 4) BGRA image, 8- or 16-bit (or float in the 8-bit range).
+            outscale: Final scale; the network output is resized (Lanczos) when it differs from ``scale``.
+            alpha_upsampler: ``'realesrgan'`` upscales the alpha channel with the network too; anything else
+                resizes it (bilinear).
+            on_tile: Called with (tiles done, tiles in all) after each batch of tiles.
+
+        Returns:
+            The output image (same channels, uint8, or uint16 for 16-bit input) and the mode ``'L'``, ``'RGB'``
+            or ``'RGBA'``.
+
+        Raises:
+            ValueError: The image or ``outscale`` is not usable.
+        """
+        img = np.asarray(img)
+        if img.ndim == 3 and img.shape[2] == 1:
+            img = img[:, :, 0]
+        if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)) or img.size == 0:
+            raise ValueError(f'Expected an (H, W) gray, (H, W, 3) BGR or (H, W, 4) BGRA image, got shape {img.shape}.')
+        height, width = img.shape[:2]
+        if outscale is not None:
+            if not outscale > 0:
+                raise ValueError(f'outscale must be positive, got {outscale}.')
+            if int(width * outscale) < 1 or int(height * outscale) < 1:
+                raise ValueError(f'outscale {outscale} makes the {width}x{height} image smaller than one pixel.')
+        max_range = _max_range(img)
+        if max_range == 65535:
+            logger.info('Input is a 16-bit image')
+
+        if img.ndim == 2:
+            img_mode = 'L'
+            output = _gray_output(self._upscale_planes(img, max_range, on_tile), max_range)
+        else:
+            img_mode = 'RGBA' if img.shape[2] == 4 else 'RGB'
+            output = _color_output(self._upscale_planes(img[:, :, :3], max_range, on_tile), max_range)
+        if img_mode == 'RGBA':
+            alpha = img[:, :, 3]
+            if alpha_upsampler == 'realesrgan':
+                output_alpha = _gray_output(self._upscale_planes(alpha, max_range, on_tile), max_range)
+            else:
+                size = (width * self.scale, height * self.scale)
+                resized = cv2.resize(alpha.astype(np.float32) / max_range, size, interpolation=cv2.INTER_LINEAR)
+                output_alpha = _quantize(torch.from_numpy(resized), max_range)
+            output = np.concatenate([output, output_alpha[:, :, None]], axis=2)
+
+        if outscale is not None and outscale != float(self.scale):
+            output = cv2.resize(
+                output, (int(width * outscale), int(height * outscale)), interpolation=cv2.INTER_LANCZOS4)
+        return output, img_mode
+
+
+class ReadResult(NamedTuple):
+    """One file read by :class:`PrefetchReader`: the image, or why it could not be read."""
+
+    path: str
+    image: Optional[np.ndarray]
+    error: Optional[str]
+
+
+_END_OF_LIST = object()
+
+
+class PrefetchReader(threading.Thread):
+    """Read images in a background thread, ahead of their use, so that reading overlaps compute.
+
+    Iterating gives the images in order (None for a file that could not be read); :meth:`results` also gives
+    each path and the reason a file could not be read. Reading starts with :meth:`start`, or with the first
+    item asked for.
+
+    Args:
+        img_list: Image paths.
+        num_prefetch_queue: How many images may wait in memory.
+    """
+
+    def __init__(self, img_list: Sequence[str], num_prefetch_queue: int) -> None:
+        super().__init__(daemon=True)
+        self.que: queue.Queue = queue.Queue(max(1, num_prefetch_queue))
+        self.img_list = list(img_list)
+
+    def run(self) -> None:
+        try:
+            for path in self.img_list:
+                try:
+                    self.que.put(ReadResult(path, read_image(path), None))
+                except Exception as error:  # one bad file is reported, the rest is still read
+                    self.que.put(ReadResult(path, None, str(error) or type(error).__name__))
+        finally:
+            self.que.put(_END_OF_LIST)
+
+    def _next_result(self) -> ReadResult:
+        if self.ident is None:
+            self.start()
+        item = self.que.get()
+        if item is _END_OF_LIST:
+            self.que.put(_END_OF_LIST)  # later calls end too
+            raise StopIteration
+        return item
+
+    def results(self) -> Iterator[ReadResult]:
+        """Iterate over :class:`ReadResult` records, in order."""
+        while True:
+            try:
+                yield self._next_result()
+            except StopIteration:
+                return
+
+    def __iter__(self) -> 'PrefetchReader':
+        return self
+
+    def __next__(self) -> Optional[np.ndarray]:
+        return self._next_result().image
+
+
+class IOConsumer(threading.Thread):
+    """Write images from a queue in a background thread, so that writing overlaps compute.
+
+    Messages are dicts ``{'output': image, 'save_path': path}``; the string ``'quit'`` ends the thread (send one
+    per consumer sharing the queue). Files are written atomically (temporary name, then rename); a failed write
+    is logged and recorded in ``failed`` instead of ending the thread.
+
+    Args:
+        opt: Options of the caller (kept for the original's signature; not read).
+        que: The message queue.
+        qid: Number of this consumer, for the log.
+    """
+
+    def __init__(self, opt: Any, que: queue.Queue, qid: int) -> None:
+        super().__init__()
+        self.opt = opt
+        self._queue = que
+        self.qid = qid
+        self.saved: List[str] = []
+        self.failed: List[Tuple[str, str]] = []
+
+    def run(self) -> None:
+        while True:
+            msg = self._queue.get()
+            if isinstance(msg, str) and msg == 'quit':
+                break
+            try:
+                write_image(msg['save_path'], msg['output'])
+                self.saved.append(msg['save_path'])
+            except Exception as error:  # recorded and logged; the other images are still written
+                logger.error('Could not write %s: %s', msg['save_path'], error)
+                self.failed.append((msg['save_path'], str(error)))
+        logger.debug('IO worker %d is done.', self.qid)
