@@ -32,9 +32,12 @@ setup(
     python_requires='>=3.8',
     install_requires=read_requirements(),
     extras_require={
-        'test': ['pytest', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime'],
+        # the test suite uses the ncnn runtime as reference, PyAV for video and ONNX Runtime for export checks
+        'test': ['pytest', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript'],
         'video': ['av'],
-        'export': ['onnx', 'onnxruntime'],
+        'export': ['onnx', 'onnxruntime', 'onnxscript'],
+        # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images
+        'demo': ['scikit-image'],
     },
     classifiers=[
         'Programming Language :: Python :: 3',
