@@ -147,7 +147,8 @@ def test_errors_in_the_tile_loop_are_not_swallowed():
             raise ValueError('broken tile')
 
     with pytest.raises(ValueError, match='broken tile'):
-        upsampler(model=Recorder(small_net(), fail_second), tile=16, tile_pad=2, tile_blend=2).enhance(random_image(64, 64))
+        restorer = upsampler(model=Recorder(small_net(), fail_second), tile=16, tile_pad=2, tile_blend=2)
+        restorer.enhance(random_image(64, 64))
 
 
 def test_non_finite_reduced_precision_output_is_redone_in_fp32(caplog):
