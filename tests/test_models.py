@@ -24,6 +24,7 @@ from realesrgan.degradation_pipeline import (
 )
 from realesrgan.models.realesrgan_model import RealESRGANModel
 from realesrgan.models.realesrnet_model import RealESRNetModel
+from realesrgan.utils import RealESRGANer
 
 GT_SIZE = 32
 CROP = 80  # the smallest comfortable GT for the default degradations (see SecondOrderDegradation._check_size)
@@ -416,14 +417,13 @@ def test_checkpoints_have_the_official_layout(tmp_path, sample_bgr):
 
 
 def test_checkpoint_loads_into_realesrganer(tmp_path, sample_bgr):
-    utils = pytest.importorskip('realesrgan.utils', reason='RealESRGANer is written by the inference helper')
     model = build_model(tiny_opt('RealESRNetModel', tmp_path))
     set_random_seed(0)
     model.feed_data(synthetic_batch(gt_batch(sample_bgr, 0)))
     model.optimize_parameters(1)
     model.save(0, 1)
     network = RRDBNet(**{key: value for key, value in TINY_G.items() if key != 'type'})
-    upsampler = utils.RealESRGANer(scale=4, model_path=str(tmp_path / 'net_g_1.pth'), model=network, tile=0,
+    upsampler = RealESRGANer(scale=4, model_path=str(tmp_path / 'net_g_1.pth'), model=network, tile=0,
                                    pre_pad=0, half=False, device=torch.device('cpu'))
     image = np.ascontiguousarray(sample_bgr[:16, :16])
     output, _ = upsampler.enhance(image, outscale=4)
