@@ -1,0 +1,285 @@
+"""Upscale an image file or a folder of images: the engine behind ``inference_realesrgan.py``.
+
+Everything that can be checked before the first image is checked first (arguments, input, output folder, model,
+weights, GFPGAN), each with a message that says what to do (:class:`ImageJobError`). Then the images are read
+ahead in a thread, upscaled, and written atomically by another thread; a file that cannot be read, upscaled or
+written is skipped with a one-line reason and listed in the :class:`JobSummary`.
+"""
+import os
+import queue
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+from tqdm import tqdm
+
+from realesrgan.data.data_io import IMAGE_EXTENSIONS
+from realesrgan.face_enhance import FaceEnhanceUnavailable, build_face_enhancer, enhance_faces
+from realesrgan.model_choice import DEFAULT_WEIGHTS_DIR, ModelChoice, choose_model
+from realesrgan.precision import PRECISIONS
+from realesrgan.utils import DEFAULT_TILE_BLEND, IOConsumer, PrefetchReader, RealESRGANer
+
+__all__ = [
+    'EXTENSIONS', 'ImageJob', 'ImageJobError', 'JobSummary', 'collect_inputs', 'output_path', 'run_image_job'
+]
+
+EXTENSIONS = ('auto', 'jpg', 'png')
+# Tile progress bars are shown for images with at least this many tiles.
+TILE_BAR_MIN_TILES = 4
+
+
+class ImageJobError(ValueError):
+    """The job cannot start; the message says what was wrong and what to do."""
+
+
+@dataclass
+class ImageJob:
+    """Options of an image upscaling run (the flags of ``inference_realesrgan.py``; see its ``--help``)."""
+
+    input: str = 'inputs'
+    model_name: Optional[str] = None
+    output: str = 'results'
+    denoise_strength: float = 0.5
+    outscale: Optional[float] = None
+    model_path: Optional[str] = None
+    suffix: str = 'out'
+    tile: int = 0
+    tile_pad: int = 10
+    pre_pad: int = 0
+    face_enhance: bool = False
+    fp32: bool = False
+    alpha_upsampler: str = 'realesrgan'
+    ext: str = 'auto'
+    gpu_id: Optional[int] = None
+    device: str = 'auto'
+    precision: str = 'auto'
+    tile_blend: int = DEFAULT_TILE_BLEND
+    tile_batch: int = 1
+    model_dir: str = DEFAULT_WEIGHTS_DIR
+
+
+@dataclass
+class JobSummary:
+    """What a run did.
+
+    Attributes:
+        total: Image files attempted.
+        written: Output files written.
+        skipped: ``(path, reason)`` of the files that are not images (not an error).
+        failed: ``(path, reason)`` of every image that could not be read, upscaled or written.
+    """
+
+    total: int
+    written: List[str] = field(default_factory=list)
+    skipped: List[Tuple[str, str]] = field(default_factory=list)
+    failed: List[Tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every image was upscaled and written."""
+        return not self.failed
+
+    def describe(self, output_folder: str) -> str:
+        """A short report for the user: counts, then one line per skipped or failed file."""
+        lines = [f'{len(self.written)} of {self.total} image(s) upscaled into {output_folder}.']
+        for title, entries in (('not images, skipped', self.skipped), ('FAILED', self.failed)):
+            if entries:
+                lines.append(f'{len(entries)} {title}:')
+                lines += [f'  {path}: {reason}' for path, reason in entries]
+        return '\n'.join(lines)
+
+
+def _check_options(job: ImageJob) -> None:
+    problems = []
+    for name in ('tile', 'tile_pad', 'pre_pad', 'tile_blend'):
+        if getattr(job, name) < 0:
+            problems.append(f'--{name} must not be negative (got {getattr(job, name)})')
+    if job.tile_batch < 1:
+        problems.append(f'--tile_batch must be at least 1 (got {job.tile_batch})')
+    if job.outscale is not None and not job.outscale > 0:
+        problems.append(f'--outscale must be positive (got {job.outscale:g})')
+    if not 0 <= job.denoise_strength <= 1:
+        problems.append(f'--denoise_strength must be between 0 and 1 (got {job.denoise_strength:g})')
+    if job.ext not in EXTENSIONS:
+        problems.append(f'--ext must be one of {", ".join(EXTENSIONS)} (got {job.ext})')
+    if job.precision not in PRECISIONS:
+        problems.append(f'--precision must be one of {", ".join(PRECISIONS)} (got {job.precision})')
+    if problems:
+        raise ImageJobError('; '.join(problems) + '.')
+
+
+def collect_inputs(path: str) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """The images to upscale: ``path`` itself, or the files of the folder ``path`` (sorted, not recursive).
+
+    Hidden files and sub-folders are ignored; files whose extension is not an image format are returned as
+    skipped, with the reason (images that cannot be decoded are found later, when they are read).
+
+    Args:
+        path: An image file or a folder.
+
+    Returns:
+        The image paths and the ``(path, reason)`` of the skipped files.
+
+    Raises:
+        ImageJobError: ``path`` does not exist, or is a folder without files.
+    """
+    if not os.path.exists(path):
+        raise ImageJobError(f'Input "{path}" does not exist: give an image file or a folder of images with -i.')
+    if os.path.isfile(path):
+        return [path], []
+    files = [
+        os.path.join(path, name) for name in sorted(os.listdir(path))
+        if not name.startswith('.') and os.path.isfile(os.path.join(path, name))
+    ]
+    if not files:
+        raise ImageJobError(f'Input folder "{path}" holds no files: put images in it or give another folder with -i.')
+    images, skipped = [], []
+    for file in files:
+        extension = os.path.splitext(file)[1].lower()
+        if extension in IMAGE_EXTENSIONS:
+            images.append(file)
+        else:
+            skipped.append((file, f'not an image file (extension "{extension}"; images are '
+                            f'{", ".join(IMAGE_EXTENSIONS)})'))
+    return images, skipped
+
+
+def output_path(input_path: str, output_folder: str, suffix: str, ext: str, img_mode: Optional[str]) -> str:
+    """``<output_folder>/<name>_<suffix>.<ext>`` as the original names outputs (RGBA images always as PNG).
+
+    Args:
+        input_path: The input image.
+        output_folder: Folder of the outputs.
+        suffix: Added to the name; empty for none.
+        ext: ``'auto'`` (the input's extension), ``'jpg'`` or ``'png'``.
+        img_mode: ``'RGBA'`` for images with alpha (forces PNG), else anything.
+
+    Returns:
+        The output path.
+    """
+    name, extension = os.path.splitext(os.path.basename(input_path))
+    extension = (extension[1:] or 'png') if ext == 'auto' else ext
+    if img_mode == 'RGBA':
+        extension = 'png'
+    return os.path.join(output_folder, f'{name}_{suffix}.{extension}' if suffix else f'{name}.{extension}')
+
+
+def _prepare_output_folder(folder: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ImageJobError(f'Cannot write to the output folder "{folder}" ({error.strerror or error}). Choose a '
+                            'writable folder with -o.') from None
+
+
+def _build_upsampler(job: ImageJob, choice: ModelChoice) -> RealESRGANer:
+    return RealESRGANer(
+        scale=choice.netscale,
+        model_path=choice.model_path_argument(),
+        dni_weight=list(choice.dni_weight) if choice.dni_weight else None,
+        model=choice.build(),
+        tile=job.tile,
+        tile_pad=job.tile_pad,
+        pre_pad=job.pre_pad,
+        device=job.device,
+        gpu_id=job.gpu_id,
+        precision='fp32' if job.fp32 else job.precision,
+        tile_blend=job.tile_blend,
+        tile_batch=job.tile_batch)
+
+
+class _TileBar:
+    """A tile progress bar for images with many tiles (created on the first report, reset for each pass)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Optional[tqdm] = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < TILE_BAR_MIN_TILES:
+            return
+        if self.bar is None or done < self.bar.n:
+            self.close()
+            self.bar = tqdm(total=total, unit='tile', leave=False, position=1)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progress: bool = True) -> JobSummary:
+    """Upscale the images of ``job.input`` into ``job.output``.
+
+    Args:
+        job: The options.
+        log: Receives one line per skipped or failed file.
+        progress: Show progress bars (images, and tiles of big images).
+
+    Returns:
+        What was written and what failed.
+
+    Raises:
+        ImageJobError: The job cannot start (bad option, missing input, empty folder, unwritable output folder,
+            unknown model, missing weights, GFPGAN unavailable).
+    """
+    _check_options(job)
+    paths, skipped = collect_inputs(job.input)
+    _prepare_output_folder(job.output)
+    try:
+        choice = choose_model(job.model_name, job.model_path, job.denoise_strength, job.model_dir)
+        upsampler = _build_upsampler(job, choice)
+    except (ValueError, OSError) as error:
+        raise ImageJobError(str(error)) from None
+    outscale = job.outscale if job.outscale is not None else choice.outscale
+    face_enhancer = None
+    if job.face_enhance:
+        try:
+            face_enhancer = build_face_enhancer(upsampler, outscale, job.model_dir)
+        except FaceEnhanceUnavailable as error:
+            raise ImageJobError(str(error)) from None
+
+    summary = JobSummary(total=len(paths), skipped=skipped)
+    for path, reason in skipped:
+        log(f'Skipped {path}: {reason}')
+
+    def upscale(img: np.ndarray, tile_bar: _TileBar) -> np.ndarray:
+        if face_enhancer is not None:
+            return enhance_faces(face_enhancer, img)
+        output, _ = upsampler.enhance(img, outscale=outscale, alpha_upsampler=job.alpha_upsampler, on_tile=tile_bar)
+        return output
+
+    writes: queue.Queue = queue.Queue(maxsize=2)
+    writer = IOConsumer(job, writes, 0)
+    writer.start()
+    try:
+        with tqdm(total=len(paths), unit='image', disable=not progress) as bar:
+            for result in PrefetchReader(paths, 2).results():
+                bar.set_postfix_str(os.path.basename(result.path), refresh=False)
+                if result.error is not None:
+                    log(f'Skipped {result.path}: {result.error}')
+                    summary.failed.append((result.path, result.error))
+                else:
+                    tile_bar = _TileBar(progress)
+                    try:
+                        output = upscale(result.image, tile_bar)
+                    except (ValueError, RuntimeError) as error:
+                        log(f'Failed {result.path}: {error}')
+                        summary.failed.append((result.path, str(error)))
+                    else:
+                        img_mode = 'RGBA' if result.image.ndim == 3 and result.image.shape[2] == 4 else None
+                        save_path = output_path(result.path, job.output, job.suffix, job.ext, img_mode)
+                        writes.put({'output': output, 'save_path': save_path})
+                    finally:
+                        tile_bar.close()
+                bar.update()
+    finally:
+        writes.put('quit')
+        writer.join()
+    summary.written.extend(writer.saved)
+    summary.failed.extend(writer.failed)
+    return summary
