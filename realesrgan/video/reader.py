@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from realesrgan.video.color import CONVERSION_FLAGS
 from realesrgan.video.errors import VideoInputError
 
 logger = logging.getLogger(__name__)
@@ -321,5 +322,6 @@ def _indexed_frames(source: VideoSource, start: int) -> Iterator[Tuple[int, av.V
 
 
 def _to_bgr(frame: av.VideoFrame) -> np.ndarray:
-    """Convert with the frame's own colour matrix and range (full-range sources keep their levels)."""
-    return frame.to_ndarray(format='bgr24', src_color_range=frame.color_range or None)
+    """Convert with the frame's own colour matrix and range, interpolating the chroma with accurate rounding."""
+    return frame.to_ndarray(format='bgr24', src_color_range=frame.color_range or None,
+                            interpolation=CONVERSION_FLAGS)

@@ -1,10 +1,10 @@
 """Encoding upscaled frames to H.264 in an MP4 file with PyAV (its wheel ships FFmpeg with libx264).
 
-The output is tagged and converted as BT.709, the standard for HD video that upscaled frames become. With
-``yuv420p`` (the default, what every player decodes) the chroma planes have half the width and height, so a
-frame must have even dimensions: an odd width or height is padded by repeating its last column or row once,
-and the output is one pixel larger than ``input x outscale`` in that direction. ``yuv444p`` keeps full-resolution
-colour and odd sizes as they are, but fewer players (browsers, phones) decode it.
+Frames are converted to YUV as :mod:`realesrgan.video.color` describes. With ``yuv420p`` (the default, what
+every player decodes) the chroma planes have half the width and height, so a frame must have even dimensions:
+an odd width or height is padded by repeating its last column or row once, and the output is one pixel larger
+than ``input x outscale`` in that direction. ``yuv444p`` keeps full-resolution colour and odd sizes as they are,
+but fewer players (browsers, phones) decode it.
 """
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,11 +13,12 @@ from typing import Dict, Optional
 import av
 import cv2
 import numpy as np
-from av.video.reformatter import ColorRange, Colorspace
+
+from realesrgan.video.color import BT709_TAG, CONVERSION_FLAGS, OUTPUT_COLORSPACE, OUTPUT_RANGE
+from realesrgan.video.x264 import repeatable_x264_params
 
 PIXEL_FORMATS = ('yuv420p', 'yuv444p')
 DEFAULT_CRF = 23  # x264's own default: visually good; 0 is lossless (up to the RGB/YUV conversion)
-_BT709 = 1  # AVCOL_PRI_BT709 / AVCOL_TRC_BT709 / AVCOL_SPC_BT709 share the value 1
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class EncoderSettings:
             raise ValueError(f'pix_fmt must be one of {", ".join(PIXEL_FORMATS)}, got {self.pix_fmt}')
 
     def codec_options(self) -> Dict[str, str]:
-        """Options for the libx264 encoder."""
-        return {'crf': f'{self.crf:g}', 'preset': self.preset}
+        """Options for the libx264 encoder (repeatable: see :mod:`realesrgan.video.x264`)."""
+        return {'crf': f'{self.crf:g}', 'preset': self.preset, **repeatable_x264_params()}
 
 
 def pad_to_even(image: np.ndarray) -> np.ndarray:
@@ -104,8 +105,8 @@ class SegmentWriter:
         if self._container is None:
             self._open(image.shape[1], image.shape[0])
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format='bgr24')
-        frame = frame.reformat(
-            format=self.settings.pix_fmt, dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+        frame = frame.reformat(format=self.settings.pix_fmt, dst_colorspace=OUTPUT_COLORSPACE,
+                               dst_color_range=OUTPUT_RANGE, interpolation=CONVERSION_FLAGS)
         frame.pts = pts
         frame.duration = duration
         frame.time_base = self.time_base
@@ -128,6 +129,6 @@ class SegmentWriter:
         stream.time_base = self.time_base
         codec = stream.codec_context
         codec.time_base = self.time_base
-        codec.color_range = ColorRange.MPEG
-        codec.colorspace = codec.color_primaries = codec.color_trc = _BT709
+        codec.color_range = OUTPUT_RANGE
+        codec.colorspace = codec.color_primaries = codec.color_trc = BT709_TAG
         self._container, self._stream = container, stream

@@ -1,0 +1,84 @@
+"""Frames per second of inference_realesrgan_video's pipeline with 1 and with 2 worker processes.
+
+    python benchmarks/video_fps.py [--frames 48] [--size 320x180] [--model realesr-animevideov3]
+
+Makes a clip (a pan over scikit-image's ``chelsea`` photo, 24 fps, with an AAC track), starts the worker
+process server and loads the weights once with a two-frame job (so neither run pays for that), then upscales the
+clip x4 with one worker and with two, end to end (decode, upscale, encode, join, audio), and prints both frame
+rates and their ratio. Both runs use the same default segments, so their outputs are identical files.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from typing import Tuple
+
+import av
+import cv2
+import numpy as np
+from skimage import data
+
+from realesrgan.video import upscale_video
+from realesrgan.video.upscaler import make_recipe
+
+
+def make_clip(path: str, size: Tuple[int, int], num_frames: int, fps: int = 24) -> None:
+    """Write a clip panning over the chelsea photo, with a mono sine track."""
+    photo = cv2.cvtColor(data.chelsea(), cv2.COLOR_RGB2BGR)
+    width, height = size
+    scale = max(width / (photo.shape[1] - num_frames), height / photo.shape[0])
+    if scale > 1:
+        photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    with av.open(path, mode='w') as output:
+        video = output.add_stream('libx264', rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, 'yuv420p'
+        sound = output.add_stream('aac', rate=44100)
+        sound.layout = 'mono'
+        for k in range(num_frames):
+            frame = np.ascontiguousarray(photo[:height, k:k + width])
+            output.mux(video.encode(av.VideoFrame.from_ndarray(frame, format='bgr24')))
+        output.mux(video.encode(None))
+        samples = 44100 * num_frames // fps
+        wave = (0.2 * np.sin(2 * np.pi * 440 * np.arange(samples) / 44100)).astype(np.float32)
+        audio = av.AudioFrame.from_ndarray(wave[None], format='flt', layout='mono')
+        audio.sample_rate, audio.pts = 44100, 0
+        output.mux(sound.encode(audio))
+        output.mux(sound.encode(None))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--frames', type=int, default=48)
+    parser.add_argument('--size', type=str, default='320x180', help='WIDTHxHEIGHT of the input clip')
+    parser.add_argument('--model', type=str, default='realesr-animevideov3')
+    parser.add_argument('--model_dir', type=str, default='weights')
+    args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.lower().split('x'))
+
+    recipe = make_recipe(args.model, outscale=4, weights_dir=args.model_dir)
+    with tempfile.TemporaryDirectory() as folder:
+        clip = os.path.join(folder, 'clip.mp4')
+        make_clip(clip, size, args.frames)
+        warmup = os.path.join(folder, 'warmup.mp4')
+        make_clip(warmup, (32, 32), 2)
+        upscale_video(warmup, os.path.join(folder, 'warmup_out.mp4'), recipe, devices=['cpu', 'cpu'])
+
+        rates = {}
+        outputs = {}
+        for workers in (1, 2):
+            outputs[workers] = os.path.join(folder, f'out_{workers}.mp4')
+            start = time.perf_counter()
+            result = upscale_video(clip, outputs[workers], recipe, devices=['cpu'] * workers)
+            seconds = time.perf_counter() - start
+            rates[workers] = result.num_frames / seconds
+            print(f'{workers} worker(s): {result.num_frames} frames {size[0]}x{size[1]} -> x4 in {seconds:.1f} s = '
+                  f'{rates[workers]:.2f} fps ({result.num_segments} segments)')
+        identical = open(outputs[1], 'rb').read() == open(outputs[2], 'rb').read()
+    print(f'ratio 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x; outputs identical: {identical}; '
+          f'{os.cpu_count()} CPU cores, model {args.model}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
