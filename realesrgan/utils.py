@@ -41,6 +41,8 @@ ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_TILE_BLEND = 22
 # The smallest tile tried after repeated out-of-memory errors.
 MIN_TILE = 32
+# Rows quantized at a time (bounds the temporary float memory of the last step).
+_QUANTIZE_ROWS = 256
 
 TileCallback = Callable[[int, int], None]
 
@@ -126,16 +128,32 @@ def _network_input(planes: np.ndarray, max_range: float, bgr: bool, pre_pad: int
     return batch, mod_pad_h, mod_pad_w
 
 
-def _quantize(values: torch.Tensor, max_range: int) -> np.ndarray:
-    """``(values * max_range).round()`` as uint8 (or uint16 for 16-bit images), on the host, as the original."""
+def _quantize(values: torch.Tensor, max_range: int, reverse_channels: bool = False) -> np.ndarray:
+    """``(values * max_range).round()`` as uint8 (uint16 for 16-bit images) on the host, as the original does.
+
+    Works through bands of rows, so that no second full-size float image is made; the integers are made on the
+    device and only they are copied to the host.
+
+    Args:
+        values: (H, W) or (H, W, C) float tensor in [0, 1], on any device.
+        max_range: 255 or 65535.
+        reverse_channels: Reverse the channel order on the way (RGB -> BGR).
+
+    Returns:
+        The integer image, C-contiguous.
+    """
     dtype = torch.uint16 if max_range == 65535 else torch.uint8
-    return values.mul(float(max_range)).round_().to(dtype).cpu().numpy()
+    result = np.empty(tuple(values.shape), dtype=np.uint16 if max_range == 65535 else np.uint8)
+    target = torch.from_numpy(result)
+    for first in range(0, values.shape[0], _QUANTIZE_ROWS):
+        band = values[first:first + _QUANTIZE_ROWS].mul(float(max_range)).round_().to(dtype)
+        target[first:first + _QUANTIZE_ROWS].copy_(band.flip(-1) if reverse_channels else band)
+    return result
 
 
 def _color_output(output: torch.Tensor, max_range: int) -> np.ndarray:
     """(1, 3, H, W) RGB network output -> (H, W, 3) BGR integer image; clamps ``output`` in place."""
-    rgb = output[0].float().clamp_(0, 1).permute(1, 2, 0)
-    return np.ascontiguousarray(_quantize(rgb, max_range)[:, :, ::-1])
+    return _quantize(output[0].float().clamp_(0, 1).permute(1, 2, 0), max_range, reverse_channels=True)
 
 
 def _gray_output(output: torch.Tensor, max_range: int) -> np.ndarray:
@@ -322,7 +340,7 @@ class RealESRGANer:
             batch_tiles = tiles[first:first + tile_batch]
             batch = torch.cat([
                 image[:, :, one.top:one.top + one.height, one.left:one.left + one.width] for one in batch_tiles
-            ]).to(self.device)
+            ]).to(self.device, memory_format=memory_format)
             result = self._forward(batch, precision)
             expected = (plan.rows.size * scale, plan.cols.size * scale)
             if tuple(result.shape[2:]) != expected:
@@ -333,8 +351,8 @@ class RealESRGANer:
                 top, left = one.top * scale, one.left * scale
                 rows, cols = min(expected[0], crop[0] - top), min(expected[1], crop[1] - left)
                 weight = torch.from_numpy(plan.weight(one)[:rows, :cols]).to(self.device)
-                contribution = result[index, :, :rows, :cols].float() * weight
-                output[0, :, top:top + rows, left:left + cols] += contribution.cpu()
+                contribution = result[index, :, :rows, :cols] * weight  # float32, also for fp16/bf16 results
+                output[0, :, top:top + rows, left:left + cols] += contribution.to(output.device)
             done += len(batch_tiles)
             if on_tile is not None:
                 on_tile(done, len(tiles))
@@ -343,45 +361,49 @@ class RealESRGANer:
     def _upscale_planes(self, planes: np.ndarray, max_range: int, on_tile: Optional[TileCallback]) -> torch.Tensor:
         """Network output (1, 3, H * scale, W * scale), RGB float, for an (H, W) or (H, W, 3) BGR image.
 
-        Redoes the image in fp32 when reduced precision gives NaN/Inf, and with smaller tiles (then fewer tiles
-        per batch first) when the device runs out of memory.
+        Redoes the image in fp32 when reduced precision gives NaN/Inf, and with fewer tiles per batch, then smaller
+        tiles, when the device runs out of memory.
         """
         precision, tile, tile_batch = self.precision, self.tile_size, self.tile_batch
-        height, width = planes.shape[:2]
-        crop = (height * self.scale, width * self.scale)
         while True:
             try:
-                tiled = tile > 0
-                image, mod_pad_h, mod_pad_w = _network_input(planes, max_range, True, self.pre_pad,
-                                                             self._current_mod_scale(),
-                                                             torch.device('cpu') if tiled else self.device,
-                                                             self.channels_last)
-                if tiled:
-                    output = self._tiled_forward(image, precision, tile, tile_batch, crop, on_tile)
-                else:
-                    output = self._forward(image, precision)[:, :, :crop[0], :crop[1]]
+                return self._upscale_once(planes, max_range, precision, tile, tile_batch, on_tile)
             except _NonFiniteOutputError:
                 logger.warning('The %s output has NaN or Inf values (some GPUs do this in fp16); redoing this image '
                                'in fp32.', precision)
                 precision = 'fp32'
                 continue
-            except (torch.OutOfMemoryError, RuntimeError) as error:
+            except RuntimeError as error:  # torch.OutOfMemoryError is a RuntimeError
                 if not _is_out_of_memory(error):
                     raise
-                _release_cached_memory(self.device)
                 if tile > 0 and tile_batch > 1:
                     tile_batch //= 2
                 elif tile == 0 or tile > MIN_TILE:
-                    tile = max(MIN_TILE, (max(height, width) if tile == 0 else tile) // 2)
+                    tile = max(MIN_TILE, (max(planes.shape[:2]) if tile == 0 else tile) // 2)
                 else:
                     raise RuntimeError(f'Out of memory on {self.device} even with tiles of {tile} pixels. Free '
                                        'memory on the device, or use a smaller --tile / --tile_pad.') from error
-                logger.warning('Out of memory on %s; retrying this image with tile %d (%d per batch).', self.device,
-                               tile, tile_batch)
-                continue
-            with self._state_lock:
-                self.img, self.output, self.mod_pad_h, self.mod_pad_w = image, output, mod_pad_h, mod_pad_w
-            return output
+            # Out of the except block, the failed pass's tensors are released and the cache can be emptied.
+            _release_cached_memory(self.device)
+            logger.warning('Out of memory on %s; retrying this image with tile %d (%d per batch).', self.device, tile,
+                           tile_batch)
+
+    def _upscale_once(self, planes: np.ndarray, max_range: int, precision: str, tile: int, tile_batch: int,
+                      on_tile: Optional[TileCallback]) -> torch.Tensor:
+        """One attempt of :meth:`_upscale_planes`; mirrors the result into ``img`` and ``output``."""
+        height, width = planes.shape[:2]
+        crop = (height * self.scale, width * self.scale)
+        tiled = tile > 0
+        image, mod_pad_h, mod_pad_w = _network_input(planes, max_range, True, self.pre_pad, self._current_mod_scale(),
+                                                     torch.device('cpu') if tiled else self.device,
+                                                     self.channels_last)
+        if tiled:
+            output = self._tiled_forward(image, precision, tile, tile_batch, crop, on_tile)
+        else:
+            output = self._forward(image, precision)[:, :, :crop[0], :crop[1]]
+        with self._state_lock:
+            self.img, self.output, self.mod_pad_h, self.mod_pad_w = image, output, mod_pad_h, mod_pad_w
+        return output
 
     @torch.inference_mode()
     def enhance(self,
