@@ -4,7 +4,9 @@
 
 Writes ``<output>/<name>_<suffix>.mp4`` (H.264, the input's audio copied). Decoding and encoding use PyAV,
 whose wheel ships FFmpeg: no ffmpeg program is needed. The frames are cut into segments that several worker
-processes upscale at once (``--num_process_per_gpu`` per GPU, or that many on the CPU).
+processes upscale at once (``--num_process_per_gpu`` per GPU, or that many on the CPU); the work is done by
+:mod:`realesrgan.video`. Exit status: 0 when the video was written, 1 when the job failed (a worker crashed:
+the message names the segment; nothing is left behind), 2 when it could not start (the message says why).
 """
 import argparse
 import logging
@@ -26,52 +28,72 @@ def parse_fps(text: str) -> Fraction:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: the original script's flags and defaults, plus encoder and device options."""
+    """The command line: the original script's flags and defaults, then this project's additions."""
+    from realesrgan.model_choice import DEFAULT_WEIGHTS_DIR
+    from realesrgan.precision import PRECISIONS
+    from realesrgan.utils import DEFAULT_TILE_BLEND
     from realesrgan.video import DEFAULT_CRF, PIXEL_FORMATS
     from realesrgan.zoo import MODEL_ZOO
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('-i', '--input', type=str, default='inputs', help='Input video file, or folder of frames')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('-i', '--input', type=str, default='inputs',
+                        help='Input video file, or folder of frames (default: inputs)')
     parser.add_argument('-n', '--model_name', type=str, default='realesr-animevideov3',
-                        help=f'Model name: {", ".join(MODEL_ZOO)}')
-    parser.add_argument('-o', '--output', type=str, default='results', help='Output folder')
+                        help=f'Model name (default: realesr-animevideov3): {", ".join(MODEL_ZOO)}')
+    parser.add_argument('-o', '--output', type=str, default='results', help='Output folder (default: results)')
     parser.add_argument('-dn', '--denoise_strength', type=float, default=0.5,
-                        help='Denoise strength for realesr-general-x4v3: 0 weak denoise (keeps noise), 1 strong')
+                        help='Denoise strength, for realesr-general-x4v3 only: 0 weak denoise (keeps noise), '
+                        '1 strong denoise (default: 0.5)')
     parser.add_argument('-s', '--outscale', type=float, default=None,
-                        help='Final upsampling scale (default 4, or 2/3 for the -x2/-x3 models)')
-    parser.add_argument('--suffix', type=str, default='out', help='Suffix of the output video name')
-    parser.add_argument('-t', '--tile', type=int, default=0, help='Tile size, 0 for no tile during testing')
-    parser.add_argument('--tile_pad', type=int, default=10, help='Tile padding')
-    parser.add_argument('--pre_pad', type=int, default=0, help='Pre padding size at each border')
-    parser.add_argument('--face_enhance', action='store_true', help='Use GFPGAN to enhance faces (not supported '
-                        'for video yet: the job stops with a message)')
+                        help='The final upsampling scale (default 4, or 2/3 for the -x2/-x3 models)')
+    parser.add_argument('--suffix', type=str, default='out', help='Suffix of the restored video (default: out)')
+    parser.add_argument('-t', '--tile', type=int, default=0,
+                        help='Tile size, 0 for no tile during testing (default: 0)')
+    parser.add_argument('--tile_pad', type=int, default=10, help='Tile padding (default: 10)')
+    parser.add_argument('--pre_pad', type=int, default=0, help='Pre padding size at each border (default: 0)')
+    parser.add_argument('--face_enhance', action='store_true',
+                        help='Use GFPGAN to enhance face (needs gfpgan; ignored for anime models)')
     parser.add_argument('--fp32', action='store_true',
-                        help='Use fp32 precision on a GPU (fp16 is the GPU default; the CPU always uses fp32)')
+                        help='Use fp32 precision (same as --precision fp32; the default is fp16 on CUDA, bf16 on '
+                        'CPUs with native bf16, fp32 otherwise)')
     parser.add_argument('--fps', type=parse_fps, default=None,
-                        help='Output frame rate (frames are repeated or dropped, the duration and the audio sync '
-                        'are kept); for a folder of frames, their rate (default 24)')
+                        help='FPS of the output video: frames are repeated or dropped, so the duration and the audio '
+                        'sync are kept (default: the input\'s frames and timing); for a folder of frames, their '
+                        'rate (default 24). A number (25, 23.976) or a ratio (24000/1001)')
     parser.add_argument('--ffmpeg_bin', type=str, default='ffmpeg',
-                        help='Kept for compatibility with the original script and not used: PyAV ships FFmpeg')
+                        help='Accepted for compatibility and not used: PyAV decodes and encodes with the FFmpeg of '
+                        'its wheel')
     parser.add_argument('--extract_frame_first', action='store_true',
-                        help='Decode all frames to image files in a temporary folder first, then upscale them')
+                        help='Decode all frames to image files (in a temporary folder beside the output) first, then '
+                        'upscale those')
     parser.add_argument('--num_process_per_gpu', type=int, default=1,
-                        help='Worker processes per GPU (on a machine without GPU: worker processes on the CPU)')
+                        help='Worker processes per GPU; on a machine without GPU, worker processes on the CPU '
+                        '(default: 1)')
     parser.add_argument('--alpha_upsampler', type=str, default='realesrgan',
-                        help='The upsampler for the alpha channels. Options: realesrgan | bicubic')
+                        help='The upsampler for the alpha channels. Options: realesrgan (default) | bicubic')
     parser.add_argument('--ext', type=str, default='auto', choices=('auto', 'jpg', 'png'),
-                        help='Image format of the frames written by --extract_frame_first (auto: png)')
+                        help='Image format of the frames written by --extract_frame_first (default auto: png)')
     parser.add_argument('--crf', type=float, default=DEFAULT_CRF,
-                        help='x264 quality: 0 lossless, 18 visually lossless, 23 x264 default, 51 worst')
+                        help=f'x264 quality: 0 lossless, 18 visually lossless, 51 worst (default: {DEFAULT_CRF}, '
+                        'as x264 and the original)')
     parser.add_argument('--preset', type=str, default='medium',
-                        help='x264 speed preset: ultrafast ... veryslow (slower: smaller file, same quality)')
+                        help='x264 speed preset, ultrafast ... veryslow: slower gives a smaller file of the same '
+                        'quality (default: medium)')
     parser.add_argument('--pix_fmt', type=str, default='yuv420p', choices=PIXEL_FORMATS,
-                        help='yuv420p plays everywhere (odd sizes padded by one pixel); yuv444p keeps full colour '
-                        '(with --crf 0: near lossless)')
-    parser.add_argument('--device', type=str, default='auto',
-                        help='auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps')
+                        help='yuv420p plays everywhere (odd sizes are padded by one pixel); yuv444p keeps full '
+                        'colour and, with --crf 0, is near lossless (default: yuv420p)')
     parser.add_argument('--model_path', type=str, default=None,
-                        help='Your own weights (file or URL) instead of the official ones of --model_name')
-    parser.add_argument('--model_dir', type=str, default='weights', help='Folder of downloaded/converted weights')
+                        help='Model weights (file or URL) instead of the official ones of --model_name')
+    parser.add_argument('--device', type=str, default='auto',
+                        help='auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps (default: auto)')
+    parser.add_argument('--precision', type=str, default='auto', choices=PRECISIONS,
+                        help='Numeric precision (default: auto = fp16 on CUDA, bf16 on CPUs with native bf16, '
+                        'else fp32)')
+    parser.add_argument('--tile_blend', type=int, default=DEFAULT_TILE_BLEND,
+                        help='Extra context of each tile seam beyond --tile_pad, cross-faded '
+                        f'(default: {DEFAULT_TILE_BLEND}; 0: as the original)')
+    parser.add_argument('--tile_batch', type=int, default=1, help='Tiles per forward pass (default: 1)')
+    parser.add_argument('--model_dir', type=str, default=DEFAULT_WEIGHTS_DIR,
+                        help='Folder of downloaded/converted weights (default: weights/ of the repository)')
     return parser
 
 
@@ -82,7 +104,7 @@ def video_name(input_path: str) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the command line; returns the exit status (0 on success, 1 on a reported error)."""
+    """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')
 
@@ -91,16 +113,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     from realesrgan.zoo import WeightsNotFoundError
 
     if args.ffmpeg_bin != 'ffmpeg':
-        print('Note: --ffmpeg_bin is not needed and not used; PyAV decodes and encodes with its own FFmpeg.')
-    if args.face_enhance:
-        print('Error: --face_enhance is not available for video; run without it.', file=sys.stderr)
-        return 1
+        print('Note: --ffmpeg_bin is not needed and not used: PyAV decodes and encodes with its own FFmpeg.')
+    if args.face_enhance and 'anime' in args.model_name:
+        print('Note: --face_enhance is not supported for anime models; turned it off.')
+        args.face_enhance = False
     try:
         devices = _worker_devices(args.device, args.num_process_per_gpu)
-        recipe = make_recipe(args.model_name, args.outscale, args.denoise_strength, args.tile, args.tile_pad,
-                             args.pre_pad, half=not args.fp32 and devices[0].startswith('cuda'),
-                             alpha_upsampler=args.alpha_upsampler, weights_dir=args.model_dir,
-                             model_path=args.model_path)
+        recipe = make_recipe(args.model_name, args.model_path, args.denoise_strength, args.outscale, args.tile,
+                             args.tile_pad, args.pre_pad, 'fp32' if args.fp32 else args.precision, args.tile_blend,
+                             args.tile_batch, args.alpha_upsampler, args.face_enhance, args.model_dir)
         encoder = EncoderSettings(crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt)
         output_path = os.path.join(args.output, f'{video_name(args.input)}_{args.suffix}.mp4')
         bar = _FrameBar()
@@ -111,11 +132,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                                    on_start=bar.start)
         finally:
             bar.close()
-    except (VideoInputError, VideoJobError, WeightsNotFoundError, ValueError) as exc:
-        print(f'Error: {exc}', file=sys.stderr)
+    except (VideoInputError, WeightsNotFoundError, ValueError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    except VideoJobError as error:
+        print(f'error: {error}; nothing was written', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print('Interrupted; nothing was written.', file=sys.stderr)
+        print('interrupted; nothing was written', file=sys.stderr)
         return 130
     audio = f', {result.audio_streams} audio stream(s) copied' if result.audio_streams else ''
     print(f'Saved {result.output_path}: {result.num_frames} frames at {float(result.frame_rate):.3f} fps{audio} '

@@ -3,6 +3,7 @@
 The output frames are compared with ``RealESRGANer.enhance`` run here on the decoded input frames.
 """
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,11 +49,11 @@ def clip(tmp_path_factory) -> Path:
 
 
 def enhanced(frames, weights_dir: Path, outscale: float):
-    """Per-frame ``RealESRGANer.enhance`` with the command line's defaults (tile 0, pre_pad 0, fp32 on CPU)."""
+    """Per-frame ``RealESRGANer.enhance`` with the command line's defaults (tile 0, pre_pad 0, precision auto)."""
     spec = get_model_spec(MODEL)
     upsampler = RealESRGANer(scale=spec.netscale, model_path=resolve_model_path(MODEL, str(weights_dir)),
-                             model=spec.build(), tile=0, tile_pad=10, pre_pad=0, half=False,
-                             device=torch.device('cpu'))
+                             model=spec.build(), tile=0, tile_pad=10, pre_pad=0, device=torch.device('cpu'),
+                             precision='auto')
     return [upsampler.enhance(frame, outscale=outscale)[0] for frame in frames]
 
 
@@ -105,10 +106,13 @@ def test_fractional_outscale_gives_odd_size_padded_to_even(tmp_path, weights_dir
     (['-n', 'no-such-model'], "Unknown model name 'no-such-model'. Valid names: RealESRGAN_x4plus"),
     (['-s', '-2'], 'outscale must be positive'),
     (['-t', '-1'], 'must not be negative'),
-    (['--face_enhance'], '--face_enhance is not available for video'),
+    (['--crf', '60'], 'crf must be between 0 (lossless) and 51'),
+    (['--num_process_per_gpu', '0'], 'num_process_per_gpu must be at least 1'),
+    (['--device', 'tpu'], "Unknown device 'tpu'"),
+    (['-n', 'RealESRGAN_x4plus', '--face_enhance'], '--face_enhance needs GFPGAN, which is not installed'),
 ])
 def test_bad_arguments_exit_with_a_message(tmp_path, clip, weights_dir, capsys, args, message):
-    assert run_cli('-i', clip, '-o', tmp_path, '--model_dir', weights_dir, *args) == 1
+    assert run_cli('-i', clip, '-o', tmp_path, '--model_dir', weights_dir, *args) == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
@@ -116,21 +120,33 @@ def test_bad_arguments_exit_with_a_message(tmp_path, clip, weights_dir, capsys, 
 def test_not_a_video_exits_with_a_message(tmp_path, weights_dir, capsys):
     text = tmp_path / 'notes.mp4'
     text.write_text('not a video\n' * 10)
-    assert run_cli('-i', text, '-o', tmp_path / 'out', '--model_dir', weights_dir) == 1
+    assert run_cli('-i', text, '-o', tmp_path / 'out', '--model_dir', weights_dir) == 2
     assert 'is not a video file that FFmpeg can read' in capsys.readouterr().err
 
 
 def test_script_runs_end_to_end_in_a_fresh_interpreter(tmp_path, clip, weights_dir):
-    """The real entry point: worker processes must start from the script (its __main__ guard) and finish."""
+    """The real entry point, with neither an ffmpeg program nor a usable ``ffmpeg`` Python module around.
+
+    Worker processes must start from the script (its ``__main__`` guard) and finish; the ``ffmpeg`` pip package
+    that shadows ffmpeg-python for users of the original is simulated by a module that fails on import.
+    """
+    shadow = tmp_path / 'shadow'
+    (shadow / 'ffmpeg').mkdir(parents=True)
+    (shadow / 'ffmpeg' / '__init__.py').write_text("raise ImportError('the wrong ffmpeg package')\n")
+    output = tmp_path / 'out'
+    env = dict(os.environ, PYTHONPATH=str(shadow), PATH='/nonexistent')
     result = subprocess.run([
         sys.executable,
         str(REPO_ROOT / 'inference_realesrgan_video.py'), '-i',
         str(clip), '-o',
-        str(tmp_path), '--model_dir',
-        str(weights_dir), '--num_process_per_gpu', '2', '-s', '2', '--suffix', 'x2'
-    ], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        str(output), '--model_dir',
+        str(weights_dir), '--num_process_per_gpu', '2', '-s', '2', '--suffix', 'x2', '--face_enhance',
+        '--ffmpeg_bin', '/no/such/ffmpeg'
+    ], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert 'Saved' in result.stdout and '(1 worker(s) on cpu)' in result.stdout  # 6 frames: one segment
-    info = stream_info(tmp_path / 'clip_x2.mp4')
+    assert '--face_enhance is not supported for anime models; turned it off' in result.stdout
+    assert '--ffmpeg_bin is not needed and not used' in result.stdout
+    info = stream_info(output / 'clip_x2.mp4')
     assert info['size'] == (96, 64) and info['frames'] == 6 and info['audio'] == ['aac']
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['clip_x2.mp4']
+    assert sorted(p.name for p in output.iterdir()) == ['clip_x2.mp4']

@@ -1,18 +1,22 @@
-"""The frame upscaler of the video workers: :class:`realesrgan.utils.RealESRGANer` on one device.
+"""The frame upscaler of the video workers: :class:`realesrgan.utils.RealESRGANer` (and GFPGAN) on one device.
 
-The parent process resolves the model once (name or weights file, architecture, denoise blend) into a
-:class:`RealESRGANRecipe`, which is small and picklable; each worker calls the recipe with its device to build
-its own ``RealESRGANer``, so weights are found, downloaded or converted only once per job.
+The parent process resolves the model once (:func:`realesrgan.model_choice.choose_model`: name or weights file,
+architecture, denoise blend) into a :class:`RealESRGANRecipe`, which is small and picklable; each worker calls
+the recipe with its device to build its own ``RealESRGANer``, so weights are found, downloaded or converted only
+once per job, exactly as ``inference_realesrgan.py`` would for images.
 """
-from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+import functools
+import importlib.util
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
+from realesrgan.face_enhance import build_face_enhancer, enhance_faces
+from realesrgan.model_choice import DEFAULT_WEIGHTS_DIR, ModelChoice, choose_model
+from realesrgan.precision import PRECISIONS
+from realesrgan.utils import DEFAULT_TILE_BLEND, RealESRGANer
 from realesrgan.video.worker import FrameUpscaler
-from realesrgan.zoo import build_arch, detect_architecture, get_model_spec, load_state_dict, resolve_model_path
-
-DEFAULT_OUTSCALE = 4
 
 
 @dataclass(frozen=True)
@@ -20,53 +24,59 @@ class RealESRGANRecipe:
     """How a worker builds its upscaler: ``recipe(device)`` returns the frame upscaler.
 
     Attributes:
-        arch: Network architecture (``'RRDBNet'`` or ``'SRVGGNetCompact'``).
-        arch_kwargs: Its constructor arguments.
-        netscale: Scale of the network.
-        model_paths: Local weights: one path, or two blended with ``dni_weight``.
-        dni_weight: Blend weights of the two paths (deep network interpolation), or ``None``.
+        choice: The resolved model and its local weights.
         outscale: Final scale of the frames (the network's output is resized when it differs).
         tile: Tile size (0: whole frames).
         tile_pad: Overlap of the tiles.
         pre_pad: Reflection padding added before the network.
-        half: Run the network in float16 (for CUDA devices).
-        alpha_upsampler: Passed to ``RealESRGANer.enhance`` (frames have no alpha; kept for parity).
+        precision: ``'auto'``, ``'fp32'``, ``'fp16'`` or ``'bf16'`` (see :mod:`realesrgan.precision`).
+        tile_blend: Extra cross-faded context of each tile seam.
+        tile_batch: Tiles per forward pass.
+        alpha_upsampler: Passed to ``RealESRGANer.enhance`` (video frames have no alpha; kept for parity).
+        face_enhance: Restore faces with GFPGAN (needs the ``gfpgan`` package and its weights).
+        weights_dir: Where GFPGAN's weights are looked for.
     """
 
-    arch: str
-    arch_kwargs: Dict[str, Any] = field(hash=False)
-    netscale: int
-    model_paths: Tuple[str, ...]
-    dni_weight: Optional[Tuple[float, float]]
+    choice: ModelChoice
     outscale: float
     tile: int = 0
     tile_pad: int = 10
     pre_pad: int = 0
-    half: bool = False
+    precision: str = 'auto'
+    tile_blend: int = DEFAULT_TILE_BLEND
+    tile_batch: int = 1
     alpha_upsampler: str = 'realesrgan'
+    face_enhance: bool = False
+    weights_dir: str = DEFAULT_WEIGHTS_DIR
 
     def __call__(self, device: str) -> FrameUpscaler:
-        """Build a ``RealESRGANer`` on ``device`` (e.g. ``'cpu'``, ``'cuda:1'``) and return its frame upscaler."""
-        import torch
+        """Build the upscaler on ``device`` (e.g. ``'cpu'``, ``'cuda:1'``).
 
-        from realesrgan.utils import RealESRGANer
+        Raises:
+            realesrgan.face_enhance.FaceEnhanceUnavailable: ``face_enhance`` without GFPGAN or its weights.
+        """
+        choice = self.choice
         upsampler = RealESRGANer(
-            scale=self.netscale,
-            model_path=list(self.model_paths) if self.dni_weight else self.model_paths[0],
-            dni_weight=list(self.dni_weight) if self.dni_weight else None,
-            model=build_arch(self.arch, self.arch_kwargs),
+            scale=choice.netscale,
+            model_path=choice.model_path_argument(),
+            dni_weight=list(choice.dni_weight) if choice.dni_weight else None,
+            model=choice.build(),
             tile=self.tile,
             tile_pad=self.tile_pad,
             pre_pad=self.pre_pad,
-            half=self.half,
-            device=torch.device(device))
+            device=device,
+            precision=self.precision,
+            tile_blend=self.tile_blend,
+            tile_batch=self.tile_batch)
+        if self.face_enhance:
+            return functools.partial(enhance_faces, build_face_enhancer(upsampler, self.outscale, self.weights_dir))
         return _Enhance(upsampler, self.outscale, self.alpha_upsampler)
 
 
 class _Enhance:
     """``RealESRGANer.enhance`` with the job's outscale, returning only the image."""
 
-    def __init__(self, upsampler: Any, outscale: float, alpha_upsampler: str) -> None:
+    def __init__(self, upsampler: RealESRGANer, outscale: float, alpha_upsampler: str) -> None:
         self.upsampler = upsampler
         self.outscale = outscale
         self.alpha_upsampler = alpha_upsampler
@@ -76,58 +86,57 @@ class _Enhance:
         return output
 
 
-def make_recipe(model_name: str,
-                outscale: Optional[float] = None,
+def make_recipe(model_name: Optional[str] = None,
+                model_path: Optional[str] = None,
                 denoise_strength: float = 0.5,
+                outscale: Optional[float] = None,
                 tile: int = 0,
                 tile_pad: int = 10,
                 pre_pad: int = 0,
-                half: bool = False,
+                precision: str = 'auto',
+                tile_blend: int = DEFAULT_TILE_BLEND,
+                tile_batch: int = 1,
                 alpha_upsampler: str = 'realesrgan',
-                weights_dir: str = 'weights',
-                model_path: Optional[str] = None) -> RealESRGANRecipe:
+                face_enhance: bool = False,
+                weights_dir: str = DEFAULT_WEIGHTS_DIR) -> RealESRGANRecipe:
     """Check the arguments and find the weights, once, in the parent process.
 
     Args:
-        model_name: Official model name (see :data:`realesrgan.zoo.MODEL_ZOO`).
+        model_name: Official model name; see :func:`realesrgan.model_choice.choose_model` for ``None``.
+        model_path: Your own weights (file or URL) instead of the official ones.
+        denoise_strength: Blend with the denoise partner of realesr-general-x4v3 (1: the model alone).
         outscale: Final scale; ``None`` for the model's own (2 or 3 for the -x2/-x3 variants, else 4).
-        denoise_strength: For a model with a denoise partner (realesr-general-x4v3): 1 is the model alone, 0 its
-            strong-denoise partner alone, values between blend the two (as the original does).
         tile: Tile size, 0 for none.
         tile_pad: Tile overlap.
         pre_pad: Reflection padding before the network.
-        half: float16 inference (give ``True`` only for CUDA devices).
-        alpha_upsampler: ``'realesrgan'`` or any other name (cv2 resize) for alpha channels.
-        weights_dir: Folder of cached, downloaded and converted weights.
-        model_path: Your own weights (a file or URL) instead of the official ones; the architecture is read from
-            the file, and no denoise blend is made.
+        precision: ``'auto'``, ``'fp32'``, ``'fp16'`` or ``'bf16'``.
+        tile_blend: Extra cross-faded context of each tile seam.
+        tile_batch: Tiles per forward pass.
+        alpha_upsampler: ``'realesrgan'`` or another name (cv2 resize) for alpha channels.
+        face_enhance: Restore faces with GFPGAN.
+        weights_dir: Folder of downloaded and converted weights.
 
     Returns:
         The recipe.
 
     Raises:
-        ValueError: Unknown model name, a non-positive outscale, a negative tile size or padding, or a denoise
-            strength outside [0, 1].
+        ValueError: Unknown model name (the message lists the valid ones), a non-positive outscale, a negative
+            tile size or padding, an unknown precision, a denoise strength outside [0, 1], or ``face_enhance``
+            without the gfpgan package.
         realesrgan.zoo.WeightsNotFoundError: No weights could be found, downloaded or converted.
-        realesrgan.zoo.CheckpointError: ``model_path`` is not a checkpoint of a supported network.
     """
-    spec = get_model_spec(model_name)
-    outscale = outscale if outscale is not None else spec.outscale or DEFAULT_OUTSCALE
-    if outscale <= 0:
+    if outscale is not None and not outscale > 0:
         raise ValueError(f'outscale must be positive, got {outscale:g}')
-    if min(tile, tile_pad, pre_pad) < 0:
-        raise ValueError(f'tile, tile_pad and pre_pad must not be negative, got {tile}, {tile_pad}, {pre_pad}')
-    if not 0 <= denoise_strength <= 1:
-        raise ValueError(f'denoise_strength must be between 0 and 1, got {denoise_strength:g}')
-    if model_path:
-        path = resolve_model_path(spec.name, weights_dir, model_path=model_path)
-        info = detect_architecture(load_state_dict(path))
-        return RealESRGANRecipe(info.arch, dict(info.kwargs), info.netscale, (path, ), None, outscale, tile, tile_pad,
-                                pre_pad, half, alpha_upsampler)
-    paths = (resolve_model_path(spec.name, weights_dir), )
-    dni_weight = None
-    if spec.dni_partner and denoise_strength != 1:
-        paths += (resolve_model_path(spec.dni_partner, weights_dir), )
-        dni_weight = (denoise_strength, 1 - denoise_strength)
-    return RealESRGANRecipe(spec.arch, dict(spec.arch_kwargs), spec.netscale, paths, dni_weight, outscale, tile,
-                            tile_pad, pre_pad, half, alpha_upsampler)
+    if min(tile, tile_pad, pre_pad, tile_blend) < 0:
+        raise ValueError('tile, tile_pad, pre_pad and tile_blend must not be negative, got '
+                         f'{tile}, {tile_pad}, {pre_pad}, {tile_blend}')
+    if tile_batch < 1:
+        raise ValueError(f'tile_batch must be at least 1, got {tile_batch}')
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision must be one of {", ".join(PRECISIONS)}, got {precision}')
+    if face_enhance and importlib.util.find_spec('gfpgan') is None:
+        raise ValueError('--face_enhance needs GFPGAN, which is not installed: install it with "pip install gfpgan", '
+                         'or run without --face_enhance')
+    choice = choose_model(model_name, model_path, denoise_strength, weights_dir)
+    return RealESRGANRecipe(choice, outscale if outscale is not None else choice.outscale, tile, tile_pad, pre_pad,
+                            precision, tile_blend, tile_batch, alpha_upsampler, face_enhance, weights_dir)

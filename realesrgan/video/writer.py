@@ -18,6 +18,8 @@ from realesrgan.video.color import BT709_TAG, CONVERSION_FLAGS, OUTPUT_COLORSPAC
 from realesrgan.video.x264 import repeatable_x264_params
 
 PIXEL_FORMATS = ('yuv420p', 'yuv444p')
+X264_PRESETS = ('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow',
+                'placebo')
 DEFAULT_CRF = 23  # x264's own default: visually good; 0 is lossless (up to the RGB/YUV conversion)
 
 
@@ -38,6 +40,8 @@ class EncoderSettings:
     def __post_init__(self) -> None:
         if not 0 <= self.crf <= 51:
             raise ValueError(f'crf must be between 0 (lossless) and 51, got {self.crf}')
+        if self.preset not in X264_PRESETS:
+            raise ValueError(f'preset must be one of {", ".join(X264_PRESETS)}, got {self.preset}')
         if self.pix_fmt not in PIXEL_FORMATS:
             raise ValueError(f'pix_fmt must be one of {", ".join(PIXEL_FORMATS)}, got {self.pix_fmt}')
 
