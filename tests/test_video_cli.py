@@ -2,16 +2,19 @@
 
 The output frames are compared with ``RealESRGANer.enhance`` run here on the decoded input frames.
 """
+import argparse
 import importlib.util
 import os
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
-from test_video_io import audio_packets, decode_all, make_clip, psnr, stream_info
+from test_video_io import audio_packets, clip_frames, decode_all, make_clip, psnr, stream_info
 
 from realesrgan.utils import RealESRGANer
 from realesrgan.video import upscale_video
@@ -100,6 +103,26 @@ def test_fractional_outscale_gives_odd_size_padded_to_even(tmp_path, weights_dir
     assert info['size'] == (162, 106) and info['audio'] == []  # 161x105 padded by one pixel each way
     expected = [pad_to_even(image) for image in enhanced(decode_all(clip), weights_dir, 3.5)]
     assert min(psnr(a, b) for a, b in zip(expected, decode_all(output))) >= 35
+
+
+def test_folder_of_frames_at_the_given_fps(tmp_path, weights_dir, capsys):
+    frames = tmp_path / 'shot'
+    frames.mkdir()
+    for k, image in enumerate(clip_frames((16, 12), 3)):
+        cv2.imwrite(str(frames / f'frame{k}.png'), image)
+    assert run_cli('-i', frames, '-o', tmp_path / 'out', '--model_dir', weights_dir, '--fps', '24000/1001') == 0
+    assert 'Saved' in capsys.readouterr().out
+    info = stream_info(tmp_path / 'out' / 'shot_out.mp4')
+    assert info['size'] == (64, 48) and info['frames'] == 3 and info['audio'] == []
+    assert info['rate'] == Fraction(24000, 1001)
+
+
+def test_fps_values():
+    assert cli.parse_fps('24000/1001') == Fraction(24000, 1001)
+    assert cli.parse_fps('23.976') == Fraction(2997, 125)
+    for bad in ('fast', '0', '-24'):
+        with pytest.raises(argparse.ArgumentTypeError):
+            cli.parse_fps(bad)
 
 
 @pytest.mark.parametrize('args, message', [

@@ -423,6 +423,20 @@ def test_failing_worker_fails_the_job_cleanly(tmp_path, clip, factory, message):
     assert leftovers(output.parent) == []  # no output under the final name, no temporary files
 
 
+def test_damaged_frame_in_a_folder_fails_the_job_naming_it(tmp_path):
+    frames = tmp_path / 'frames'
+    frames.mkdir()
+    for k, image in enumerate(clip_frames((20, 12), 5)):
+        cv2.imwrite(str(frames / f'{k:03d}.png'), image)
+    damaged = frames / '003.png'
+    damaged.write_bytes(damaged.read_bytes()[:60])  # the header (and size) survive, the pixels do not
+    output = tmp_path / 'out' / 'frames_out.mp4'
+    with pytest.raises(VideoJobError, match=r'segment 2 of 3 \(frames 2-3\) failed in worker \d: VideoInputError: '
+                       r'frame .*003\.png is not an image that OpenCV can read'):
+        upscale_video(str(frames), str(output), Resize(2), segment_length=2)
+    assert leftovers(output.parent) == []
+
+
 def test_unwritable_output_folder(tmp_path, clip):
     blocker = tmp_path / 'a_file'
     blocker.write_text('x')

@@ -19,6 +19,8 @@ from fractions import Fraction
 from multiprocessing.context import BaseContext
 from typing import Callable, Dict, List, Optional, Sequence
 
+import av
+
 from realesrgan.video.audio import AudioCarrier
 from realesrgan.video.errors import VideoInputError, VideoJobError
 from realesrgan.video.reader import extract_frames, probe_source
@@ -31,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.2
 _STOP_SECONDS = 10.0
+# imported once by the process server, so that each worker starts with them loaded
+_WORKER_MODULES = ['realesrgan.video.worker', 'realesrgan.video.upscaler']
 
 
 @dataclass(frozen=True)
@@ -125,9 +129,12 @@ def upscale_video(input_path: str,
         _run_workers(plan, devices[:num_workers], progress)
         joined = os.path.join(work_folder, 'joined.mp4')
         audio = AudioCarrier(source.path, source.start_time) if source.audio_streams else None
-        join_segments([plan.segment_path(s) for s in segments], [timeline.pts[s.start] for s in segments],
-                      timeline.time_base, joined, audio)
-        os.replace(joined, output_path)
+        try:
+            join_segments([plan.segment_path(s) for s in segments], [timeline.pts[s.start] for s in segments],
+                          timeline.time_base, joined, audio)
+            os.replace(joined, output_path)
+        except (OSError, av.error.FFmpegError) as exc:
+            raise VideoJobError(f'writing {output_path} failed: {exc}') from None
     finally:
         shutil.rmtree(work_folder, ignore_errors=True)
     return VideoJobResult(output_path, timeline.num_frames, timeline.frame_rate, len(segments), num_workers,
@@ -152,7 +159,7 @@ def _process_context() -> BaseContext:
     """
     if 'forkserver' in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context('forkserver')
-        context.set_forkserver_preload(['realesrgan.video.worker'])
+        context.set_forkserver_preload(_WORKER_MODULES)
         return context
     return multiprocessing.get_context('spawn')
 
@@ -165,7 +172,7 @@ def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Ca
     for _ in devices:
         tasks.put(None)
     cpu_workers = sum(1 for device in devices if device == 'cpu')
-    threads = max(1, (os.cpu_count() or 1) // cpu_workers) if cpu_workers else 0
+    threads = max(1, _usable_cpus() // cpu_workers) if cpu_workers else 0
     workers = [
         context.Process(
             target=run_worker,
@@ -186,6 +193,13 @@ def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Ca
         for channel in (tasks, events):
             channel.close()
             channel.cancel_join_thread()
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the platform tells it)."""
+    if hasattr(os, 'sched_getaffinity'):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _terminate(workers: Sequence[multiprocessing.process.BaseProcess]) -> None:

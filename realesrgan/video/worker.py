@@ -8,6 +8,7 @@ a worker that dies without a word (killed, out of memory, a crash in native code
 import os
 import signal
 import traceback
+from contextlib import closing
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from typing import Callable, Sequence
@@ -78,8 +79,22 @@ def run_worker(worker_id: int, device: str, num_threads: int, plan: WorkerPlan, 
             events.put(('finished', worker_id, index))
             segment = None
     except BaseException as exc:  # noqa: B036 -- everything is reported to the parent, which decides
-        detail = ''.join(traceback.format_exception_only(type(exc), exc)).strip()
-        events.put(('failed', worker_id, None if segment is None else segment.index, detail))
+        events.put(('failed', worker_id, None if segment is None else segment.index, describe_exception(exc)))
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line for the user: the exception, and where it was raised (for a bug report).
+
+    Args:
+        exc: The exception.
+
+    Returns:
+        E.g. ``'MemoryError: out of memory (at utils.py:312)'``.
+    """
+    message = ' '.join(str(exc).split())
+    text = f'{type(exc).__name__}: {message}' if message else type(exc).__name__
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f'{text} (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})' if frames else text
 
 
 def encode_segment(plan: WorkerPlan, segment: Segment, upscale: FrameUpscaler, on_frame: Callable[[], None]) -> None:
@@ -96,15 +111,14 @@ def encode_segment(plan: WorkerPlan, segment: Segment, upscale: FrameUpscaler, o
     timeline = plan.timeline
     first_input = timeline.source_of(segment.start)
     last_input = timeline.source_of(segment.stop - 1)
-    frames = read_frames(plan.source, first_input, last_input + 1)
     origin = timeline.pts[segment.start]
     current_index, current_output = -1, None
-    with SegmentWriter(plan.segment_path(segment), plan.encoder, timeline.time_base, timeline.frame_rate) as writer:
+    with closing(read_frames(plan.source, first_input, last_input + 1)) as frames, \
+            SegmentWriter(plan.segment_path(segment), plan.encoder, timeline.time_base, timeline.frame_rate) as writer:
         for k in range(segment.start, segment.stop):
             wanted = timeline.source_of(k)
             if wanted != current_index:
-                current_index, image = next(frames)
-                while current_index < wanted:
+                while current_index < wanted:  # input frames no output frame shows are skipped
                     current_index, image = next(frames)
                 current_output = upscale(image)
             writer.write(current_output, timeline.pts[k] - origin, timeline.duration_of(k))
