@@ -2,8 +2,8 @@
 
 For one model and one image, runs ``RealESRGANer.enhance`` untiled and then tiled with each requested
 ``tile_blend`` (the extra seam context beyond ``tile_pad``; 0 gives the original's amount of context), and prints
-the PSNR of every tiled output against the untiled one together with the time ratio tiled / untiled (best of
-``--repeats`` runs each, alternating, in this process).
+the PSNR of every tiled output against the untiled one together with the pixels the network runs on and the time
+ratio tiled / untiled (best of ``--repeats`` runs each, alternating, in this process).
 
 Example (the figures quoted for issue 4)::
 
@@ -15,9 +15,10 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-import cv2
 import numpy as np
 import torch
+from metrics import psnr
+from sample_data import benchmark_image
 from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -33,9 +34,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('--model', default='RealESRGAN_x4plus', help='official model name')
-    parser.add_argument('--input', default=None,
-                        help='image file; default: the scikit-image astronaut photo resized to --size')
-    parser.add_argument('--size', type=int, default=256, help='side of the square test image (without --input)')
+    parser.add_argument('--size', type=int, default=256,
+                        help='side of the square test image (the astronaut photograph of scikit-image, resized)')
     parser.add_argument('--tile', type=int, default=64, help='tile size')
     parser.add_argument('--tile_pad', type=int, default=10, help='tile_pad (the CLI default is 10)')
     parser.add_argument('--blends', type=int, nargs='+', default=[DEFAULT_TILE_BLEND, 0],
@@ -48,33 +48,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_image(path: Optional[str], size: int) -> np.ndarray:
-    """The test image, BGR uint8."""
-    if path:
-        img = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
-        if img is None:
-            raise SystemExit(f'Cannot read {path}.')
-        return img
-    try:
-        from skimage import data
-    except ImportError:
-        raise SystemExit('The default test image comes from scikit-image (pip install scikit-image); '
-                         'or pass --input.') from None
-    return cv2.resize(data.astronaut()[:, :, ::-1], (size, size), interpolation=cv2.INTER_AREA)
-
-
-def psnr(reference: np.ndarray, other: np.ndarray) -> float:
-    mse = np.mean((reference.astype(np.float64) - other.astype(np.float64))**2)
-    return float('inf') if mse == 0 else float(10 * np.log10(255.**2 / mse))
-
-
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     spec = get_model_spec(args.model)
     weights = resolve_model_path(spec.name, args.weights_dir)
-    img = load_image(args.input, args.size)
+    img = benchmark_image(args.size)
 
     def upsampler(tile: int, blend: int) -> RealESRGANer:
         return RealESRGANer(spec.netscale, weights, model=spec.build(), tile=tile, tile_pad=args.tile_pad,
@@ -97,19 +77,20 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     first = settings['untiled']
     print(f'\n{spec.name}, {width}x{height} image, tile {args.tile}, tile_pad {args.tile_pad}, {first.precision} on '
           f'{first.device}, {torch.get_num_threads()} threads, best of {args.repeats}')
-    print(f'{"setting":<12} {"seam context":>12} {"tiles":>6} {"window":>7} {"PSNR vs untiled":>16} {"time (s)":>9} '
-          f'{"tiled/untiled":>14}')
+    print(f'{"setting":<12} {"seam context":>12} {"tiles":>6} {"window":>7} {"pixels run":>11} {"PSNR vs untiled":>16} '
+          f'{"time (s)":>9} {"tiled/untiled":>14}')
     untiled_time = min(times['untiled'])
     for name, runner in settings.items():
         if name == 'untiled':
-            print(f'{name:<12} {"-":>12} {1:>6} {"-":>7} {"-":>16} {untiled_time:>9.2f} {1:>14.2f}')
+            print(f'{name:<12} {"-":>12} {1:>6} {"-":>7} {1:>10.2f}x {"-":>16} {untiled_time:>9.2f} {1:>14.2f}')
             continue
         context = args.tile_pad + runner.tile_blend
         plan = plan_tiles(height, width, args.tile, context, {2: 2, 1: 4}.get(spec.netscale, 1), spec.netscale)
         window = f'{plan.rows.size}x{plan.cols.size}'
-        quality = psnr(outputs['untiled'], outputs[name])
-        print(f'{name:<12} {context:>12} {len(plan):>6} {window:>7} {quality:>13.2f} dB {min(times[name]):>9.2f} '
-              f'{min(times[name]) / untiled_time:>14.2f}')
+        pixels = len(plan) * plan.rows.size * plan.cols.size / (height * width)  # network input, relative
+        quality = psnr(outputs[name], outputs['untiled'])
+        print(f'{name:<12} {context:>12} {len(plan):>6} {window:>7} {pixels:>10.2f}x {quality:>13.2f} dB '
+              f'{min(times[name]):>9.2f} {min(times[name]) / untiled_time:>14.2f}')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,88 @@
+"""PSNR of each precision's output against fp32, and its time relative to fp32, in one run.
+
+Runs ``RealESRGANer.enhance`` untiled on one image for every requested precision that this device really runs
+(fp16 on a CPU falls back to fp32 and is then left out), plus plain contiguous fp32 without channels-last as the
+original runs it, and prints a table. Example::
+
+    python benchmarks/precision_quality.py --model RealESRGAN_x4plus --size 128
+"""
+import argparse
+import os
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from metrics import psnr
+from sample_data import benchmark_image
+from tqdm import tqdm
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from realesrgan import RealESRGANer  # noqa: E402  (the repository first, then BasicSR through it)
+from realesrgan.model_choice import DEFAULT_WEIGHTS_DIR  # noqa: E402
+from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('--model', default='RealESRGAN_x4plus', help='official model name')
+    parser.add_argument('--size', type=int, default=128,
+                        help='side of the square test image (the astronaut photograph of scikit-image, resized)')
+    parser.add_argument('--precisions', nargs='+', default=['bf16', 'fp16', 'auto'],
+                        choices=('fp16', 'bf16', 'auto'), help='precisions compared with fp32')
+    parser.add_argument('--repeats', type=int, default=2, help='runs of each setting; the best time counts')
+    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s choice)')
+    parser.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps')
+    parser.add_argument('--weights_dir', default=DEFAULT_WEIGHTS_DIR, help='folder of cached/converted weights')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    spec = get_model_spec(args.model)
+    weights = resolve_model_path(spec.name, args.weights_dir)
+    img = benchmark_image(args.size)
+
+    def upsampler(precision: str) -> RealESRGANer:
+        return RealESRGANer(spec.netscale, weights, model=spec.build(), pre_pad=0, device=args.device,
+                            precision=precision)
+
+    settings: Dict[str, RealESRGANer] = {'fp32': upsampler('fp32')}
+    plain = upsampler('fp32')
+    plain.model.to(memory_format=torch.contiguous_format)  # the original's layout: contiguous weights ...
+    plain.channels_last = False  # ... and inputs
+    settings['fp32 contiguous'] = plain
+    for requested in args.precisions:
+        runner = upsampler(requested)
+        label = runner.precision if requested != 'auto' else f'auto ({runner.precision})'
+        if runner.precision != 'fp32' and label not in settings:
+            settings[label] = runner
+    for runner in settings.values():
+        runner.enhance(img[:32, :32])  # warm-up
+    times: Dict[str, List[float]] = {name: [] for name in settings}
+    outputs: Dict[str, np.ndarray] = {}
+    with tqdm(total=args.repeats * len(settings), unit='run') as bar:
+        for _ in range(args.repeats):
+            for name, runner in settings.items():
+                start = time.perf_counter()
+                outputs[name], _ = runner.enhance(img)
+                times[name].append(time.perf_counter() - start)
+                bar.update()
+
+    height, width = img.shape[:2]
+    device = settings['fp32'].device
+    print(f'\n{spec.name}, {width}x{height} image, untiled on {device}, {torch.get_num_threads()} threads, '
+          f'best of {args.repeats}')
+    print(f'{"precision":<16} {"PSNR vs fp32":>14} {"time (s)":>9} {"time / fp32":>12}')
+    for name in settings:
+        quality = 'reference' if name == 'fp32' else f'{psnr(outputs[name], outputs["fp32"]):.2f} dB'
+        print(f'{name:<16} {quality:>14} {min(times[name]):>9.2f} {min(times[name]) / min(times["fp32"]):>12.2f}')
+
+
+if __name__ == '__main__':
+    main()
