@@ -4,8 +4,10 @@ The stand-ins are module-level classes so that worker processes can unpickle the
 upscaler and the command line are tested in test_video_cli.py.
 """
 import os
+import queue
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 from typing import List, Optional, Tuple
 
 import av
@@ -13,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from realesrgan.video import EncoderSettings, VideoInputError, VideoJobError, upscale_video, worker_devices
+from realesrgan.video import EncoderSettings, VideoInputError, VideoJobError, job, upscale_video, worker_devices
 from realesrgan.video.reader import probe_source, read_frames
 from realesrgan.video.segments import default_segment_length, plan_segments
 from realesrgan.video.timeline import plan_timeline
@@ -435,6 +437,34 @@ def test_damaged_frame_in_a_folder_fails_the_job_naming_it(tmp_path):
                        r'frame .*003\.png is not an image that OpenCV can read'):
         upscale_video(str(frames), str(output), Resize(2), segment_length=2)
     assert leftovers(output.parent) == []
+
+
+class ScriptedEvents:
+    """A stand-in event queue that is empty at first, then delivers ``events`` (late, as from exiting workers)."""
+
+    def __init__(self, events: list) -> None:
+        self.pending = [None] + list(events)
+
+    def get(self, timeout: float) -> tuple:
+        event = self.pending.pop(0) if self.pending else None
+        if event is None:
+            raise queue.Empty
+        return event
+
+
+def test_watcher_waits_for_the_last_events_of_workers_that_exited():
+    """Both workers exited cleanly and their 'finished' events arrive after the exits are seen: not an error."""
+    workers = [SimpleNamespace(exitcode=0), SimpleNamespace(exitcode=0)]
+    segments = plan_segments(4, 2)
+    late = [('started', 0, 0), ('started', 1, 1), ('finished', 0, 0), ('finished', 1, 1)]
+    job._JobWatcher(workers, segments, progress=None).watch(ScriptedEvents(late))
+    # the same exits with a segment still unfinished are an error naming it
+    unfinished = late[:3]
+    with pytest.raises(VideoJobError, match=r'worker 1 died \(exit code 0\) while upscaling segment 2 of 2'):
+        job._JobWatcher(workers, segments, progress=None).watch(ScriptedEvents(unfinished))
+    killed = [SimpleNamespace(exitcode=0), SimpleNamespace(exitcode=-9)]
+    with pytest.raises(VideoJobError, match=r'worker 1 died \(killed by SIGKILL, often: out of memory\)'):
+        job._JobWatcher(killed, segments, progress=None).watch(ScriptedEvents(unfinished))
 
 
 def test_unwritable_output_folder(tmp_path, clip):

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from multiprocessing.context import BaseContext
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Set
 
 import av
 
@@ -215,7 +215,11 @@ def _terminate(workers: Sequence[multiprocessing.process.BaseProcess]) -> None:
 
 
 class _JobWatcher:
-    """Reads worker events until every segment is finished, and fails fast when a worker fails or dies."""
+    """Reads worker events until every segment is finished, and fails fast when a worker fails or dies.
+
+    A worker that exits is accounted for once its last events are in: cleanly (exit code 0, no segment in hand)
+    it is retired; otherwise the job fails, naming the segment the worker had in hand.
+    """
 
     def __init__(self, workers: Sequence[multiprocessing.process.BaseProcess], segments: Sequence[Segment],
                  progress: Optional[Callable[[int], None]]) -> None:
@@ -223,6 +227,7 @@ class _JobWatcher:
         self.segments = segments
         self.progress = progress
         self.current: Dict[int, Optional[int]] = {i: None for i in range(len(workers))}
+        self.retired: Set[int] = set()
         self.finished = 0
 
     def watch(self, events: multiprocessing.queues.Queue) -> None:
@@ -231,12 +236,16 @@ class _JobWatcher:
             try:
                 self._handle(events.get(timeout=_POLL_SECONDS))
             except queue.Empty:
-                if any(worker.exitcode is not None for worker in self.workers):
+                if self._exited_unaccounted():
                     self._drain(events)
-                    self._check_workers()
+                    if self.finished < len(self.segments):
+                        self._account_for_exits()
+
+    def _exited_unaccounted(self) -> List[int]:
+        return [i for i, worker in enumerate(self.workers) if worker.exitcode is not None and i not in self.retired]
 
     def _drain(self, events: multiprocessing.queues.Queue) -> None:
-        """Handle what a worker said just before exiting (it may still be on its way)."""
+        """Handle what exited workers said last (their final events may still be on their way)."""
         deadline = time.monotonic() + 1.0
         while True:
             try:
@@ -261,19 +270,20 @@ class _JobWatcher:
             where = self.segments[segment_index].describe(len(self.segments))
             raise VideoJobError(f'{where} failed in worker {worker_id}: {detail}')
 
-    def _check_workers(self) -> None:
-        for worker_id, worker in enumerate(self.workers):
-            code = worker.exitcode
+    def _account_for_exits(self) -> None:
+        for worker_id in self._exited_unaccounted():
+            code = self.workers[worker_id].exitcode
             segment_index = self.current[worker_id]
-            if code is None or (code == 0 and segment_index is None):
+            if code == 0 and segment_index is None:
+                self.retired.add(worker_id)
                 continue
             what = _describe_exit(code)
             if segment_index is not None:
                 where = self.segments[segment_index].describe(len(self.segments))
                 raise VideoJobError(f'worker {worker_id} died ({what}) while upscaling {where}')
             raise VideoJobError(f'worker {worker_id} died ({what}) before it finished its work')
-        if all(worker.exitcode is not None for worker in self.workers):
-            raise VideoJobError(f'all workers exited with {len(self.segments) - self.finished} segments left')
+        if len(self.retired) == len(self.workers):
+            raise VideoJobError(f'all workers exited with {len(self.segments) - self.finished} segment(s) left')
 
 
 def _describe_exit(code: int) -> str:
