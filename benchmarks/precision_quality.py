@@ -2,15 +2,16 @@
 
 Runs ``RealESRGANer.enhance`` untiled on one image for every requested precision that this device really runs
 (fp16 on a CPU falls back to fp32 and is then left out), plus plain contiguous fp32 without channels-last as the
-original runs it, and prints a table. Example::
+original runs it, and with ``--ncnn`` the official ncnn model in the ncnn runtime, and prints a table. Example::
 
-    python benchmarks/precision_quality.py --model RealESRGAN_x4plus --size 128
+    python benchmarks/precision_quality.py --model RealESRGAN_x4plus --size 128 --ncnn
 """
 import argparse
 import os
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from functools import partial
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -23,6 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from realesrgan import RealESRGANer  # noqa: E402  (the repository first, then BasicSR through it)
 from realesrgan.model_choice import DEFAULT_WEIGHTS_DIR  # noqa: E402
 from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
+from realesrgan.zoo.ncnn_runtime import run_ncnn  # noqa: E402
+from realesrgan.zoo.weights import packaged_ncnn_files  # noqa: E402
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -33,11 +36,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='side of the square test image (the astronaut photograph of scikit-image, resized)')
     parser.add_argument('--precisions', nargs='+', default=['bf16', 'fp16', 'auto'],
                         choices=('fp16', 'bf16', 'auto'), help='precisions compared with fp32')
+    parser.add_argument('--ncnn', action='store_true',
+                        help='also run the official ncnn model with the ncnn runtime (fp32), for the models it ships')
     parser.add_argument('--repeats', type=int, default=2, help='runs of each setting; the best time counts')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s choice)')
     parser.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps')
     parser.add_argument('--weights_dir', default=DEFAULT_WEIGHTS_DIR, help='folder of cached/converted weights')
     return parser.parse_args(argv)
+
+
+def ncnn_output(param_path: str, bin_path: str, img: np.ndarray) -> np.ndarray:
+    """The official ncnn model run by the ncnn runtime in fp32, as a BGR uint8 image."""
+    rgb = run_ncnn(param_path, bin_path, img[:, :, ::-1].astype(np.float32) / 255., torch.get_num_threads())
+    return (np.clip(rgb[:, :, ::-1], 0, 1) * 255.).round().astype(np.uint8)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -62,15 +73,21 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         label = runner.precision if requested != 'auto' else f'auto ({runner.precision})'
         if runner.precision != 'fp32' and label not in settings:
             settings[label] = runner
-    for runner in settings.values():
-        runner.enhance(img[:32, :32])  # warm-up
-    times: Dict[str, List[float]] = {name: [] for name in settings}
+    runs: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        name: (lambda image, runner=runner: runner.enhance(image)[0])
+        for name, runner in settings.items()
+    }
+    if args.ncnn and spec.ncnn_name and not spec.outscale:
+        runs['ncnn runtime fp32'] = partial(ncnn_output, *packaged_ncnn_files(spec))
+    for run in runs.values():
+        run(img[:32, :32])  # warm-up
+    times: Dict[str, List[float]] = {name: [] for name in runs}
     outputs: Dict[str, np.ndarray] = {}
-    with tqdm(total=args.repeats * len(settings), unit='run') as bar:
+    with tqdm(total=args.repeats * len(runs), unit='run') as bar:
         for _ in range(args.repeats):
-            for name, runner in settings.items():
+            for name, run in runs.items():
                 start = time.perf_counter()
-                outputs[name], _ = runner.enhance(img)
+                outputs[name] = run(img)
                 times[name].append(time.perf_counter() - start)
                 bar.update()
 
@@ -78,10 +95,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     device = settings['fp32'].device
     print(f'\n{spec.name}, {width}x{height} image, untiled on {device}, {torch.get_num_threads()} threads, '
           f'best of {args.repeats}')
-    print(f'{"precision":<16} {"PSNR vs fp32":>14} {"time (s)":>9} {"time / fp32":>12}')
-    for name in settings:
+    print(f'{"run":<18} {"PSNR vs fp32":>14} {"time (s)":>9} {"time / fp32":>12}')
+    for name in runs:
         quality = 'reference' if name == 'fp32' else f'{psnr(outputs[name], outputs["fp32"]):.2f} dB'
-        print(f'{name:<16} {quality:>14} {min(times[name]):>9.2f} {min(times[name]) / min(times["fp32"]):>12.2f}')
+        print(f'{name:<18} {quality:>14} {min(times[name]):>9.2f} {min(times[name]) / min(times["fp32"]):>12.2f}')
 
 
 if __name__ == '__main__':

@@ -38,8 +38,10 @@ def test_precision_quality_prints_psnr_against_fp32(capsys):
     official_weights('realesr-animevideov3')
     load_benchmark('precision_quality').main(
         ['--model', 'realesr-animevideov3', '--size', '48', '--precisions', 'bf16', 'fp16', '--repeats', '1',
-         '--device', 'cpu'])
+         '--device', 'cpu', '--ncnn'])
     rows = table_rows(capsys.readouterr().out)
-    assert set(rows) == {'fp32', 'fp32 contiguous', 'bf16'}  # fp16 falls back to fp32 on a CPU: not listed
+    # fp16 falls back to fp32 on a CPU: not listed
+    assert set(rows) == {'fp32', 'fp32 contiguous', 'bf16', 'ncnn runtime fp32'}
     assert float(re.search(r'([\d.]+) dB', rows['fp32 contiguous']).group(1)) > 60
+    assert float(re.search(r'([\d.]+) dB', rows['ncnn runtime fp32']).group(1)) > 60
     assert float(re.search(r'([\d.]+) dB', rows['bf16']).group(1)) > 45
