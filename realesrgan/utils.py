@@ -239,7 +239,8 @@ class RealESRGANer:
         self.model = model.to(device=self.device, memory_format=memory_format)
 
     @staticmethod
-    def _local_path(model_path: str) -> str:
+    def _local_path(model_path: Union[str, 'os.PathLike[str]']) -> str:
+        model_path = os.fspath(model_path)
         if model_path.startswith(('https://', 'http://')):
             return load_file_from_url(url=model_path, model_dir=os.path.join(ROOT_DIR, 'weights'), progress=True)
         return model_path
