@@ -3,7 +3,8 @@
 The pieces, one job each: :mod:`~realesrgan.video.reader` (probe and decode the input, or read a folder of
 frames), :mod:`~realesrgan.video.timeline` (which input frame each output frame shows, and when),
 :mod:`~realesrgan.video.segments` (cut the job into segments, join the encoded segments losslessly),
-:mod:`~realesrgan.video.writer` (H.264 encoding), :mod:`~realesrgan.video.audio` (copy the audio),
+:mod:`~realesrgan.video.writer` (H.264 encoding), :mod:`~realesrgan.video.color` (BGR/YUV conversion),
+:mod:`~realesrgan.video.x264` (repeatable encodes), :mod:`~realesrgan.video.audio` (copy the audio),
 :mod:`~realesrgan.video.worker` (one worker process), :mod:`~realesrgan.video.upscaler` (the Real-ESRGAN frame
 upscaler the workers build) and :mod:`~realesrgan.video.job` (the orchestration: :func:`upscale_video`).
 """

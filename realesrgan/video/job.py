@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from multiprocessing.context import BaseContext
+from multiprocessing.queues import Queue
 from typing import Callable, Dict, List, Optional, Sequence, Set
 
 import av
@@ -230,7 +231,7 @@ class _JobWatcher:
         self.retired: Set[int] = set()
         self.finished = 0
 
-    def watch(self, events: multiprocessing.queues.Queue) -> None:
+    def watch(self, events: Queue) -> None:
         """Return when all segments are finished; raise :class:`VideoJobError` as soon as one cannot be."""
         while self.finished < len(self.segments):
             try:
@@ -244,7 +245,7 @@ class _JobWatcher:
     def _exited_unaccounted(self) -> List[int]:
         return [i for i, worker in enumerate(self.workers) if worker.exitcode is not None and i not in self.retired]
 
-    def _drain(self, events: multiprocessing.queues.Queue) -> None:
+    def _drain(self, events: Queue) -> None:
         """Handle what exited workers said last (their final events may still be on their way)."""
         deadline = time.monotonic() + 1.0
         while True:
