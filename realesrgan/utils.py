@@ -146,7 +146,9 @@ def _quantize(values: torch.Tensor, max_range: int, reverse_channels: bool = Fal
     result = np.empty(tuple(values.shape), dtype=np.uint16 if max_range == 65535 else np.uint8)
     target = torch.from_numpy(result)
     for first in range(0, values.shape[0], _QUANTIZE_ROWS):
-        band = values[first:first + _QUANTIZE_ROWS].mul(float(max_range)).round_().to(dtype)
+        band = values[first:first + _QUANTIZE_ROWS].mul(float(max_range)).round_()
+        # uint16 is a CPU type in PyTorch (barely supported on accelerators): convert those bands on the host.
+        band = (band.cpu() if dtype == torch.uint16 else band).to(dtype)
         target[first:first + _QUANTIZE_ROWS].copy_(band.flip(-1) if reverse_channels else band)
     return result
 
