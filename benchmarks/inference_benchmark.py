@@ -111,7 +111,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--skip-degradation', action='store_true', help='do not time the feed_data degradation')
     parser.add_argument(
         '--ncnn-modes', nargs='+', choices=NCNN_MODES, default=list(DEFAULT_NCNN_MODES),
-        help='ncnn storage modes (fp16 storage has no x86 kernels in the registry build: same output as fp32)')
+        help='ncnn storage modes (fp16 storage gave output bit-identical to fp32 on an x86 CPU: no effect there)')
     parser.add_argument('--peak-matmul-size', type=int, default=4096, help='side of the matmul measuring the peak')
     parser.add_argument('--degradation-batch', type=int, default=4, help='batch size of the feed_data timing')
     parser.add_argument('--gt-size', type=int, default=256, help='gt_size of the feed_data timing')
@@ -393,8 +393,10 @@ def degradation_lines(summary: Dict[str, Any]) -> List[str]:
     if 'speedup_vs_original' in summary:
         lines.append(f'feed_data speed-up vs original: {summary["speedup_vs_original"]:.2f}x')
     if 'lq_psnr_vs_original' in summary:
-        lines.append(f'LQ of the same seed vs original: {summary["lq_psnr_vs_original"]:.1f} dB (informative: equal '
-                     'only when both draw their random numbers in the same order)')
+        value = summary['lq_psnr_vs_original']
+        lines.append(f'LQ from the same batch and seed vs the original\'s: '
+                     f'{"identical" if math.isinf(value) else f"{value:.1f} dB"} (equal only when both implementations '
+                     'draw their random numbers in the same order)')
     return lines
 
 

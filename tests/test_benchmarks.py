@@ -161,6 +161,18 @@ def test_json_safe_writes_infinite_psnr_as_text():
                                                                                            'b': ['-inf']}
 
 
+def test_feed_data_options_keep_the_degradation_settings_of_the_config():
+    config = {
+        'name': 'x', 'scale': 4, 'num_gpu': 'auto', 'resize_prob': [0.2, 0.7, 0.1], 'jpeg_range2': [30, 95],
+        'queue_size': 180, 'datasets': {'train': {}}, 'network_g': {'type': 'RRDBNet'}, 'train': {'perceptual_opt': {}}
+    }
+    opt = inference_benchmark.feed_data_options(config, gt_size=128)
+    assert opt['resize_prob'] == [0.2, 0.7, 0.1] and opt['jpeg_range2'] == [30, 95] and opt['queue_size'] == 180
+    assert opt['gt_size'] == 128 and opt['num_gpu'] == 0 and opt['is_train'] and 'datasets' not in opt
+    assert opt['network_g']['type'] == 'SRVGGNetCompact' and opt['network_g']['upscale'] == 4
+    assert 'perceptual_opt' not in opt['train']  # no VGG19 weights needed to time the data synthesis
+
+
 def test_plan_covers_every_configuration(tmp_path):
     args = inference_benchmark.parse_args([
         '--models', 'realesr-animevideov3', '--sizes', '24', '32t', '--tile', '16', '--ncnn-modes', 'fp32', 'bf16'
