@@ -26,6 +26,7 @@ from torch import nn
 
 from realesrgan.data.data_io import read_image, write_image
 from realesrgan.device import select_device
+from realesrgan.image_conversion import color_output, gray_output, max_range_of, network_input, quantize
 from realesrgan.precision import autocast, resolve_precision
 from realesrgan.tiling import plan_tiles
 from realesrgan.zoo import build_arch, get_model_spec, load_state_dict
@@ -41,8 +42,6 @@ ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_TILE_BLEND = 22
 # The smallest tile tried after repeated out-of-memory errors.
 MIN_TILE = 32
-# Rows quantized at a time (bounds the temporary float memory of the last step).
-_QUANTIZE_ROWS = 256
 
 TileCallback = Callable[[int, int], None]
 
@@ -63,106 +62,6 @@ def _release_cached_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
     elif device.type == 'mps':
         torch.mps.empty_cache()
-
-
-def _max_range(img: np.ndarray) -> int:
-    """65535 for 16-bit images (uint16, or other types with values above 256 as the original tests), else 255."""
-    if img.dtype == np.uint16 or (img.dtype != np.uint8 and img.size and float(np.max(img)) > 256):
-        return 65535
-    return 255
-
-
-def _pad_indices(size: int, pre_pad: int, mod_scale: Optional[int]) -> Tuple[np.ndarray, int]:
-    """Source index of every row (or column) after the reflect pre-pad and the reflect mod-pad.
-
-    Matches ``F.pad(..., 'reflect')`` applied twice, as the original does, and keeps reflecting (or repeats the
-    only pixel) where the pad is as large as the image, where ``F.pad`` refuses.
-
-    Returns:
-        The indices into the unpadded axis and the size of the mod-pad.
-    """
-
-    def reflect(length: int, padded: int) -> np.ndarray:
-        positions = np.arange(padded)
-        if length == 1:
-            return np.zeros(padded, dtype=np.int64)
-        period = 2 * (length - 1)
-        positions %= period
-        return np.where(positions < length, positions, period - positions)
-
-    indices = reflect(size, size + pre_pad)
-    mod_pad = (-(size + pre_pad)) % mod_scale if mod_scale else 0
-    return indices[reflect(size + pre_pad, size + pre_pad + mod_pad)], mod_pad
-
-
-def _network_input(planes: np.ndarray, max_range: float, bgr: bool, pre_pad: int, mod_scale: Optional[int],
-                   device: torch.device, channels_last: bool) -> Tuple[torch.Tensor, int, int]:
-    """Turn an (H, W) gray or (H, W, 3) image into the padded (1, 3, H', W') RGB float32 network input.
-
-    The image is normalised by ``max_range`` on ``device`` (bit-identical to the original's float32 division on
-    the host) and written once into a buffer that already has the padded size.
-
-    Returns:
-        The input tensor, and the mod-pad along the height and the width.
-    """
-    height, width = planes.shape[:2]
-    rows, mod_pad_h = _pad_indices(height, pre_pad, mod_scale)
-    cols, mod_pad_w = _pad_indices(width, pre_pad, mod_scale)
-    if planes.dtype not in (np.uint8, np.float32):
-        planes = planes.astype(np.float32)
-    source = torch.from_numpy(planes).to(device)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    batch = torch.empty((1, 3, len(rows), len(cols)), dtype=torch.float32, device=device, memory_format=memory_format)
-    image = batch[0, :, :height, :width]
-    if source.dim() == 2:
-        image.copy_(source.expand(3, height, width))
-    else:
-        for channel, source_channel in enumerate((2, 1, 0) if bgr else (0, 1, 2)):
-            image[channel].copy_(source[:, :, source_channel])
-    if max_range != 1:
-        image.div_(max_range)
-    if len(rows) > height:
-        batch[0, :, height:, :width] = image.index_select(1, torch.from_numpy(rows[height:]).to(device))
-    if len(cols) > width:
-        batch[0, :, :, width:] = batch[0].index_select(2, torch.from_numpy(cols[width:]).to(device))
-    return batch, mod_pad_h, mod_pad_w
-
-
-def _quantize(values: torch.Tensor, max_range: int, reverse_channels: bool = False) -> np.ndarray:
-    """``(values * max_range).round()`` as uint8 (uint16 for 16-bit images) on the host, as the original does.
-
-    Works through bands of rows, so that no second full-size float image is made; the integers are made on the
-    device and only they are copied to the host.
-
-    Args:
-        values: (H, W) or (H, W, C) float tensor in [0, 1], on any device.
-        max_range: 255 or 65535.
-        reverse_channels: Reverse the channel order on the way (RGB -> BGR).
-
-    Returns:
-        The integer image, C-contiguous.
-    """
-    dtype = torch.uint16 if max_range == 65535 else torch.uint8
-    result = np.empty(tuple(values.shape), dtype=np.uint16 if max_range == 65535 else np.uint8)
-    target = torch.from_numpy(result)
-    for first in range(0, values.shape[0], _QUANTIZE_ROWS):
-        band = values[first:first + _QUANTIZE_ROWS].mul(float(max_range)).round_()
-        # uint16 is a CPU type in PyTorch (barely supported on accelerators): convert those bands on the host.
-        band = (band.cpu() if dtype == torch.uint16 else band).to(dtype)
-        target[first:first + _QUANTIZE_ROWS].copy_(band.flip(-1) if reverse_channels else band)
-    return result
-
-
-def _color_output(output: torch.Tensor, max_range: int) -> np.ndarray:
-    """(1, 3, H, W) RGB network output -> (H, W, 3) BGR integer image; clamps ``output`` in place."""
-    return _quantize(output[0].float().clamp_(0, 1).permute(1, 2, 0), max_range, reverse_channels=True)
-
-
-def _gray_output(output: torch.Tensor, max_range: int) -> np.ndarray:
-    """(1, 3, H, W) RGB network output -> (H, W) gray integer image, converted as the original (OpenCV, float)."""
-    rgb = output[0].float().clamp_(0, 1).permute(1, 2, 0).cpu().numpy()
-    gray = cv2.cvtColor(np.ascontiguousarray(rgb[:, :, ::-1]), cv2.COLOR_BGR2GRAY)
-    return _quantize(torch.from_numpy(gray), max_range)
 
 
 class RealESRGANer:
@@ -295,7 +194,7 @@ class RealESRGANer:
     def pre_process(self, img: np.ndarray) -> None:
         """Store an (H, W, 3) RGB float image in [0, 1] in ``img`` as the padded (1, 3, H', W') network input."""
         self.mod_scale = self._current_mod_scale()
-        self.img, self.mod_pad_h, self.mod_pad_w = _network_input(
+        self.img, self.mod_pad_h, self.mod_pad_w = network_input(
             np.asarray(img), 1, False, self.pre_pad, self.mod_scale, self.device, self.channels_last)
 
     @torch.inference_mode()
@@ -397,9 +296,9 @@ class RealESRGANer:
         height, width = planes.shape[:2]
         crop = (height * self.scale, width * self.scale)
         tiled = tile > 0
-        image, mod_pad_h, mod_pad_w = _network_input(planes, max_range, True, self.pre_pad, self._current_mod_scale(),
-                                                     torch.device('cpu') if tiled else self.device,
-                                                     self.channels_last)
+        source_device = torch.device('cpu') if tiled else self.device  # tiles: the full image stays on the host
+        image, mod_pad_h, mod_pad_w = network_input(planes, max_range, True, self.pre_pad, self._current_mod_scale(),
+                                                    source_device, self.channels_last)
         if tiled:
             output = self._tiled_forward(image, precision, tile, tile_batch, crop, on_tile)
         else:
@@ -442,24 +341,24 @@ class RealESRGANer:
                 raise ValueError(f'outscale must be positive, got {outscale}.')
             if int(width * outscale) < 1 or int(height * outscale) < 1:
                 raise ValueError(f'outscale {outscale} makes the {width}x{height} image smaller than one pixel.')
-        max_range = _max_range(img)
+        max_range = max_range_of(img)
         if max_range == 65535:
             logger.info('Input is a 16-bit image')
 
         if img.ndim == 2:
             img_mode = 'L'
-            output = _gray_output(self._upscale_planes(img, max_range, on_tile), max_range)
+            output = gray_output(self._upscale_planes(img, max_range, on_tile), max_range)
         else:
             img_mode = 'RGBA' if img.shape[2] == 4 else 'RGB'
-            output = _color_output(self._upscale_planes(img[:, :, :3], max_range, on_tile), max_range)
+            output = color_output(self._upscale_planes(img[:, :, :3], max_range, on_tile), max_range)
         if img_mode == 'RGBA':
             alpha = img[:, :, 3]
             if alpha_upsampler == 'realesrgan':
-                output_alpha = _gray_output(self._upscale_planes(alpha, max_range, on_tile), max_range)
+                output_alpha = gray_output(self._upscale_planes(alpha, max_range, on_tile), max_range)
             else:
                 size = (width * self.scale, height * self.scale)
                 resized = cv2.resize(alpha.astype(np.float32) / max_range, size, interpolation=cv2.INTER_LINEAR)
-                output_alpha = _quantize(torch.from_numpy(resized), max_range)
+                output_alpha = quantize(torch.from_numpy(resized), max_range)
             output = np.concatenate([output, output_alpha[:, :, None]], axis=2)
 
         if outscale is not None and outscale != float(self.scale):
