@@ -95,7 +95,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         description=__doc__.split('\n\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS), help='zoo model names')
     parser.add_argument(
-        '--sizes', nargs='+', type=parse_size, default=[parse_size(size) for size in DEFAULT_SIZES],
+        '--sizes', nargs='+', type=parse_size, default=list(DEFAULT_SIZES),
         metavar='SIZE', help='square input sizes in pixels; a trailing "t" runs that size tiled (--tile)')
     parser.add_argument(
         '--precisions', nargs='+', choices=('fp32', 'bf16', 'fp16', 'auto'), default=['fp32', 'auto'],
@@ -120,11 +120,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='training config whose degradation settings feed_data uses')
     parser.add_argument('--weights-dir', default=str(REPO_ROOT / 'weights'), help='where model weights are cached')
     parser.add_argument(
+        '--download', action='store_true',
+        help='download release weights that are not cached (default: cached, else converted from the packaged '
+        'ncnn models, i.e. the very weights the ncnn runtime uses)')
+    parser.add_argument(
         '--original-venv', default=str(default_venv_dir()),
         help=f'virtual environment for {ORIGINAL_REQUIREMENT} (created on first use)')
     parser.add_argument('--json', metavar='PATH', help='also write every measurement to this JSON file')
     parser.add_argument('--keep-work-dir', action='store_true', help='keep the inputs/outputs of the workers')
     args = parser.parse_args(argv)
+    args.sizes = [parse_size(size) if isinstance(size, str) else size for size in args.sizes]  # the defaults
     for name in ('repeats', 'threads', 'tile', 'peak_matmul_size', 'degradation_batch', 'gt_size'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be at least 1, got {getattr(args, name)}')
@@ -167,8 +172,10 @@ def run_task(task: Task, work_dir: Path, env: Dict[str, str], index: int) -> Dic
     if completed.returncode != 0 or not result_path.exists():
         lines = (completed.stderr or completed.stdout or 'no output').strip().splitlines()
         task.measurement.error = f'exit status {completed.returncode}: {lines[-1] if lines else ""}'
-        tqdm.write(f'FAILED {task.worker} {task.job.get("task")}: {task.measurement.error}')
-        (work_dir / f'stderr_{index}.txt').write_text(completed.stderr)
+        log = work_dir / f'stderr_{index}.txt'
+        log.write_text(completed.stderr)
+        tqdm.write(f'FAILED {task.worker} {task.job.get("task")}: {task.measurement.error} (full log: {log}, kept '
+                   'with --keep-work-dir)')
         return {}
     result = json.loads(result_path.read_text())
     task.measurement.times = result.get('times', [])
@@ -262,7 +269,7 @@ def plan_inference(args: argparse.Namespace, work_dir: Path, precisions: Sequenc
     sizes = sorted(set(args.sizes))
     for model in args.models:
         spec = get_model_spec(model)
-        model_path = resolve_model_path(model, weights_dir=args.weights_dir, download=False, progress=False)
+        model_path = resolve_model_path(model, weights_dir=args.weights_dir, download=args.download, progress=False)
         flops_per_pixel = conv_flops_per_input_pixel(spec.build())
         for size, tiled in sizes:
             input_path = work_dir / f'input_{size}.npy'
@@ -434,15 +441,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     original_python = None
     if not args.skip_original:
         print(f'preparing {ORIGINAL_REQUIREMENT} in {args.original_venv} (first run only) ...')
-        original_python = str(ensure_original_python(Path(args.original_venv)))
+        try:
+            original_python = str(ensure_original_python(Path(args.original_venv)))
+        except RuntimeError as error:
+            print(f'the original package is left out of this run: {error}')
 
     env = worker_env(args.threads)
     work_dir = Path(tempfile.mkdtemp(prefix='realesrgan-bench-'))
     try:
+        try:
+            tasks, references = plan_inference(args, work_dir, precisions, original_python)
+        except (OSError, ValueError) as error:  # weights that cannot be found or converted
+            print(f'error: {error}')
+            return 2
         peaks = measure_peaks(args, work_dir, env)
         print('measured matmul peak GFLOP/s: ' + ', '.join(f'{name} {value:.0f}' if value else f'{name} -'
                                                            for name, value in peaks.items()))
-        tasks, references = plan_inference(args, work_dir, precisions, original_python)
         for index, task in enumerate(tqdm(tasks, desc='inference', unit='config')):
             item = task.measurement
             tqdm.write(f'{item.model} {size_label(item.size, item.tiled)}: {item.label}')

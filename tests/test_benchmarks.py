@@ -80,6 +80,16 @@ def test_bad_options_are_refused(capsys):
     assert '--repeats must be at least 1' in capsys.readouterr().err
 
 
+def test_missing_weights_stop_the_run_with_a_clear_message(tmp_path, capsys):
+    # RealESRNet_x4plus has no packaged ncnn weights: with an empty weights folder and no download, nothing works
+    status = inference_benchmark.main([
+        '--models', 'RealESRNet_x4plus', '--sizes', '16', '--skip-original', '--skip-ncnn', '--skip-degradation',
+        '--weights-dir', str(tmp_path)
+    ])
+    assert status == 2
+    assert 'error: No weights found for RealESRNet_x4plus' in capsys.readouterr().out
+
+
 def test_format_table_aligns_columns():
     text = report.format_table(('name', 'value'), [['a', '1.50'], ['long name', '12.00x'], ['b', '-']])
     lines = text.splitlines()
