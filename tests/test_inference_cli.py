@@ -59,15 +59,17 @@ def library(img: np.ndarray, outscale: float = 4, **kwargs) -> np.ndarray:
     return upsampler.enhance(img, outscale=outscale)[0]
 
 
-def test_defaults_are_the_originals():
+def test_defaults_are_the_originals(tmp_path):
     args = cli.build_parser().parse_args([])
     assert (args.input, args.output, args.suffix, args.ext, args.alpha_upsampler) == ('inputs', 'results', 'out',
                                                                                         'auto', 'realesrgan')
     assert (args.denoise_strength, args.tile, args.tile_pad, args.pre_pad) == (0.5, 0, 10, 0)
     assert (args.fp32, args.face_enhance, args.gpu_id, args.model_path) == (False, False, None, None)
     assert args.model_name is None and args.outscale is None  # RealESRGAN_x4plus and 4, or the file's / model's own
-    choice = choose_model(None, weights_dir=str(WEIGHTS_DIR))
+    (tmp_path / 'RealESRGAN_x4plus.pth').write_bytes(b'cached')  # found in the weights folder: nothing downloaded
+    choice = choose_model(None, weights_dir=str(tmp_path))
     assert (choice.name, choice.netscale, choice.outscale) == ('RealESRGAN_x4plus', 4, 4.0)
+    assert choice.model_paths == (str(tmp_path / 'RealESRGAN_x4plus.pth'), )
     short = cli.build_parser().parse_args(['-i', 'a', '-n', 'b', '-o', 'c', '-dn', '0.1', '-s', '2', '-t', '8', '-g',
                                            '1'])
     assert (short.input, short.model_name, short.output, short.denoise_strength, short.outscale, short.tile,
