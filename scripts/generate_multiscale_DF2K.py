@@ -16,6 +16,7 @@ from typing import List, Optional, Tuple
 from PIL import Image
 from tqdm import tqdm
 
+from realesrgan.atomic_file import atomic_output
 from realesrgan.data.data_io import list_images
 
 SCALES = (0.75, 0.5, 1 / 3)
@@ -47,9 +48,8 @@ def save_png(img: Image.Image, path: str) -> None:
         img: Image.
         path: Output file.
     """
-    partial = f'{path}.part'
-    img.save(partial, format='PNG')
-    os.replace(partial, path)
+    with atomic_output(path) as partial:
+        img.save(partial, format='PNG')
 
 
 def main(argv: Optional[List[str]] = None) -> int:

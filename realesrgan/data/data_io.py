@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from basicsr.utils import FileClient, img2tensor
 
+from realesrgan.atomic_file import atomic_output
+
 __all__ = [
     'IMAGE_EXTENSIONS', 'list_images', 'read_image', 'write_image', 'read_bytes_with_retry', 'decode_image_bytes',
     'image_to_tensor', 'read_meta_info', 'write_meta_info', 'make_file_client', 'require_folder'
@@ -95,11 +97,8 @@ def write_image(path: str, img: np.ndarray, params: Optional[Sequence[int]] = No
     ok, buffer = cv2.imencode(ext, img, list(params or []))
     if not ok:
         raise OSError(f'Cannot encode an image of shape {img.shape} as "{ext}" for "{path}".')
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    partial = f'{path}.part'  # write then rename, so that an interrupted run never leaves a truncated image
-    buffer.tofile(partial)
-    os.replace(partial, path)
+    with atomic_output(path) as partial:
+        buffer.tofile(partial)
 
 
 def read_bytes_with_retry(file_client, path: str, client_key: str = 'default', attempts: int = 3,
@@ -224,11 +223,8 @@ def write_meta_info(path: str, lines: List[str]) -> None:
         path: Output file.
         lines: Lines without line breaks.
     """
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    partial = f'{path}.part'
-    with open(partial, 'w', encoding='utf-8') as fout:
+    with atomic_output(path) as partial, open(partial, 'w', encoding='utf-8') as fout:
         fout.writelines(f'{line}\n' for line in lines)
-    os.replace(partial, path)
 
 
 def make_file_client(io_backend_opt: Dict[str, Any]) -> FileClient:

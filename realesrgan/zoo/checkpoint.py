@@ -1,9 +1,10 @@
 """Reading and writing generator checkpoints in the official layout (``{'params_ema' | 'params': state_dict}``)."""
 import os
-import tempfile
 from typing import Dict, Optional
 
 import torch
+
+from realesrgan.atomic_file import atomic_output
 
 __all__ = ['CheckpointError', 'load_state_dict', 'save_checkpoint']
 
@@ -84,14 +85,5 @@ def save_checkpoint(state_dict: StateDict, path: str, param_key: str) -> None:
         path: Destination ``.pth``; its folder is created when missing.
         param_key: ``'params_ema'`` or ``'params'`` (see :data:`realesrgan.zoo.builders.OFFICIAL_PARAM_KEY`).
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp_path = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix='.partial', dir=folder)
-    try:
-        with os.fdopen(handle, 'wb') as tmp_file:
-            torch.save({param_key: state_dict}, tmp_file)
-        os.chmod(tmp_path, 0o644)  # mkstemp creates owner-only files; weights are ordinary readable files
-        os.replace(tmp_path, path)
-    finally:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
+    with atomic_output(path) as tmp_path:
+        torch.save({param_key: state_dict}, tmp_path)

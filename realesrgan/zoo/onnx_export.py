@@ -3,16 +3,15 @@
 Needs the optional ``onnx`` and ``onnxruntime`` packages (``pip install "realesrgan[export]"``); the ``dynamo``
 exporter also needs ``onnxscript``.
 """
-import contextlib
 import copy
-import os
-import uuid
 import warnings
 from typing import Any, Optional
 
 import numpy as np
 import torch
 from torch import nn
+
+from realesrgan.atomic_file import atomic_output
 
 __all__ = ['DEFAULT_OPSET', 'EXPORTERS', 'export_onnx', 'onnx_session', 'run_onnx']
 
@@ -78,17 +77,10 @@ def export_onnx(model: nn.Module, path: str, num_in_ch: int = 3, opset: int = DE
     cpu_model = copy.deepcopy(model).to(device='cpu', dtype=dtype).eval()
     example = torch.rand(1, num_in_ch, _TRACE_SIZE, _TRACE_SIZE, dtype=dtype)
 
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    temporary = os.path.join(folder, f'.{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.partial')
-    try:
+    with atomic_output(path) as temporary:
         with torch.no_grad():
             _export(cpu_model, example, temporary, opset, exporter)
         onnx.checker.check_model(temporary, full_check=True)
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
 
 
 def onnx_session(path: str, num_threads: Optional[int] = None) -> Any:
