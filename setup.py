@@ -38,6 +38,8 @@ setup(
         'export': ['onnx', 'onnxruntime', 'onnxscript'],
         # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images
         'demo': ['scikit-image'],
+        # --face_enhance
+        'face': ['gfpgan'],
     },
     classifiers=[
         'Programming Language :: Python :: 3',
