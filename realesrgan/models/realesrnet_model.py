@@ -10,8 +10,7 @@ import torch
 from basicsr.models.sr_model import SRModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from realesrgan.degradation_pipeline import DegradationSettings
-from realesrgan.models.training_mixin import SyntheticTrainingMixin, ensure_vgg19_weights
+from realesrgan.models.training_mixin import SyntheticTrainingMixin
 
 __all__ = ['RealESRNetModel']
 
@@ -28,16 +27,6 @@ class RealESRNetModel(SyntheticTrainingMixin, SRModel):
     Args:
         opt: The parsed training (or test) config.
     """
-
-    def __init__(self, opt: Dict[str, Any]) -> None:
-        settings = DegradationSettings.from_options(opt)
-        super().__init__(opt)
-        self._setup_synthesis(settings)
-
-    def init_training_settings(self) -> None:
-        """SRModel's training setup, after making sure a perceptual loss can find its VGG19 weights."""
-        ensure_vgg19_weights(self.opt['train'].get('perceptual_opt'))
-        super().init_training_settings()
 
     @torch.no_grad()
     def feed_data(self, data: Dict[str, Any]) -> None:

@@ -71,17 +71,24 @@ class SyntheticTrainingMixin(TrainingPairQueueMixin):
     is_train: bool
     device: torch.device
 
-    def _setup_synthesis(self, settings: DegradationSettings) -> None:
-        """Create the degradation pipeline on the model's device and read the queue size.
+    def __init__(self, opt: Dict[str, Any]) -> None:
+        """Read the degradation settings (before the networks are built, so that a bad option fails fast), build
+        the model (the BasicSR class that follows this mixin), then the pipeline on the model's device.
 
         Args:
-            settings: Degradation settings read from the config (read before the networks are built, so that a
-                bad option fails fast).
+            opt: The parsed training (or test) config.
         """
+        settings = DegradationSettings.from_options(opt)
+        super().__init__(opt)
         self.degradation = SecondOrderDegradation(settings, self.device)
         self.queue_size = int(self.opt.get('queue_size', DEFAULT_QUEUE_SIZE))
         if self.queue_size <= 0:
             raise ValueError(f'queue_size must be positive, got {self.queue_size}.')
+
+    def init_training_settings(self) -> None:
+        """The BasicSR model's training setup, after making sure a perceptual loss can find its VGG19 weights."""
+        ensure_vgg19_weights(self.opt['train'].get('perceptual_opt'))
+        super().init_training_settings()
 
     def _synthesis_enabled(self) -> bool:
         """Whether ``feed_data`` synthesises the LQ: only while training with ``high_order_degradation`` on."""
