@@ -10,10 +10,9 @@ from typing import List, Optional
 
 from tqdm import tqdm
 
+from realesrgan.cli_options import add_engine_options
 from realesrgan.image_job import EXTENSIONS, ImageJob, ImageJobError, run_image_job
-from realesrgan.model_choice import DEFAULT_MODEL_NAME, DEFAULT_WEIGHTS_DIR
-from realesrgan.precision import PRECISIONS
-from realesrgan.utils import DEFAULT_TILE_BLEND
+from realesrgan.model_choice import DEFAULT_MODEL_NAME
 from realesrgan.zoo import MODEL_ZOO
 
 
@@ -47,17 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='Image extension. auto (default) means using the same extension as inputs')
     parser.add_argument('-g', '--gpu-id', dest='gpu_id', type=int, default=None,
                         help='gpu device to use (default=None) can be 0,1,2 for multi-gpu')
-    parser.add_argument('--device', type=str, default='auto', help='auto (CUDA, else MPS, else CPU), cpu, cuda, '
-                        'cuda:N or mps (default: auto)')
-    parser.add_argument('--precision', type=str, default='auto', choices=PRECISIONS,
-                        help='Numeric precision (default: auto = fp16 on CUDA, bf16 on CPUs with native bf16, '
-                        'else fp32)')
-    parser.add_argument('--tile_blend', type=int, default=DEFAULT_TILE_BLEND,
-                        help='Extra context of each tile seam beyond --tile_pad, cross-faded '
-                        f'(default: {DEFAULT_TILE_BLEND}; 0: as the original)')
-    parser.add_argument('--tile_batch', type=int, default=1, help='Tiles per forward pass (default: 1)')
-    parser.add_argument('--model_dir', type=str, default=DEFAULT_WEIGHTS_DIR,
-                        help='Folder of downloaded/converted weights (default: weights/ of the repository)')
+    add_engine_options(parser)
     return parser
 
 

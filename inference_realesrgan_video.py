@@ -29,9 +29,7 @@ def parse_fps(text: str) -> Fraction:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the original script's flags and defaults, then this project's additions."""
-    from realesrgan.model_choice import DEFAULT_WEIGHTS_DIR
-    from realesrgan.precision import PRECISIONS
-    from realesrgan.utils import DEFAULT_TILE_BLEND
+    from realesrgan.cli_options import add_engine_options
     from realesrgan.video import DEFAULT_CRF, PIXEL_FORMATS
     from realesrgan.zoo import MODEL_ZOO
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -83,17 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                         'colour and, with --crf 0, is near lossless (default: yuv420p)')
     parser.add_argument('--model_path', type=str, default=None,
                         help='Model weights (file or URL) instead of the official ones of --model_name')
-    parser.add_argument('--device', type=str, default='auto',
-                        help='auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps (default: auto)')
-    parser.add_argument('--precision', type=str, default='auto', choices=PRECISIONS,
-                        help='Numeric precision (default: auto = fp16 on CUDA, bf16 on CPUs with native bf16, '
-                        'else fp32)')
-    parser.add_argument('--tile_blend', type=int, default=DEFAULT_TILE_BLEND,
-                        help='Extra context of each tile seam beyond --tile_pad, cross-faded '
-                        f'(default: {DEFAULT_TILE_BLEND}; 0: as the original)')
-    parser.add_argument('--tile_batch', type=int, default=1, help='Tiles per forward pass (default: 1)')
-    parser.add_argument('--model_dir', type=str, default=DEFAULT_WEIGHTS_DIR,
-                        help='Folder of downloaded/converted weights (default: weights/ of the repository)')
+    add_engine_options(parser)
     return parser
 
 
