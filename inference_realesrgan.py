@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--face_enhance', action='store_true', help='Use GFPGAN to enhance face (needs gfpgan)')
     parser.add_argument('--fp32', action='store_true',
                         help='Use fp32 precision (same as --precision fp32; the default is fp16 on CUDA, bf16 on '
-                        'CPUs with native bf16, fp32 otherwise)')
+                        'CPUs with AMX-BF16, fp32 otherwise)')
     parser.add_argument('--alpha_upsampler', type=str, default='realesrgan',
                         help='The upsampler for the alpha channels. Options: realesrgan (default) | bicubic')
     parser.add_argument('--ext', type=str, default='auto', choices=EXTENSIONS,

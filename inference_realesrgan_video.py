@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='Use GFPGAN to enhance face (needs gfpgan; ignored for anime models)')
     parser.add_argument('--fp32', action='store_true',
                         help='Use fp32 precision (same as --precision fp32; the default is fp16 on CUDA, bf16 on '
-                        'CPUs with native bf16, fp32 otherwise)')
+                        'CPUs with AMX-BF16, fp32 otherwise)')
     parser.add_argument('--fps', type=parse_fps, default=None,
                         help='FPS of the output video: frames are repeated or dropped, so the duration and the audio '
                         'sync are kept (default: the input\'s frames and timing); for a folder of frames, their '

@@ -17,7 +17,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--device', type=str, default='auto',
                         help='auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps (default: auto)')
     parser.add_argument('--precision', type=str, default='auto', choices=PRECISIONS,
-                        help='Numeric precision (default: auto = fp16 on CUDA, bf16 on CPUs with native bf16, '
+                        help='Numeric precision (default: auto = fp16 on CUDA, bf16 on CPUs with AMX-BF16, '
                         'else fp32)')
     parser.add_argument('--tile_blend', type=int, default=DEFAULT_TILE_BLEND,
                         help='Extra context of each tile seam beyond --tile_pad, cross-faded '

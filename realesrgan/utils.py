@@ -81,7 +81,7 @@ class RealESRGANer:
         half: Run in fp16 (the original's flag; same as ``precision='fp16'``).
         device: ``torch.device`` or name; None picks CUDA, else MPS, else the CPU.
         gpu_id: CUDA device index.
-        precision: ``'fp32'``, ``'fp16'``, ``'bf16'`` or ``'auto'`` (fp16 on CUDA, bf16 on CPUs with native bf16,
+        precision: ``'fp32'``, ``'fp16'``, ``'bf16'`` or ``'auto'`` (fp16 on CUDA, bf16 on CPUs with AMX-BF16,
             fp32 otherwise); None follows ``half``. fp16 on a CPU falls back to fp32 with a warning.
         tile_blend: Extra context every seam gets beyond ``tile_pad``; tiles are cross-faded there. 0 gives the
             original's amount of context.

@@ -63,9 +63,9 @@ def test_parse_size_and_bad_sizes():
 
 
 def test_precisions_resolve_as_the_library_does():
-    from realesrgan.precision import cpu_has_native_bf16
+    from realesrgan.precision import cpu_bf16_is_faster
 
-    default = 'bf16' if cpu_has_native_bf16() else 'fp32'
+    default = 'bf16' if cpu_bf16_is_faster() else 'fp32'
     # fp16 never runs on a CPU (the library falls back to fp32), and repeats collapse
     assert inference_benchmark.resolve_precisions(['fp32', 'fp16', 'auto']) == list(dict.fromkeys(['fp32', default]))
     assert inference_benchmark.resolve_precisions(['bf16', 'fp32']) == ['bf16', 'fp32']

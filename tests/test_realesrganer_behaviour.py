@@ -177,7 +177,11 @@ def test_precision_choices(monkeypatch, caplog):
     assert 'fp16 was requested on the CPU' in caplog.text
     assert resolve_precision(None, cpu) == 'fp32' and resolve_precision('bf16', cpu) == 'bf16'
     monkeypatch.setattr('realesrgan.precision.cpu_has_native_bf16', lambda: True)
+    monkeypatch.setattr('realesrgan.precision._cpuinfo_flags', lambda: {'avx512f', 'avx512_bf16', 'amx_bf16'})
     assert resolve_precision('auto', cpu) == 'bf16'
+    # AVX512-BF16 without AMX: bf16 is measured slower than fp32 there, so auto keeps fp32
+    monkeypatch.setattr('realesrgan.precision._cpuinfo_flags', lambda: {'avx512f', 'avx512_bf16'})
+    assert resolve_precision('auto', cpu) == 'fp32'
     monkeypatch.setattr('realesrgan.precision.cpu_has_native_bf16', lambda: False)
     assert resolve_precision('auto', cpu) == 'fp32'
     assert resolve_precision('auto', torch.device('cuda')) == 'fp16'
