@@ -13,6 +13,7 @@ from basicsr.metrics import calculate_psnr
 from basicsr.models import build_model
 from basicsr.utils import img_process_util, set_random_seed, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
+from test_degradation_pipeline import QUIET, pulses
 from torch.utils.data import DataLoader, Dataset
 from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
@@ -30,17 +31,6 @@ GT_SIZE = 32
 CROP = 80  # the smallest comfortable GT for the default degradations (see SecondOrderDegradation._check_size)
 TINY_G = {'type': 'RRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 1, 'num_grow_ch': 4}
 TINY_D = {'type': 'UNetDiscriminatorSN', 'num_in_ch': 3, 'num_feat': 8, 'skip_connection': True}
-QUIET = {
-    'resize_prob': [0, 0, 1],
-    'resize_prob2': [0, 0, 1],
-    'noise_range': [0, 0],
-    'noise_range2': [0, 0],
-    'poisson_scale_range': [0, 0],
-    'poisson_scale_range2': [0, 0],
-    'second_blur_prob': 0,
-    'jpeg_range': [95, 95],
-    'jpeg_range2': [95, 95],
-}
 
 
 def tiny_opt(model_type: str, root: Path, **top: Any) -> Dict[str, Any]:
@@ -86,11 +76,6 @@ def tiny_opt(model_type: str, root: Path, **top: Any) -> Dict[str, Any]:
     return opt
 
 
-def pulses(batch: int) -> torch.Tensor:
-    """Identity kernels, (batch, 21, 21)."""
-    kernel = torch.zeros(batch, 21, 21)
-    kernel[:, 10, 10] = 1
-    return kernel
 
 
 def gt_batch(sample_bgr: np.ndarray, index: int, batch: int = 2) -> torch.Tensor:
