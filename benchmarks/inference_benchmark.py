@@ -4,7 +4,9 @@ For every model and image size, each configuration runs in a fresh worker proces
 not mix): our ``RealESRGANer.enhance`` in fp32 and in the default CPU precision, the original ``realesrgan==0.3.0``
 package's ``RealESRGANer`` (fp32, from its own virtual environment, created on the first run), and the ncnn
 runtime on the official ncnn files of the same model (fp32 and its reduced-precision storage modes). Every worker
-runs its call once to warm up, then ``--repeats`` times; the table shows the median. All implementations upscale
+runs its call once to warm up, then ``--repeats`` times; the table shows the median. With ``--rounds N`` every
+worker is started N times, round-robin over all configurations, so that slow drifts of the machine's speed (shared
+hosts) fall on every implementation alike. All implementations upscale
 the same image with the same weights (``realesrgan.zoo.resolve_model_path``) and the same tile settings (ncnn always
 runs untiled, so it is left out of tiled sizes); PSNR is measured against our fp32 untiled output of the same image.
 The model's convolution FLOPs are counted from its layers and compared with the machine's measured matmul peak.
@@ -14,7 +16,7 @@ The table is followed by the "Done when" checks of issue 9 as PASS / FAIL lines.
 
 Example (the full run; --sizes 64 --repeats 1 for a quick look):
 
-    python benchmarks/inference_benchmark.py --repeats 3 --json results/benchmark.json
+    python benchmarks/inference_benchmark.py --rounds 2 --repeats 1 --json results/benchmark.json
 """
 import argparse
 import json
@@ -60,6 +62,7 @@ class Task:
     worker: str
     python: str
     job: Dict[str, Any]
+    every_round: bool = True
 
 
 @dataclass
@@ -102,6 +105,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='precisions of our runs (auto: our default on this CPU); our fp32 untiled run is always made, as the '
         'PSNR reference')
     parser.add_argument('--repeats', type=int, default=3, help='timed runs per configuration, after one warm-up')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='worker runs per configuration, round-robin over all configurations (each adds a '
+                        'warm-up and --repeats timed runs)')
     parser.add_argument('--threads', type=int, default=os.cpu_count() or 1, help='CPU threads of every runtime')
     parser.add_argument('--tile', type=int, default=256, help='tile size of the tiled sizes')
     parser.add_argument('--tile-pad', type=int, default=10, help='tile padding (RealESRGANer tile_pad)')
@@ -130,7 +136,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--keep-work-dir', action='store_true', help='keep the inputs/outputs of the workers')
     args = parser.parse_args(argv)
     args.sizes = [parse_size(size) if isinstance(size, str) else size for size in args.sizes]  # the defaults
-    for name in ('repeats', 'threads', 'tile', 'peak_matmul_size', 'degradation_batch', 'gt_size'):
+    for name in ('repeats', 'rounds', 'threads', 'tile', 'peak_matmul_size', 'degradation_batch', 'gt_size'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be at least 1, got {getattr(args, name)}')
     for name in ('tile_pad', 'pre_pad'):
@@ -152,7 +158,7 @@ def worker_env(threads: int) -> Dict[str, str]:
 
 
 def run_task(task: Task, work_dir: Path, env: Dict[str, str], index: int) -> Dict[str, Any]:
-    """Run one worker; fill its measurement's times and peak memory, or its error. Never raises for a bad run.
+    """Run one worker; add its times to its measurement and raise the peak memory, or set its error. Never raises.
 
     Args:
         task: The worker run.
@@ -178,8 +184,8 @@ def run_task(task: Task, work_dir: Path, env: Dict[str, str], index: int) -> Dic
                    'with --keep-work-dir)')
         return {}
     result = json.loads(result_path.read_text())
-    task.measurement.times = result.get('times', [])
-    task.measurement.peak_rss_mib = result['peak_rss_mib']
+    task.measurement.times = list(task.measurement.times) + result.get('times', [])
+    task.measurement.peak_rss_mib = max(task.measurement.peak_rss_mib or 0.0, result['peak_rss_mib'])
     return result
 
 
@@ -287,7 +293,7 @@ def plan_inference(args: argparse.Namespace, work_dir: Path, precisions: Sequenc
                     compute=config.compute, is_reference=config.reference)
                 job = dict(config.extra, task='inference', model_name=model, input=str(input_path), output=output,
                            repeats=1 if config.single_run else args.repeats, threads=args.threads)
-                tasks.append(Task(measurement, config.worker, config.python, job))
+                tasks.append(Task(measurement, config.worker, config.python, job, every_round=not config.single_run))
     return tasks, references
 
 
@@ -358,15 +364,15 @@ def run_degradation(args: argparse.Namespace, work_dir: Path, env: Dict[str, str
     implementations = [('ours', 'run_ours.py', sys.executable)]
     if original_python:
         implementations.append(('original', 'run_original.py', original_python))
-    results: Dict[str, DegradationMeasurement] = {}
-    outputs = {}
-    for impl, worker, python in tqdm(implementations, desc='feed_data', unit='impl'):
-        measurement = DegradationMeasurement(impl=impl, times=[])
-        outputs[impl] = str(work_dir / f'degraded_{impl}.npy')
+    results = {impl: DegradationMeasurement(impl=impl, times=[]) for impl, _, _ in implementations}
+    outputs = {impl: str(work_dir / f'degraded_{impl}.npy') for impl, _, _ in implementations}
+    runs = [(number, impl, worker, python) for _ in range(args.rounds)
+            for number, (impl, worker, python) in enumerate(implementations)]
+    for number, impl, worker, python in tqdm(runs, desc='feed_data', unit='run'):
         job = dict(task='degradation', opt=opt, batch=str(batch_path), output=outputs[impl], seed=DEGRADATION_SEED,
                    repeats=args.repeats, threads=args.threads)
-        run_task(Task(measurement, worker, python, job), work_dir, env, index=len(results) + 1000)
-        results[impl] = measurement
+        if results[impl].error is None:
+            run_task(Task(results[impl], worker, python, job), work_dir, env, index=1000 + number)
 
     summary: Dict[str, Any] = {
         'batch': args.degradation_batch, 'gt_size': args.gt_size,
@@ -457,10 +463,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         peaks = measure_peaks(args, work_dir, env)
         print('measured matmul peak GFLOP/s: ' + ', '.join(f'{name} {value:.0f}' if value else f'{name} -'
                                                            for name, value in peaks.items()))
-        for index, task in enumerate(tqdm(tasks, desc='inference', unit='config')):
+        runs = [(round_index, index, task) for round_index in range(args.rounds) for index, task in enumerate(tasks)
+                if round_index == 0 or task.every_round]
+        for round_index, index, task in tqdm(runs, desc='inference', unit='run'):
             item = task.measurement
-            tqdm.write(f'{item.model} {size_label(item.size, item.tiled)}: {item.label}')
-            run_task(task, work_dir, env, index)
+            if item.error is None:  # a configuration that failed once is not retried
+                tqdm.write(f'round {round_index + 1}: {item.model} {size_label(item.size, item.tiled)}: {item.label}')
+                run_task(task, work_dir, env, index)
         attach_psnr(tasks, references)
         degradation = ({'error': '--skip-degradation'} if args.skip_degradation else
                        run_degradation(args, work_dir, env, original_python))

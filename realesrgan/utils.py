@@ -301,6 +301,8 @@ class RealESRGANer:
         """One attempt of :meth:`_upscale_planes`; mirrors the result into ``img`` and ``output``."""
         height, width = planes.shape[:2]
         crop = (height * self.scale, width * self.scale)
+        with self._state_lock:  # the last call's tensors (the output is 48 MB at 512 px) need not outlive this one
+            self.img = self.output = None
         tiled = tile > 0
         source_device = torch.device('cpu') if tiled else self.device  # tiles: the full image stays on the host
         image, mod_pad_h, mod_pad_w = network_input(planes, max_range, True, self.pre_pad, self._current_mod_scale(),

@@ -202,6 +202,7 @@ def test_plan_covers_every_configuration(tmp_path):
         (32, True, 'original', 'fp32', 'run_original.py'),
     ]
     assert [t.job['repeats'] for t in tasks] == [3] * 5 + [1] + [3] * 3
+    assert [t.every_round for t in tasks] == [True] * 5 + [False] + [True] * 3  # --rounds: the reference runs once
     assert [t.job['tile'] for t in tasks if 'tile' in t.job] == [0, 0, 0, 0, 16, 16, 16]
     assert references == {('realesr-animevideov3', 24): tasks[0].job['output'],
                           ('realesr-animevideov3', 32): tasks[5].job['output']}
@@ -217,8 +218,8 @@ def test_tiny_run_of_our_side(tmp_path):
     """The whole harness on a tiny image: subprocess workers, reference, PSNR, table, checks and JSON."""
     out = tmp_path / 'bench.json'
     status = inference_benchmark.main([
-        '--models', 'realesr-animevideov3', '--sizes', '24', '--repeats', '1', '--threads', '1', '--skip-original',
-        '--skip-ncnn', '--skip-degradation', '--peak-matmul-size', '256', '--json', str(out)
+        '--models', 'realesr-animevideov3', '--sizes', '24', '--repeats', '1', '--rounds', '2', '--threads', '1',
+        '--skip-original', '--skip-ncnn', '--skip-degradation', '--peak-matmul-size', '256', '--json', str(out)
     ])
     result = json.loads(out.read_text())
     assert status == 0  # every check that needs more than this run is skipped, none failed
@@ -227,7 +228,7 @@ def test_tiny_run_of_our_side(tmp_path):
     rows = {m['precision']: m for m in result['measurements']}
     assert set(rows) == {'fp32', default}
     for item in rows.values():
-        assert item['error'] is None and len(item['times']) == 1 and item['peak_rss_mib'] > 50
+        assert item['error'] is None and len(item['times']) == 2 and item['peak_rss_mib'] > 50  # 2 rounds x 1
         assert item['size'] == 24 and not item['tiled']
     assert rows['fp32']['is_reference'] and rows['fp32']['psnr'] is None
     if default != 'fp32':
