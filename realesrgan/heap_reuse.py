@@ -2,13 +2,15 @@
 
 A forward pass allocates and frees tens of large tensors (16-50 MB each for a 256 px image). glibc serves blocks
 that large with ``mmap`` and returns them with ``munmap`` (or trims the heap top) when they are freed, so every
-layer's output lands on fresh pages and pays a page fault per 4 KiB on first touch: about 560,000 faults per
-RealESRGAN_x4plus forward pass at 128 px. In a virtual machine those faults cost a third of the run time
-(``benchmarks/heap_reuse.py`` measures it). With mmap off for large blocks and no heap trimming, freed blocks stay
-in the heap and the next layer reuses them: no faults, same numbers.
+layer's output lands on fresh pages and pays a page fault per 4 KiB on first touch: 79,000 faults per
+realesr-animevideov3 forward pass at 256 px, 416,000 for RealESRGAN_x4plus at 128 px. On this project's CPU virtual
+machines, keeping freed memory made those passes 1.29x and 1.13x faster (``benchmarks/heap_reuse.py``). With mmap
+off for large blocks and no heap trimming, freed blocks stay in the heap and the next layer reuses them: no faults,
+same numbers.
 
-The cost: the process keeps its peak heap size until it exits (other allocators, e.g. jemalloc, behave alike);
-the peak itself does not grow. This only applies to glibc (Linux); elsewhere it does nothing.
+The cost: the process keeps its peak heap size until it exits (other allocators, e.g. jemalloc, behave alike), and
+the peak may be a little higher from fragmentation (RealESRGAN_x4plus at 256 px: 1149 instead of 1064 MiB). This
+only applies to glibc (Linux); elsewhere it does nothing.
 """
 import ctypes
 import ctypes.util
