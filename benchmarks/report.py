@@ -203,7 +203,7 @@ def evaluate_checks(measurements: Sequence[Measurement], default_precision: str)
     if ours_fp32 and original:
         ratio = ours_fp32[0].median_s / original[0].median_s
         checks.append(_verdict(name, ratio <= FP32_MAX_TIME_RATIO,
-                               f'{ratio:.2f} x ({ours_fp32[0].median_s:.2f} s vs {original[0].median_s:.2f} s)'))
+                               f'{ratio:.3f} x ({ours_fp32[0].median_s:.2f} s vs {original[0].median_s:.2f} s)'))
     else:
         checks.append(_skip(name, f'needs ours fp32 and the original at {CHECK_SIZE} px'))
 
