@@ -176,11 +176,7 @@ def _prepare_output_folder(folder: str) -> None:
 
 
 def _build_upsampler(job: ImageJob, choice: ModelChoice) -> RealESRGANer:
-    return RealESRGANer(
-        scale=choice.netscale,
-        model_path=choice.model_path_argument(),
-        dni_weight=list(choice.dni_weight) if choice.dni_weight else None,
-        model=choice.build(),
+    return choice.upsampler(
         tile=job.tile,
         tile_pad=job.tile_pad,
         pre_pad=job.pre_pad,

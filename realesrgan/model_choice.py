@@ -1,10 +1,11 @@
 """Turn a model name and/or weights file into what ``RealESRGANer`` needs: network, scale, weights, DNI blend."""
 import os
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 from torch import nn
 
+from realesrgan.utils import RealESRGANer
 from realesrgan.zoo import build_arch, detect_architecture, get_model_spec, load_state_dict, resolve_model_path
 
 __all__ = ['DEFAULT_MODEL_NAME', 'DEFAULT_WEIGHTS_DIR', 'ModelChoice', 'choose_model']
@@ -44,6 +45,22 @@ class ModelChoice:
     def model_path_argument(self) -> Sequence[str]:
         """``model_path`` for ``RealESRGANer``: the path, or the list of two for DNI."""
         return list(self.model_paths) if self.dni_weight else self.model_paths[0]
+
+    def upsampler(self, **settings: Any) -> RealESRGANer:
+        """A ``RealESRGANer`` with this model's network, scale, weights and DNI blend.
+
+        Args:
+            **settings: The other ``RealESRGANer`` arguments (tile, tile_pad, pre_pad, device, precision, ...).
+
+        Returns:
+            The upsampler, weights loaded.
+        """
+        return RealESRGANer(
+            scale=self.netscale,
+            model_path=self.model_path_argument(),
+            dni_weight=list(self.dni_weight) if self.dni_weight else None,
+            model=self.build(),
+            **settings)
 
 
 def choose_model(model_name: Optional[str] = None,

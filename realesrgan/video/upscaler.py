@@ -55,12 +55,7 @@ class RealESRGANRecipe:
         Raises:
             realesrgan.face_enhance.FaceEnhanceUnavailable: ``face_enhance`` without GFPGAN or its weights.
         """
-        choice = self.choice
-        upsampler = RealESRGANer(
-            scale=choice.netscale,
-            model_path=choice.model_path_argument(),
-            dni_weight=list(choice.dni_weight) if choice.dni_weight else None,
-            model=choice.build(),
+        upsampler = self.choice.upsampler(
             tile=self.tile,
             tile_pad=self.tile_pad,
             pre_pad=self.pre_pad,
