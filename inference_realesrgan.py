@@ -10,7 +10,7 @@ from typing import List, Optional
 
 from tqdm import tqdm
 
-from realesrgan.cli_options import add_engine_options
+from realesrgan.cli_options import add_engine_options, add_original_options
 from realesrgan.image_job import EXTENSIONS, ImageJob, ImageJobError, run_image_job
 from realesrgan.model_choice import DEFAULT_MODEL_NAME
 from realesrgan.zoo import MODEL_ZOO
@@ -23,25 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('-n', '--model_name', type=str, default=None,
                         help=f'Model name (default {DEFAULT_MODEL_NAME}; with --model_path alone, detected from the '
                         f'file): {", ".join(MODEL_ZOO)}')
-    parser.add_argument('-o', '--output', type=str, default='results', help='Output folder (default: results)')
-    parser.add_argument('-dn', '--denoise_strength', type=float, default=0.5,
-                        help='Denoise strength, for realesr-general-x4v3 only: 0 weak denoise (keeps noise), '
-                        '1 strong denoise (default: 0.5)')
-    parser.add_argument('-s', '--outscale', type=float, default=None,
-                        help='The final upsampling scale of the image (default 4, or 2/3 for the -x2/-x3 models)')
+    add_original_options(parser, 'image')
     parser.add_argument('--model_path', type=str, default=None,
                         help='Model weights (file or URL) instead of the official ones of --model_name')
-    parser.add_argument('--suffix', type=str, default='out', help='Suffix of the restored image (default: out)')
-    parser.add_argument('-t', '--tile', type=int, default=0,
-                        help='Tile size, 0 for no tile during testing (default: 0)')
-    parser.add_argument('--tile_pad', type=int, default=10, help='Tile padding (default: 10)')
-    parser.add_argument('--pre_pad', type=int, default=0, help='Pre padding size at each border (default: 0)')
     parser.add_argument('--face_enhance', action='store_true', help='Use GFPGAN to enhance face (needs gfpgan)')
-    parser.add_argument('--fp32', action='store_true',
-                        help='Use fp32 precision (same as --precision fp32; the default is fp16 on CUDA, bf16 on '
-                        'CPUs with AMX-BF16, fp32 otherwise)')
-    parser.add_argument('--alpha_upsampler', type=str, default='realesrgan',
-                        help='The upsampler for the alpha channels. Options: realesrgan (default) | bicubic')
     parser.add_argument('--ext', type=str, default='auto', choices=EXTENSIONS,
                         help='Image extension. auto (default) means using the same extension as inputs')
     parser.add_argument('-g', '--gpu-id', dest='gpu_id', type=int, default=None,

@@ -29,7 +29,7 @@ def parse_fps(text: str) -> Fraction:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the original script's flags and defaults, then this project's additions."""
-    from realesrgan.cli_options import add_engine_options
+    from realesrgan.cli_options import add_engine_options, add_original_options
     from realesrgan.video import DEFAULT_CRF, PIXEL_FORMATS
     from realesrgan.zoo import MODEL_ZOO
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -37,22 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help='Input video file, or folder of frames (default: inputs)')
     parser.add_argument('-n', '--model_name', type=str, default='realesr-animevideov3',
                         help=f'Model name (default: realesr-animevideov3): {", ".join(MODEL_ZOO)}')
-    parser.add_argument('-o', '--output', type=str, default='results', help='Output folder (default: results)')
-    parser.add_argument('-dn', '--denoise_strength', type=float, default=0.5,
-                        help='Denoise strength, for realesr-general-x4v3 only: 0 weak denoise (keeps noise), '
-                        '1 strong denoise (default: 0.5)')
-    parser.add_argument('-s', '--outscale', type=float, default=None,
-                        help='The final upsampling scale (default 4, or 2/3 for the -x2/-x3 models)')
-    parser.add_argument('--suffix', type=str, default='out', help='Suffix of the restored video (default: out)')
-    parser.add_argument('-t', '--tile', type=int, default=0,
-                        help='Tile size, 0 for no tile during testing (default: 0)')
-    parser.add_argument('--tile_pad', type=int, default=10, help='Tile padding (default: 10)')
-    parser.add_argument('--pre_pad', type=int, default=0, help='Pre padding size at each border (default: 0)')
+    add_original_options(parser, 'video')
     parser.add_argument('--face_enhance', action='store_true',
                         help='Use GFPGAN to enhance face (needs gfpgan; ignored for anime models)')
-    parser.add_argument('--fp32', action='store_true',
-                        help='Use fp32 precision (same as --precision fp32; the default is fp16 on CUDA, bf16 on '
-                        'CPUs with AMX-BF16, fp32 otherwise)')
     parser.add_argument('--fps', type=parse_fps, default=None,
                         help='FPS of the output video: frames are repeated or dropped, so the duration and the audio '
                         'sync are kept (default: the input\'s frames and timing); for a folder of frames, their '
@@ -66,8 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--num_process_per_gpu', type=int, default=1,
                         help='Worker processes per GPU; on a machine without GPU, worker processes on the CPU '
                         '(default: 1)')
-    parser.add_argument('--alpha_upsampler', type=str, default='realesrgan',
-                        help='The upsampler for the alpha channels. Options: realesrgan (default) | bicubic')
     parser.add_argument('--ext', type=str, default='auto', choices=('auto', 'jpg', 'png'),
                         help='Image format of the frames written by --extract_frame_first (default auto: png)')
     parser.add_argument('--crf', type=float, default=DEFAULT_CRF,

@@ -1,11 +1,39 @@
-"""Command-line flags that both inference scripts add beyond the original's (device, precision, tiling, weights)."""
+"""Command-line flags that both inference scripts share: the original's common ones, and this project's additions."""
 import argparse
 
 from realesrgan.model_choice import DEFAULT_WEIGHTS_DIR
 from realesrgan.precision import PRECISIONS
 from realesrgan.utils import DEFAULT_TILE_BLEND
 
-__all__ = ['add_engine_options']
+__all__ = ['add_engine_options', 'add_original_options']
+
+
+def add_original_options(parser: argparse.ArgumentParser, subject: str) -> None:
+    """Add the original's flags common to both scripts, with its defaults.
+
+    They are ``-o``, ``-dn``, ``-s``, ``--suffix``, ``-t``, ``--tile_pad``, ``--pre_pad``, ``--fp32`` and
+    ``--alpha_upsampler``.
+
+    Args:
+        parser: The parser of ``inference_realesrgan.py`` or ``inference_realesrgan_video.py``.
+        subject: What the script restores (``'image'`` or ``'video'``), for the help texts.
+    """
+    parser.add_argument('-o', '--output', type=str, default='results', help='Output folder (default: results)')
+    parser.add_argument('-dn', '--denoise_strength', type=float, default=0.5,
+                        help='Denoise strength, for realesr-general-x4v3 only: 0 weak denoise (keeps noise), '
+                        '1 strong denoise (default: 0.5)')
+    parser.add_argument('-s', '--outscale', type=float, default=None,
+                        help=f'The final upsampling scale of the {subject} (default 4, or 2/3 for the -x2/-x3 models)')
+    parser.add_argument('--suffix', type=str, default='out', help=f'Suffix of the restored {subject} (default: out)')
+    parser.add_argument('-t', '--tile', type=int, default=0,
+                        help='Tile size, 0 for no tile during testing (default: 0)')
+    parser.add_argument('--tile_pad', type=int, default=10, help='Tile padding (default: 10)')
+    parser.add_argument('--pre_pad', type=int, default=0, help='Pre padding size at each border (default: 0)')
+    parser.add_argument('--fp32', action='store_true',
+                        help='Use fp32 precision (same as --precision fp32; the default is fp16 on CUDA, bf16 on '
+                        'CPUs with AMX-BF16, fp32 otherwise)')
+    parser.add_argument('--alpha_upsampler', type=str, default='realesrgan',
+                        help='The upsampler for the alpha channels. Options: realesrgan (default) | bicubic')
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
