@@ -5,12 +5,11 @@
 Writes ``<output>/<name>_<suffix>.mp4`` (H.264, the input's audio copied). Decoding and encoding use PyAV,
 whose wheel ships FFmpeg: no ffmpeg program is needed. The frames are cut into segments that several worker
 processes upscale at once (``--num_process_per_gpu`` per GPU, or that many on the CPU); the work is done by
-:mod:`realesrgan.video`. Exit status: 0 when the video was written, 1 when the job failed (a worker crashed:
+:mod:`realesrgan.app.video_job`. Exit status: 0 when the video was written, 1 when the job failed (a worker crashed:
 the message names the segment; nothing is left behind), 2 when it could not start (the message says why).
 """
 import argparse
 import logging
-import os
 import sys
 from fractions import Fraction
 from typing import List, Optional
@@ -29,7 +28,7 @@ def parse_fps(text: str) -> Fraction:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the original script's flags and defaults, then this project's additions."""
-    from realesrgan.cli_options import add_engine_options, add_original_options
+    from realesrgan.app.cli_options import add_engine_options, add_original_options
     from realesrgan.video import DEFAULT_CRF, PIXEL_FORMATS
     from realesrgan.zoo import MODEL_ZOO
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -70,42 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def video_name(input_path: str) -> str:
-    """Base name of the output: the file name without extension, or the folder name."""
-    path = os.path.normpath(os.path.abspath(input_path))
-    return os.path.basename(path) if os.path.isdir(path) else os.path.splitext(os.path.basename(path))[0]
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')
 
-    from realesrgan.video import EncoderSettings, VideoInputError, VideoJobError, upscale_video
-    from realesrgan.video.upscaler import make_recipe
-    from realesrgan.zoo import WeightsNotFoundError
+    from realesrgan.app.video_job import VideoJob, VideoJobSetupError, run_video_job
+    from realesrgan.video import VideoInputError, VideoJobError
 
     if args.ffmpeg_bin != 'ffmpeg':
         print('Note: --ffmpeg_bin is not needed and not used: PyAV decodes and encodes with its own FFmpeg.')
-    if args.face_enhance and 'anime' in args.model_name:
-        print('Note: --face_enhance is not supported for anime models; turned it off.')
-        args.face_enhance = False
+    bar = _FrameBar()
     try:
-        devices = _worker_devices(args.device, args.num_process_per_gpu)
-        recipe = make_recipe(args.model_name, args.model_path, args.denoise_strength, args.outscale, args.tile,
-                             args.tile_pad, args.pre_pad, 'fp32' if args.fp32 else args.precision, args.tile_blend,
-                             args.tile_batch, args.alpha_upsampler, args.face_enhance, args.model_dir)
-        encoder = EncoderSettings(crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt)
-        output_path = os.path.join(args.output, f'{video_name(args.input)}_{args.suffix}.mp4')
-        bar = _FrameBar()
-        try:
-            result = upscale_video(args.input, output_path, recipe, devices=devices, fps=args.fps, encoder=encoder,
-                                   extract_frame_first=args.extract_frame_first,
-                                   frame_ext='png' if args.ext == 'auto' else args.ext, progress=bar.update,
-                                   on_start=bar.start)
-        finally:
-            bar.close()
-    except (VideoInputError, WeightsNotFoundError, ValueError) as error:
+        summary = run_video_job(VideoJob.from_args(args), log=print, progress=bar.update, on_start=bar.start)
+    except (VideoJobSetupError, VideoInputError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
     except VideoJobError as error:
@@ -114,9 +91,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print('interrupted; nothing was written', file=sys.stderr)
         return 130
-    audio = f', {result.audio_streams} audio stream(s) copied' if result.audio_streams else ''
-    print(f'Saved {result.output_path}: {result.num_frames} frames at {float(result.frame_rate):.3f} fps{audio} '
-          f'({result.num_workers} worker(s) on {", ".join(sorted(set(devices[:result.num_workers])))}).')
+    finally:
+        bar.close()
+    print(summary.describe())
     return 0
 
 
@@ -136,18 +113,6 @@ class _FrameBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def _worker_devices(requested: str, num_process_per_gpu: int) -> List[str]:
-    """One device per worker: ``auto``/``cuda`` spread over every CUDA GPU, an explicit device is used alone."""
-    import torch
-
-    from realesrgan.device import select_device
-    from realesrgan.video import worker_devices
-    device = select_device(requested)
-    if device.type == 'cuda' and requested in ('auto', 'cuda'):
-        return worker_devices('cuda', num_process_per_gpu, torch.cuda.device_count())
-    return worker_devices(str(device), num_process_per_gpu)
 
 
 if __name__ == '__main__':

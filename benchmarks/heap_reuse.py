@@ -1,8 +1,8 @@
 """Time a bare network's forward pass with glibc's default allocator settings and with freed memory kept.
 
 Both run in one process, alternating round by round (the setting is switched with
-``realesrgan.heap_reuse.keep_freed_memory``), so both see the same machine load. Prints the median time and the
-page faults of each, and the speed-up of keeping freed memory.
+``realesrgan.inference.heap_reuse.keep_freed_memory``), so both see the same machine load. Prints the median time and
+the page faults of each, and the speed-up of keeping freed memory.
 
     python benchmarks/heap_reuse.py --model RealESRGAN_x4plus --size 128
 """
@@ -18,8 +18,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from realesrgan.heap_reuse import keep_freed_memory  # noqa: E402  (the repository first, then BasicSR through it)
-from realesrgan.network_forward import forward_network  # noqa: E402
+from realesrgan.inference.heap_reuse import keep_freed_memory  # noqa: E402  (the repository first, then BasicSR through it)
+from realesrgan.inference.network_forward import forward_network  # noqa: E402
 from realesrgan.zoo import get_model_spec  # noqa: E402
 
 SETTINGS = {'glibc defaults': False, 'freed memory kept': True}

@@ -201,7 +201,7 @@ def resolve_precisions(requested: Sequence[str]) -> List[str]:
     Returns:
         Resolved names without repeats.
     """
-    from realesrgan.precision import resolve_precision
+    from realesrgan.inference.precision import resolve_precision
 
     return list(dict.fromkeys(resolve_precision(name, torch.device('cpu')) for name in requested))
 
@@ -248,7 +248,8 @@ def image_configs(args: argparse.Namespace, spec: Any, model_path: str, tiled: b
                                   tiled, compute=precision))
     if original_python:
         configs.append(Config('original', 'fp32', 'run_original.py', original_python,
-                              dict(ours, arch=spec.arch, arch_kwargs=dict(spec.arch_kwargs), netscale=spec.netscale),
+                              dict(ours, arch=spec.network.arch, arch_kwargs=dict(spec.network.kwargs),
+                                   netscale=spec.netscale),
                               tiled))
     if not args.skip_ncnn and not tiled and spec.ncnn_name:
         configs.extend(Config('ncnn', mode, 'ncnn_runner.py', sys.executable, dict(mode=mode), tiled)

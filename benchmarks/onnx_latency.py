@@ -1,7 +1,7 @@
 """CPU latency of an exported model on ONNX Runtime against the same model in PyTorch, measured in one run.
 
 Exports the model (default realesr-animevideov3, weights resolved offline if needed) with
-``realesrgan.zoo.onnx_export``, then times single-image inference at the given size in PyTorch and in ONNX Runtime
+``realesrgan.export.onnx``, then times single-image inference at the given size in PyTorch and in ONNX Runtime
 with the same number of threads, alternating the two so that load changes on a shared machine hit both alike.
 Prints the medians and the ratio ONNX Runtime / PyTorch (below 1: ONNX Runtime is faster).
 
@@ -19,9 +19,9 @@ import torch
 from tqdm import tqdm
 
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
+from realesrgan.export.onnx import export_onnx, onnx_session, run_onnx
+from realesrgan.export.parity import output_psnr, torch_forward
 from realesrgan.zoo import build_model_from_checkpoint, resolve_model_path
-from realesrgan.zoo.onnx_export import export_onnx, onnx_session, run_onnx
-from realesrgan.zoo.parity import psnr, torch_forward
 
 
 def timed(call, *args) -> float:
@@ -50,7 +50,7 @@ def main() -> None:
         onnx_path = str(Path(folder) / 'model.onnx')
         export_onnx(model, onnx_path, info.kwargs['num_in_ch'])
         session = onnx_session(onnx_path, num_threads=args.threads)
-        agreement = psnr(torch_forward(model, image), run_onnx(session, image))  # also the warm-up of both
+        agreement = output_psnr(torch_forward(model, image), run_onnx(session, image))  # also the warm-up of both
         torch_times, onnx_times = [], []
         for _ in tqdm(range(args.repeats), desc=f'{args.size}x{args.size}'):
             torch_times.append(timed(torch_forward, model, image))

@@ -22,9 +22,8 @@ from tqdm import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from realesrgan import RealESRGANer  # noqa: E402  (the repository first, then BasicSR through it)
-from realesrgan.model_choice import DEFAULT_WEIGHTS_DIR  # noqa: E402
-from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
-from realesrgan.zoo.ncnn_runtime import run_ncnn  # noqa: E402
+from realesrgan.export.ncnn_runtime import run_ncnn  # noqa: E402
+from realesrgan.zoo import DEFAULT_WEIGHTS_DIR, get_model_spec, resolve_model_path  # noqa: E402
 from realesrgan.zoo.weights import packaged_ncnn_files  # noqa: E402
 
 

@@ -24,10 +24,8 @@ from tqdm import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from realesrgan import RealESRGANer  # noqa: E402  (the repository first, then BasicSR through it)
-from realesrgan.model_choice import DEFAULT_WEIGHTS_DIR  # noqa: E402
-from realesrgan.tiling import plan_tiles  # noqa: E402
-from realesrgan.utils import DEFAULT_TILE_BLEND  # noqa: E402
-from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
+from realesrgan.inference.tiling import DEFAULT_TILE_BLEND, plan_tiles  # noqa: E402
+from realesrgan.zoo import DEFAULT_WEIGHTS_DIR, get_model_spec, resolve_model_path  # noqa: E402
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

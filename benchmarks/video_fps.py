@@ -19,8 +19,11 @@ import cv2
 import numpy as np
 from skimage import data
 
+from realesrgan.app.model_choice import choose_model
+from realesrgan.app.upscaler import UpscalerRecipe
+from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.video import upscale_video
-from realesrgan.video.upscaler import make_recipe
+from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
 
 
 def make_clip(path: str, size: Tuple[int, int], num_frames: int, fps: int = 24) -> None:
@@ -52,11 +55,11 @@ def main() -> int:
     parser.add_argument('--frames', type=int, default=48)
     parser.add_argument('--size', type=str, default='320x180', help='WIDTHxHEIGHT of the input clip')
     parser.add_argument('--model', type=str, default='realesr-animevideov3')
-    parser.add_argument('--model_dir', type=str, default='weights')
+    parser.add_argument('--weights_dir', type=str, default=DEFAULT_WEIGHTS_DIR)
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.lower().split('x'))
 
-    recipe = make_recipe(args.model, outscale=4, weights_dir=args.model_dir)
+    recipe = UpscalerRecipe(choose_model(args.model, weights_dir=args.weights_dir), UpscaleSettings(outscale=4))
     with tempfile.TemporaryDirectory() as folder:
         clip = os.path.join(folder, 'clip.mp4')
         make_clip(clip, size, args.frames)

@@ -1,71 +1,48 @@
 """``RealESRGANer``, the inference helper, and the reader/writer threads that keep it busy.
 
-``RealESRGANer`` keeps the original's constructor, methods, attributes and pixels (untiled, fp32), and adds:
+``RealESRGANer`` keeps the original's constructor, methods, attributes and pixels (untiled, fp32); what it is made
+of lives in :mod:`realesrgan.inference`:
 
-* the device is chosen once (CUDA, else MPS, else CPU) and the precision is a choice (fp32 / fp16 / bf16 /
-  auto), run under autocast with fp32 weights; fp16 is never used on a CPU (it falls back to fp32 with a
-  warning), and an fp16/bf16 result with NaN or Inf is redone in fp32 with a warning;
-* inference mode and channels-last memory, which give the same output as contiguous fp32 (about 90 dB);
-* freed layer outputs are reused instead of returned to the OS (:mod:`realesrgan.heap_reuse`), and RRDBNet's
-  upsampling layers run in bands of rows (:mod:`realesrgan.network_forward`): same output, less time and memory;
-* tiles that do not show: even, overlapping windows with cross-faded seams (:mod:`realesrgan.tiling`), several
-  tiles per forward pass, the full image kept on the host and the output assembled there in place;
-* on out-of-memory the image is redone with smaller tiles instead of failing;
+* the settings are one validated :class:`~realesrgan.inference.settings.UpscaleSettings`
+  (:meth:`RealESRGANer.from_choice` makes an upsampler from a model choice and settings);
+* the device is chosen once (CUDA, else MPS, else CPU) and the precision is a choice (fp32 / fp16 / bf16 / auto),
+  run under autocast with fp32 weights; fp16 is never used on a CPU (:mod:`~realesrgan.inference.precision`);
+* inference mode and channels-last memory, which give the same output as contiguous fp32 (about 90 dB); freed
+  layer outputs are reused (:mod:`~realesrgan.inference.heap_reuse`), and RRDBNet's upsampling layers run in bands
+  of rows (:mod:`~realesrgan.inference.network_forward`): same output, less time and memory;
+* tiles that do not show: even, overlapping windows with cross-faded seams (:mod:`~realesrgan.inference.tiling`),
+  several tiles per forward pass, the full image kept on the host; an fp16/bf16 result with NaN or Inf is redone
+  in fp32 and an out-of-memory image with smaller tiles (:mod:`~realesrgan.inference.tile_runner`);
 * ``enhance`` is safe to call from several threads: it keeps its state in locals and only mirrors the last
   call's tensors into ``img`` / ``output`` for scripts that read them.
 """
 import logging
-import os
 import queue
 import threading
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 import torch
-from basicsr.utils.download_util import load_file_from_url
 from torch import nn
 
-from realesrgan.data.data_io import read_image, write_image
-from realesrgan.device import select_device
-from realesrgan.heap_reuse import keep_freed_memory
-from realesrgan.image_conversion import color_output, gray_output, max_range_of, network_input, quantize
-from realesrgan.network_forward import forward_network
-from realesrgan.precision import autocast, resolve_precision
-from realesrgan.tiling import plan_tiles
-from realesrgan.zoo import build_arch, get_model_spec, load_state_dict
+from realesrgan.fileio.images import read_image, write_image
+from realesrgan.inference.device import select_device
+from realesrgan.inference.heap_reuse import keep_freed_memory
+from realesrgan.inference.image_conversion import color_output, gray_output, max_range_of, network_input, quantize
+from realesrgan.inference.precision import resolve_precision
+from realesrgan.inference.settings import UpscaleSettings, check_outscale
+from realesrgan.inference.tile_runner import TileCallback, TileRunner
+from realesrgan.inference.tiling import DEFAULT_TILE_BLEND
+from realesrgan.inference.weights import blend_checkpoints, load_weights, local_weights
+from realesrgan.zoo import ArchInfo, get_model_spec, load_state_dict
+
+if TYPE_CHECKING:
+    from realesrgan.app.model_choice import ModelChoice
 
 __all__ = ['DEFAULT_TILE_BLEND', 'IOConsumer', 'PrefetchReader', 'ReadResult', 'RealESRGANer']
 
 logger = logging.getLogger(__name__)
-
-ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-# Extra context (input pixels) that every tile seam gets beyond ``tile_pad``. With the CLI's tile_pad of 10 this
-# gives RealESRGAN_x4plus tiles that match the untiled output to >= 50 dB (see benchmarks/tiling_quality.py).
-DEFAULT_TILE_BLEND = 22
-# The smallest tile tried after repeated out-of-memory errors.
-MIN_TILE = 32
-
-TileCallback = Callable[[int, int], None]
-
-
-class _NonFiniteOutputError(Exception):
-    """The network produced NaN or Inf in reduced precision."""
-
-
-def _is_out_of_memory(error: BaseException) -> bool:
-    if isinstance(error, torch.OutOfMemoryError):
-        return True
-    message = str(error).lower()
-    return isinstance(error, RuntimeError) and ('out of memory' in message or "can't allocate memory" in message)
-
-
-def _release_cached_memory(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.empty_cache()
-    elif device.type == 'mps':
-        torch.mps.empty_cache()
 
 
 class RealESRGANer:
@@ -73,8 +50,8 @@ class RealESRGANer:
 
     Args:
         scale: Upscaling factor of the network.
-        model_path: Weights: a local ``.pth``, an ``https://`` URL (downloaded into ``<repo>/weights``), a list of
-            two of these blended by ``dni_weight`` (deep network interpolation), or None to keep the weights
+        model_path: Weights: a local ``.pth``, an ``https://`` URL (downloaded, checked, into ``weights/``), a list
+            of two of these blended by ``dni_weight`` (deep network interpolation), or None to keep the weights
             ``model`` already has. Checkpoints give ``params_ema`` when present, else ``params``, else the bare
             state dict; they must fit the network exactly.
         dni_weight: Blend weights of the two networks when ``model_path`` is a list.
@@ -90,6 +67,9 @@ class RealESRGANer:
         tile_blend: Extra context every seam gets beyond ``tile_pad``; tiles are cross-faded there. 0 gives the
             original's amount of context.
         tile_batch: Tiles per forward pass (same output, faster on GPUs for small tiles).
+
+    Raises:
+        realesrgan.inference.settings.SettingError: A setting has a value it cannot take.
     """
 
     def __init__(self,
@@ -107,11 +87,9 @@ class RealESRGANer:
                  precision: Optional[str] = None,
                  tile_blend: int = DEFAULT_TILE_BLEND,
                  tile_batch: int = 1) -> None:
-        for name, value in (('tile', tile), ('tile_pad', tile_pad), ('pre_pad', pre_pad), ('tile_blend', tile_blend)):
-            if int(value) != value or value < 0:
-                raise ValueError(f'{name} must be a non-negative integer, got {value!r}.')
-        if int(tile_batch) != tile_batch or tile_batch < 1:
-            raise ValueError(f'tile_batch must be a positive integer, got {tile_batch!r}.')
+        self.settings = UpscaleSettings(tile=tile, tile_pad=tile_pad, pre_pad=pre_pad, tile_blend=tile_blend,
+                                        tile_batch=tile_batch, precision=precision or ('fp16' if half else 'fp32'),
+                                        device='auto' if device is None else device, gpu_id=gpu_id)
         self.scale = scale
         self.tile_size = tile
         self.tile_pad = tile_pad
@@ -123,7 +101,7 @@ class RealESRGANer:
         self.half = half
         self.img: Optional[torch.Tensor] = None
         self.output: Optional[torch.Tensor] = None
-        self.device = select_device(device, gpu_id)
+        self.device = select_device(self.settings.device, gpu_id)
         self.precision = resolve_precision(precision, self.device, half)
         # Channels-last is the fast layout for CPU (oneDNN) and CUDA convolutions; MPS gains nothing from it.
         self.channels_last = self.device.type in ('cpu', 'cuda')
@@ -132,35 +110,45 @@ class RealESRGANer:
         keep_freed_memory()
 
         if model is None:
-            model = build_arch('RRDBNet', dict(get_model_spec('RealESRGAN_x4plus').arch_kwargs, scale=scale))
+            x4plus = get_model_spec('RealESRGAN_x4plus').network
+            model = ArchInfo(x4plus.arch, dict(x4plus.kwargs, scale=scale), scale).build()
         if isinstance(model_path, (list, tuple)):
             if dni_weight is None or len(model_path) != 2 or len(dni_weight) != 2:
                 raise ValueError('Deep network interpolation needs exactly two model paths and two dni_weight '
                                  f'values, got model_path={model_path!r} and dni_weight={dni_weight!r}.')
-            self._load_weights(model, self.dni(model_path[0], model_path[1], dni_weight)['params'], model_path)
+            load_weights(model, self.dni(model_path[0], model_path[1], dni_weight)['params'], model_path)
         elif model_path is not None:
-            path = self._local_path(model_path)
-            self._load_weights(model, load_state_dict(path), path)
+            path = local_weights(model_path)
+            load_weights(model, load_state_dict(path), path)
         model.eval()
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         self.model = model.to(device=self.device, memory_format=memory_format)
 
-    @staticmethod
-    def _local_path(model_path: Union[str, 'os.PathLike[str]']) -> str:
-        model_path = os.fspath(model_path)
-        if model_path.startswith(('https://', 'http://')):
-            return load_file_from_url(url=model_path, model_dir=os.path.join(ROOT_DIR, 'weights'), progress=True)
-        return model_path
+    @classmethod
+    def from_choice(cls, choice: 'ModelChoice', settings: UpscaleSettings) -> 'RealESRGANer':
+        """An upsampler for a resolved model (:func:`realesrgan.app.model_choice.choose_model`) and settings.
 
-    @staticmethod
-    def _load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor], source: Any) -> None:
-        try:
-            model.load_state_dict(state_dict, strict=True)
-        except RuntimeError as error:
-            details = ' '.join(str(error).split())[:600]
-            raise ValueError(f'The weights from {source} do not fit {type(model).__name__}: {details}. Pass the '
-                             'network these weights were trained for as model= (realesrgan.zoo.'
-                             'build_model_from_checkpoint detects it from the file).') from None
+        Args:
+            choice: The network, its local weights and DNI blend.
+            settings: Tiles, padding, precision and device (``outscale`` and ``alpha_upsampler`` are per call:
+                pass them to :meth:`enhance`).
+
+        Returns:
+            The upsampler, weights loaded.
+        """
+        return cls(
+            scale=choice.network.netscale,
+            model_path=list(choice.model_paths) if choice.dni_weight else choice.model_paths[0],
+            dni_weight=list(choice.dni_weight) if choice.dni_weight else None,
+            model=choice.network.build(),
+            tile=settings.tile,
+            tile_pad=settings.tile_pad,
+            pre_pad=settings.pre_pad,
+            device=settings.device,
+            gpu_id=settings.gpu_id,
+            precision=settings.precision,
+            tile_blend=settings.tile_blend,
+            tile_batch=settings.tile_batch)
 
     def dni(self, net_a: str, net_b: str, dni_weight: Sequence[float], key: str = 'params',
             loc: str = 'cpu') -> Dict[str, Dict[str, torch.Tensor]]:
@@ -174,28 +162,18 @@ class RealESRGANer:
             loc: Device of the blended tensors.
 
         Returns:
-            ``{key: blended_state_dict}``. Each checkpoint contributes the weights loading would take from it
-            (``params_ema``, else ``params``, else the bare dict).
+            ``{key: blended_state_dict}`` (see :func:`realesrgan.inference.weights.blend_checkpoints`).
         """
-        state_a = load_state_dict(self._local_path(net_a))
-        state_b = load_state_dict(self._local_path(net_b))
-        mismatched = sorted(set(state_a) ^ set(state_b)) or [
-            name for name in state_a if state_a[name].shape != state_b[name].shape
-        ]
-        if mismatched:
-            raise ValueError(f'{net_a} and {net_b} are different networks and cannot be interpolated '
-                             f'(first differing parameters: {", ".join(mismatched[:3])}).')
-        blended = {
-            name: (dni_weight[0] * value + dni_weight[1] * state_b[name]).to(loc)
-            for name, value in state_a.items()
-        }
-        return {key: blended}
+        return {key: blend_checkpoints(local_weights(net_a), local_weights(net_b), dni_weight, loc)}
 
     # ------------------------------------------------------------------ the original's step-by-step interface
 
     def _current_mod_scale(self) -> Optional[int]:
         """2 for x2 networks, 4 for x1 networks; otherwise whatever was set before (the original's behaviour)."""
         return {2: 2, 1: 4}.get(self.scale, self.mod_scale)
+
+    def _runner(self) -> TileRunner:
+        return TileRunner(self.model, self.device, self.scale, self.channels_last)
 
     def pre_process(self, img: np.ndarray) -> None:
         """Store an (H, W, 3) RGB float image in [0, 1] in ``img`` as the padded (1, 3, H', W') network input."""
@@ -206,14 +184,15 @@ class RealESRGANer:
     @torch.inference_mode()
     def process(self) -> None:
         """Run the network on the whole of ``img`` into ``output``."""
-        self.output = self._forward(self.img.to(self.device), self.precision)
+        self.output = self._runner().forward(self.img.to(self.device), self.precision)
 
     @torch.inference_mode()
     def tile_process(self) -> None:
         """Run the network on ``img`` tile by tile (``tile_size``, ``tile_pad``) into ``output``."""
         _, _, height, width = self.img.shape
-        self.output = self._tiled_forward(self.img, self.precision, self.tile_size, self.tile_batch,
-                                          (height * self.scale, width * self.scale), None)
+        self.output = self._runner().tiled_forward(self.img, self.precision, self.tile_size, self.tile_batch,
+                                                   self.tile_pad + self.tile_blend, self._current_mod_scale() or 1,
+                                                   (height * self.scale, width * self.scale), None)
 
     def post_process(self) -> torch.Tensor:
         """Remove the mod-pad and the pre-pad from ``output`` and return it."""
@@ -226,78 +205,21 @@ class RealESRGANer:
 
     # ------------------------------------------------------------------ the network passes
 
-    def _forward(self, batch: torch.Tensor, precision: str) -> torch.Tensor:
-        with autocast(precision, self.device):
-            output = forward_network(self.model, batch)
-        if precision != 'fp32' and not bool(torch.isfinite(output).all()):
-            raise _NonFiniteOutputError()
-        return output
-
-    def _tiled_forward(self, image: torch.Tensor, precision: str, tile: int, tile_batch: int,
-                       crop: Tuple[int, int], on_tile: Optional[TileCallback]) -> torch.Tensor:
-        """Run ``image`` (on any device) tile by tile; return the output cropped to ``crop``, on the host."""
-        _, _, height, width = image.shape
-        scale = self.scale
-        plan = plan_tiles(height, width, tile, self.tile_pad + self.tile_blend, self._current_mod_scale() or 1, scale)
-        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
-        output = torch.empty((1, 3) + tuple(crop), dtype=torch.float32, memory_format=memory_format).zero_()
-        # Tiles whose output lies wholly in the removed padding contribute nothing.
-        tiles = [one for one in plan if one.top * scale < crop[0] and one.left * scale < crop[1]]
-        done = 0
-        for first in range(0, len(tiles), tile_batch):
-            batch_tiles = tiles[first:first + tile_batch]
-            batch = torch.cat([
-                image[:, :, one.top:one.top + one.height, one.left:one.left + one.width] for one in batch_tiles
-            ]).to(self.device, memory_format=memory_format)
-            result = self._forward(batch, precision)
-            expected = (plan.rows.size * scale, plan.cols.size * scale)
-            if tuple(result.shape[2:]) != expected:
-                raise ValueError(f'The network turned a {plan.rows.size}x{plan.cols.size} tile into '
-                                 f'{result.shape[2]}x{result.shape[3]}, but scale={scale} was given; pass the '
-                                 'scale of the network.')
-            for index, one in enumerate(batch_tiles):
-                top, left = one.top * scale, one.left * scale
-                rows, cols = min(expected[0], crop[0] - top), min(expected[1], crop[1] - left)
-                weight = torch.from_numpy(plan.weight(one)[:rows, :cols]).to(self.device)
-                contribution = result[index, :, :rows, :cols] * weight  # float32, also for fp16/bf16 results
-                output[0, :, top:top + rows, left:left + cols] += contribution.to(output.device)
-            done += len(batch_tiles)
-            if on_tile is not None:
-                on_tile(done, len(tiles))
-        return output
-
     def _upscale_planes(self, planes: np.ndarray, max_range: int, on_tile: Optional[TileCallback]) -> torch.Tensor:
         """Network output (1, 3, H * scale, W * scale), RGB float, for an (H, W) or (H, W, 3) BGR image.
 
         Redoes the image in fp32 when reduced precision gives NaN/Inf, and with fewer tiles per batch, then smaller
         tiles, when the device runs out of memory.
         """
-        precision, tile, tile_batch = self.precision, self.tile_size, self.tile_batch
-        while True:
-            try:
-                return self._upscale_once(planes, max_range, precision, tile, tile_batch, on_tile)
-            except _NonFiniteOutputError:
-                logger.warning('The %s output has NaN or Inf values (some GPUs do this in fp16); redoing this image '
-                               'in fp32.', precision)
-                precision = 'fp32'
-                continue
-            except RuntimeError as error:  # torch.OutOfMemoryError is a RuntimeError
-                if not _is_out_of_memory(error):
-                    raise
-                if tile > 0 and tile_batch > 1:
-                    tile_batch //= 2
-                elif tile == 0 or tile > MIN_TILE:
-                    tile = max(MIN_TILE, (max(planes.shape[:2]) if tile == 0 else tile) // 2)
-                else:
-                    raise RuntimeError(f'Out of memory on {self.device} even with tiles of {tile} pixels. Free '
-                                       'memory on the device, or use a smaller --tile / --tile_pad.') from error
-            # Out of the except block, the failed pass's tensors are released and the cache can be emptied.
-            _release_cached_memory(self.device)
-            logger.warning('Out of memory on %s; retrying this image with tile %d (%d per batch).', self.device, tile,
-                           tile_batch)
+        runner = self._runner()
 
-    def _upscale_once(self, planes: np.ndarray, max_range: int, precision: str, tile: int, tile_batch: int,
-                      on_tile: Optional[TileCallback]) -> torch.Tensor:
+        def attempt(precision: str, tile: int, tile_batch: int) -> torch.Tensor:
+            return self._upscale_once(runner, planes, max_range, precision, tile, tile_batch, on_tile)
+
+        return runner.with_retries(attempt, self.precision, self.tile_size, self.tile_batch, max(planes.shape[:2]))
+
+    def _upscale_once(self, runner: TileRunner, planes: np.ndarray, max_range: int, precision: str, tile: int,
+                      tile_batch: int, on_tile: Optional[TileCallback]) -> torch.Tensor:
         """One attempt of :meth:`_upscale_planes`; mirrors the result into ``img`` and ``output``."""
         height, width = planes.shape[:2]
         crop = (height * self.scale, width * self.scale)
@@ -305,12 +227,14 @@ class RealESRGANer:
             self.img = self.output = None
         tiled = tile > 0
         source_device = torch.device('cpu') if tiled else self.device  # tiles: the full image stays on the host
-        image, mod_pad_h, mod_pad_w = network_input(planes, max_range, True, self.pre_pad, self._current_mod_scale(),
-                                                    source_device, self.channels_last)
+        mod_scale = self._current_mod_scale()
+        image, mod_pad_h, mod_pad_w = network_input(planes, max_range, True, self.pre_pad, mod_scale, source_device,
+                                                    self.channels_last)
         if tiled:
-            output = self._tiled_forward(image, precision, tile, tile_batch, crop, on_tile)
+            output = runner.tiled_forward(image, precision, tile, tile_batch, self.tile_pad + self.tile_blend,
+                                          mod_scale or 1, crop, on_tile)
         else:
-            output = self._forward(image, precision)[:, :, :crop[0], :crop[1]]
+            output = runner.forward(image, precision)[:, :, :crop[0], :crop[1]]
         with self._state_lock:
             self.img, self.output, self.mod_pad_h, self.mod_pad_w = image, output, mod_pad_h, mod_pad_w
         return output
@@ -344,9 +268,8 @@ class RealESRGANer:
         if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)) or img.size == 0:
             raise ValueError(f'Expected an (H, W) gray, (H, W, 3) BGR or (H, W, 4) BGRA image, got shape {img.shape}.')
         height, width = img.shape[:2]
+        check_outscale(outscale)
         if outscale is not None:
-            if not outscale > 0:
-                raise ValueError(f'outscale must be positive, got {outscale}.')
             if int(width * outscale) < 1 or int(height * outscale) < 1:
                 raise ValueError(f'outscale {outscale} makes the {width}x{height} image smaller than one pixel.')
         max_range = max_range_of(img)
@@ -373,7 +296,6 @@ class RealESRGANer:
             output = cv2.resize(
                 output, (int(width * outscale), int(height * outscale)), interpolation=cv2.INTER_LANCZOS4)
         return output, img_mode
-
 
 class ReadResult(NamedTuple):
     """One file read by :class:`PrefetchReader`: the image, or why it could not be read."""

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Tuple
 from PIL import Image
 from tqdm import tqdm
 
-from realesrgan.data.data_io import list_images
+from realesrgan.fileio.images import list_images
 
 MAP_SIZE_MARGIN = 1.5  # PNG at a low compression level stays below raw size; keep room for LMDB overhead
 MAP_SIZE_EXTRA = 64 * 1024**2

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from realesrgan.data.data_io import list_images, read_image, write_image
+from realesrgan.fileio.images import list_images, read_image, write_image
 
 
 def crop_starts(length: int, crop_size: int, step: int, thresh_size: int) -> List[int]:

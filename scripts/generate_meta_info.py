@@ -17,7 +17,8 @@ from typing import List, Optional
 import cv2
 from tqdm import tqdm
 
-from realesrgan.data.data_io import list_images, read_image, write_meta_info
+from realesrgan.data.data_io import write_meta_info
+from realesrgan.fileio.images import list_images, read_image
 
 
 def main(argv: Optional[List[str]] = None) -> int:

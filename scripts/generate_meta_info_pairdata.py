@@ -18,7 +18,8 @@ from typing import List, Optional
 
 from tqdm import tqdm
 
-from realesrgan.data.data_io import list_images, write_meta_info
+from realesrgan.data.data_io import write_meta_info
+from realesrgan.fileio.images import list_images
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -16,8 +16,8 @@ from typing import List, Optional, Tuple
 from PIL import Image
 from tqdm import tqdm
 
-from realesrgan.atomic_file import atomic_output
-from realesrgan.data.data_io import list_images
+from realesrgan.fileio.atomic import atomic_output
+from realesrgan.fileio.images import list_images
 
 SCALES = (0.75, 0.5, 1 / 3)
 SHORTEST_EDGE = 400

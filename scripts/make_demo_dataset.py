@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from tqdm import tqdm
 
-from realesrgan.data.data_io import write_image
+from realesrgan.fileio.images import write_image
 
 SCALE = 4
 # (photo, top, left, height, width): training crops, all sides multiples of SCALE

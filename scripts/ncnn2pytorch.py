@@ -16,18 +16,18 @@ import numpy as np
 import torch
 
 import realesrgan  # noqa: F401  (makes BasicSR importable before anything else touches it)
+from realesrgan.export.parity import output_psnr, torch_forward
 from realesrgan.zoo import OFFICIAL_PARAM_KEY, NcnnFormatError, build_model_from_checkpoint, convert_ncnn
 from realesrgan.zoo.checkpoint import save_checkpoint
-from realesrgan.zoo.parity import psnr, torch_forward
 
 
 def check_against_ncnn(param_path: str, bin_path: str, model: torch.nn.Module, final_resize: Optional[float],
                        size: int) -> float:
     """PSNR of the PyTorch model against the ncnn runtime on a random image (final resize applied bicubically)."""
-    from realesrgan.zoo.ncnn_runtime import run_ncnn
+    from realesrgan.export.ncnn_runtime import run_ncnn
 
     image = np.random.default_rng(0).random((size, size, 3), dtype=np.float32)
-    return psnr(run_ncnn(param_path, bin_path, image, num_threads=torch.get_num_threads()),
+    return output_psnr(run_ncnn(param_path, bin_path, image, num_threads=torch.get_num_threads()),
                 torch_forward(model, image, final_resize))
 
 

@@ -21,6 +21,8 @@ import numpy as np
 from tqdm import tqdm
 
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
+from realesrgan.export.onnx import DEFAULT_OPSET, EXPORTERS, export_onnx, onnx_session, run_onnx
+from realesrgan.export.parity import output_psnr, torch_forward
 from realesrgan.zoo import (
     MODEL_ZOO,
     CheckpointError,
@@ -28,8 +30,6 @@ from realesrgan.zoo import (
     build_model_from_checkpoint,
     resolve_model_path,
 )
-from realesrgan.zoo.onnx_export import DEFAULT_OPSET, EXPORTERS, export_onnx, onnx_session, run_onnx
-from realesrgan.zoo.parity import psnr, torch_forward
 
 DEFAULT_IMAGE = Path(__file__).resolve().parent.parent / 'inputs' / 'astronaut.png'
 
@@ -98,7 +98,7 @@ def main() -> int:
             session = onnx_session(unverified)
             results = []
             for label, image in inputs:
-                results.append((label, psnr(torch_forward(model, image), run_onnx(session, image))))
+                results.append((label, output_psnr(torch_forward(model, image), run_onnx(session, image))))
                 progress.update()
         for label, value in results:
             print(f'PSNR ONNX Runtime vs PyTorch, {label}: {value:.1f} dB')

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from realesrgan.atomic_file import atomic_output
+from realesrgan.fileio.atomic import atomic_output
 
 
 def test_the_content_replaces_the_destination_when_the_block_succeeds(tmp_path):

@@ -63,7 +63,7 @@ def test_parse_size_and_bad_sizes():
 
 
 def test_precisions_resolve_as_the_library_does():
-    from realesrgan.precision import cpu_bf16_is_faster
+    from realesrgan.inference.precision import cpu_bf16_is_faster
 
     default = 'bf16' if cpu_bf16_is_faster() else 'fp32'
     # fp16 never runs on a CPU (the library falls back to fp32), and repeats collapse

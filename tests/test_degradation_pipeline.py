@@ -13,7 +13,7 @@ from basicsr.utils.img_process_util import filter2D
 from torch.nn import functional as F
 from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
-from realesrgan.degradation_pipeline import (
+from realesrgan.models.degradation_pipeline import (
     FIRST_ORDER_DEFAULTS,
     RESIZE_MODES,
     SECOND_ORDER_DEFAULTS,

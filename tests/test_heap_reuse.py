@@ -1,12 +1,12 @@
-"""realesrgan/heap_reuse.py: freed large blocks are reused without page faults, and the switch works."""
+"""realesrgan/inference/heap_reuse.py: freed large blocks are reused without page faults, and the switch works."""
 import resource
 import sys
 
 import pytest
 import torch
 
-from realesrgan import heap_reuse
-from realesrgan.heap_reuse import ENV_SWITCH, keep_freed_memory
+from realesrgan.inference import heap_reuse
+from realesrgan.inference.heap_reuse import ENV_SWITCH, keep_freed_memory
 
 pytestmark = pytest.mark.skipif(heap_reuse._glibc() is None, reason='needs glibc (Linux)')
 

@@ -12,9 +12,9 @@ import torch
 from zoo_fixtures import REPO_ROOT, WEIGHTS_DIR, official_weights, one_torch_thread  # noqa: F401  (autouse fixture)
 
 from realesrgan import RealESRGANer
+from realesrgan.app.face_enhance import GFPGAN_URL
+from realesrgan.app.model_choice import choose_model
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
-from realesrgan.face_enhance import GFPGAN_URL
-from realesrgan.model_choice import choose_model
 from realesrgan.zoo import get_model_spec, save_checkpoint
 
 MODEL = 'realesr-animevideov3'
@@ -135,7 +135,7 @@ def test_bad_files_are_skipped_and_reported(tmp_path, sample_bgr, capsys):
     (('-i', '{tmp}/missing'), 'does not exist'),
     (('-i', '{tmp}/empty'), 'holds no files'),
     (('-i', '{img}', '-n', 'RealESRGAN_x5'), "Valid names: RealESRGAN_x4plus, RealESRNet_x4plus"),
-    (('-i', '{img}', '-t', '-8'), '--tile must not be negative'),
+    (('-i', '{img}', '-t', '-8'), '--tile must be a non-negative integer, got -8'),
     (('-i', '{img}', '-s', '-2'), '--outscale must be positive'),
     (('-i', '{img}', '-o', '{tmp}/blocker/out'), 'Cannot write to the output folder'),
     (('-i', '{img}', '-dn', '2'), '--denoise_strength must be between 0 and 1'),

@@ -17,7 +17,7 @@ from test_degradation_pipeline import QUIET, pulses
 from torch.utils.data import DataLoader, Dataset
 from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
-from realesrgan.degradation_pipeline import (
+from realesrgan.models.degradation_pipeline import (
     FIRST_ORDER_DEFAULTS,
     SECOND_ORDER_DEFAULTS,
     DegradationSettings,

@@ -12,11 +12,11 @@ from zoo_fixtures import REPO_ROOT, one_torch_thread, packaged_ncnn  # noqa: F40
 
 import realesrgan  # noqa: F401
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.export.parity import output_psnr, torch_forward
 from realesrgan.zoo import NcnnFormatError, convert_ncnn, get_model_spec, load_state_dict
-from realesrgan.zoo.parity import psnr, torch_forward
 
 ncnn = pytest.importorskip('ncnn')
-from realesrgan.zoo.ncnn_runtime import run_ncnn  # noqa: E402  (needs the ncnn runtime)
+from realesrgan.export.ncnn_runtime import run_ncnn  # noqa: E402  (needs the ncnn runtime)
 
 FP16_TAG = 0x01306B47
 
@@ -34,8 +34,7 @@ def test_converted_official_model_matches_the_ncnn_runtime(name, num_numbers, ph
     spec = get_model_spec(name)
     param_path, bin_path = packaged_ncnn(name)
     conversion = convert_ncnn(param_path, bin_path)
-    assert (conversion.info.arch, conversion.info.kwargs, conversion.info.netscale) == (spec.arch, spec.arch_kwargs,
-                                                                                          spec.netscale)
+    assert conversion.info == spec.network
     assert conversion.outscale == (spec.outscale or spec.netscale)
     assert conversion.storage == 'float16'
     assert sum(tensor.numel() for tensor in conversion.state_dict.values()) == num_numbers
@@ -48,7 +47,7 @@ def test_converted_official_model_matches_the_ncnn_runtime(name, num_numbers, ph
 
     side = int(32 * conversion.outscale)
     assert reference.shape == output.shape == (side, side, 3)
-    value = psnr(reference, output)
+    value = output_psnr(reference, output)
     print(f'{name}: PSNR vs ncnn runtime {value:.1f} dB')
     assert value >= 60
 
@@ -125,7 +124,7 @@ def test_round_trip_of_a_random_model_in_both_storages(storage, tmp_path):
     image = np.random.default_rng(1).random((12, 10, 3), dtype=np.float32)
     rebuilt = conversion.info.build()
     rebuilt.load_state_dict(conversion.state_dict)
-    assert psnr(run_ncnn(param_path, bin_path, image, num_threads=1), torch_forward(rebuilt, image)) >= 60
+    assert output_psnr(run_ncnn(param_path, bin_path, image, num_threads=1), torch_forward(rebuilt, image)) >= 60
 
 
 @pytest.fixture()

@@ -1,11 +1,11 @@
-"""Banded RRDBNet tail (realesrgan/network_forward.py): the same output as ``model(x)``, band by band."""
+"""Banded RRDBNet tail (realesrgan/inference/network_forward.py): the same output as ``model(x)``, band by band."""
 import pytest
 import torch
 from basicsr.archs.rrdbnet_arch import RRDBNet
 
-from realesrgan import network_forward
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
-from realesrgan.network_forward import MIN_BAND_ROWS, forward_network
+from realesrgan.inference import network_forward
+from realesrgan.inference.network_forward import MIN_BAND_ROWS, forward_network
 
 
 def small_rrdbnet(scale: int) -> RRDBNet:

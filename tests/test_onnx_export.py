@@ -8,12 +8,12 @@ import torch
 from conftest import read_sample
 from zoo_fixtures import REPO_ROOT, official_weights, one_torch_thread  # noqa: F401  (autouse fixture)
 
+from realesrgan.export.parity import output_psnr, torch_forward
 from realesrgan.zoo import build_arch, build_model_from_checkpoint
-from realesrgan.zoo.parity import psnr, torch_forward
 
 onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
-from realesrgan.zoo.onnx_export import export_onnx, onnx_session, run_onnx  # noqa: E402
+from realesrgan.export.onnx import export_onnx, onnx_session, run_onnx  # noqa: E402
 
 
 def photo(height: int, width: int) -> np.ndarray:
@@ -40,7 +40,7 @@ def test_official_model_on_onnx_runtime_matches_pytorch_on_two_sizes(name, tmp_p
         image = photo(height, width)
         output = run_onnx(session, image)
         assert output.shape == (4 * height, 4 * width, 3)
-        value = psnr(torch_forward(model, image), output)
+        value = output_psnr(torch_forward(model, image), output)
         print(f'{name} {height}x{width}: ONNX Runtime vs PyTorch {value:.1f} dB')
         assert value >= 60
 
@@ -54,7 +54,7 @@ def test_batch_axis_is_dynamic(tmp_path):
     with torch.no_grad():
         expected = model(torch.from_numpy(batch)).numpy()
     assert output.shape == (2, 3, 64, 48)
-    assert psnr(expected[1].transpose(1, 2, 0), output[1].transpose(1, 2, 0)) >= 60
+    assert output_psnr(expected[1].transpose(1, 2, 0), output[1].transpose(1, 2, 0)) >= 60
 
 
 def test_x2_rrdbnet_pixel_unshuffle_follows_the_input_size(tmp_path):
@@ -67,7 +67,7 @@ def test_x2_rrdbnet_pixel_unshuffle_follows_the_input_size(tmp_path):
         image = photo(height, width)
         output = run_onnx(session, image)
         assert output.shape == (2 * height, 2 * width, 3)
-        assert psnr(torch_forward(model, image), output) >= 60
+        assert output_psnr(torch_forward(model, image), output) >= 60
 
 
 def test_fp16_export_takes_half_input_and_stays_close(tmp_path):
@@ -78,7 +78,7 @@ def test_fp16_export_takes_half_input_and_stays_close(tmp_path):
     assert session.get_inputs()[0].type == 'tensor(float16)'
     assert next(model.parameters()).dtype == torch.float32  # the caller's model is left alone
     image = photo(32, 32)
-    assert psnr(torch_forward(model, image), run_onnx(session, image)) >= 50
+    assert output_psnr(torch_forward(model, image), run_onnx(session, image)) >= 50
 
 
 def test_dynamo_exporter_gives_the_same_function(tmp_path):
@@ -90,7 +90,7 @@ def test_dynamo_exporter_gives_the_same_function(tmp_path):
     session = onnx_session(path, num_threads=1)
     for height, width in ((12, 8), (10, 18)):
         image = photo(height, width)
-        assert psnr(torch_forward(model, image), run_onnx(session, image)) >= 60
+        assert output_psnr(torch_forward(model, image), run_onnx(session, image)) >= 60
 
 
 def test_unknown_exporter_is_refused(tmp_path):

@@ -8,8 +8,8 @@ from zoo_fixtures import official_weights, one_torch_thread, packaged_ncnn  # no
 
 from realesrgan import RealESRGANer
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.export.ncnn_runtime import run_ncnn
 from realesrgan.zoo import get_model_spec, load_state_dict, save_checkpoint
-from realesrgan.zoo.ncnn_runtime import run_ncnn
 
 
 def psnr(reference: np.ndarray, other: np.ndarray, peak: float = 255.) -> float:

@@ -13,7 +13,7 @@ from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from realesrgan import IOConsumer, PrefetchReader, RealESRGANer
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
-from realesrgan.precision import resolve_precision
+from realesrgan.inference.precision import resolve_precision
 
 
 def small_net(upscale: int = 4, seed: int = 0) -> nn.Module:
@@ -172,17 +172,17 @@ def test_non_finite_reduced_precision_output_is_redone_in_fp32(caplog):
 
 def test_precision_choices(monkeypatch, caplog):
     cpu = torch.device('cpu')
-    with caplog.at_level(logging.WARNING, logger='realesrgan.precision'):
+    with caplog.at_level(logging.WARNING, logger='realesrgan.inference.precision'):
         assert resolve_precision('fp16', cpu) == 'fp32'
     assert 'fp16 was requested on the CPU' in caplog.text
     assert resolve_precision(None, cpu) == 'fp32' and resolve_precision('bf16', cpu) == 'bf16'
-    monkeypatch.setattr('realesrgan.precision.cpu_has_native_bf16', lambda: True)
-    monkeypatch.setattr('realesrgan.precision._cpuinfo_flags', lambda: {'avx512f', 'avx512_bf16', 'amx_bf16'})
+    monkeypatch.setattr('realesrgan.inference.precision.cpu_has_native_bf16', lambda: True)
+    monkeypatch.setattr('realesrgan.inference.precision._cpuinfo_flags', lambda: {'avx512f', 'avx512_bf16', 'amx_bf16'})
     assert resolve_precision('auto', cpu) == 'bf16'
     # AVX512-BF16 without AMX: bf16 is measured slower than fp32 there, so auto keeps fp32
-    monkeypatch.setattr('realesrgan.precision._cpuinfo_flags', lambda: {'avx512f', 'avx512_bf16'})
+    monkeypatch.setattr('realesrgan.inference.precision._cpuinfo_flags', lambda: {'avx512f', 'avx512_bf16'})
     assert resolve_precision('auto', cpu) == 'fp32'
-    monkeypatch.setattr('realesrgan.precision.cpu_has_native_bf16', lambda: False)
+    monkeypatch.setattr('realesrgan.inference.precision.cpu_has_native_bf16', lambda: False)
     assert resolve_precision('auto', cpu) == 'fp32'
     assert resolve_precision('auto', torch.device('cuda')) == 'fp16'
     with pytest.raises(ValueError, match='pass only one'):

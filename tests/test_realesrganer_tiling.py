@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from realesrgan.tiling import plan_axis, plan_tiles
+from realesrgan.inference.tiling import plan_axis, plan_tiles
 
 
 @pytest.mark.parametrize('length, tile, context, align', [(160, 64, 32, 1), (300, 37, 10, 2), (96, 32, 10, 4),

@@ -16,9 +16,11 @@ import pytest
 import torch
 from test_video_io import audio_packets, clip_frames, decode_all, make_clip, psnr, stream_info
 
+from realesrgan.app.model_choice import choose_model
+from realesrgan.app.upscaler import UpscalerRecipe
+from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.utils import RealESRGANer
 from realesrgan.video import upscale_video
-from realesrgan.video.upscaler import make_recipe
 from realesrgan.video.writer import pad_to_even
 from realesrgan.zoo import get_model_spec, resolve_model_path
 
@@ -85,7 +87,7 @@ def test_crf0_yuv444p_is_near_lossless_and_two_workers_match_one(tmp_path, clip,
     expected = enhanced(decode_all(clip), weights_dir, 4)
     assert min(psnr(a, b) for a, b in zip(expected, frames)) >= 50
     # the same job cut into 2 segments for 2 worker processes gives the same frames
-    recipe = make_recipe(MODEL, weights_dir=str(weights_dir))
+    recipe = UpscalerRecipe(choose_model(MODEL, weights_dir=str(weights_dir)), UpscaleSettings())
     two = tmp_path / 'two.mp4'
     from realesrgan.video import EncoderSettings
     result = upscale_video(str(clip), str(two), recipe, devices=['cpu', 'cpu'], segment_length=3,
@@ -127,8 +129,8 @@ def test_fps_values():
 
 @pytest.mark.parametrize('args, message', [
     (['-n', 'no-such-model'], "Unknown model name 'no-such-model'. Valid names: RealESRGAN_x4plus"),
-    (['-s', '-2'], 'outscale must be positive'),
-    (['-t', '-1'], 'must not be negative'),
+    (['-s', '-2'], '--outscale must be positive'),
+    (['-t', '-1'], '--tile must be a non-negative integer, got -1'),
     (['--crf', '60'], 'crf must be between 0 (lossless) and 51'),
     (['--num_process_per_gpu', '0'], 'num_process_per_gpu must be at least 1'),
     (['--device', 'tpu'], "Unknown device 'tpu'"),

@@ -10,15 +10,15 @@ import realesrgan  # noqa: F401
 from realesrgan.archs.discriminator_arch import UNetDiscriminatorSN
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.zoo import MODEL_ZOO, CheckpointError, build_model_from_checkpoint, detect_architecture, load_state_dict
-from realesrgan.zoo.builders import build_arch
+from realesrgan.zoo.families import build_arch
 
 
 @pytest.mark.parametrize('name', sorted(MODEL_ZOO))
 def test_detects_every_zoo_entry(name):
     spec = MODEL_ZOO[name]
-    state_dict = build_arch(spec.arch, spec.arch_kwargs, torch.device('meta')).state_dict()
+    state_dict = build_arch(spec.network.arch, spec.network.kwargs, torch.device('meta')).state_dict()
     info = detect_architecture(state_dict)
-    assert (info.arch, info.kwargs, info.netscale) == (spec.arch, spec.arch_kwargs, spec.netscale)
+    assert (info.arch, info.kwargs, info.netscale) == (spec.network.arch, spec.network.kwargs, spec.netscale)
 
 
 RRDB_VARIANTS = [

@@ -4,7 +4,7 @@ import torch
 
 import realesrgan  # noqa: F401
 from realesrgan.zoo import MODEL_ZOO, get_model_spec
-from realesrgan.zoo.builders import build_arch
+from realesrgan.zoo.families import build_arch
 
 OFFICIAL_NAMES = ('RealESRGAN_x4plus', 'RealESRNet_x4plus', 'RealESRGAN_x4plus_anime_6B', 'RealESRGAN_x2plus',
                   'realesr-animevideov3', 'realesr-general-x4v3')
@@ -34,16 +34,16 @@ def test_zoo_holds_the_six_official_models_the_dni_partner_and_the_animevideo_va
 ])
 def test_entry_matches_the_official_release(name, arch, netscale, url, param_key, numbers):
     spec = get_model_spec(name)
-    assert (spec.arch, spec.netscale, spec.urls[0], spec.param_key) == (arch, netscale, url, param_key)
+    assert (spec.network.arch, spec.netscale, spec.urls[0], spec.param_key) == (arch, netscale, url, param_key)
     assert spec.file_name == f'{name}.pth'
     # Parameter counts of the official files (checkpoint_keys.txt / the ncnn files): the architecture is exact.
-    assert count_numbers(spec.arch, spec.arch_kwargs) == numbers
+    assert count_numbers(spec.network.arch, spec.network.kwargs) == numbers
 
 
 def test_general_model_names_its_dni_partner():
     assert get_model_spec('realesr-general-x4v3').dni_partner == 'realesr-general-wdn-x4v3'
     partner = get_model_spec('realesr-general-wdn-x4v3')
-    assert partner.arch_kwargs == get_model_spec('realesr-general-x4v3').arch_kwargs
+    assert partner.network.kwargs == get_model_spec('realesr-general-x4v3').network.kwargs
     assert all(spec.dni_partner is None for spec in MODEL_ZOO.values() if spec.name != 'realesr-general-x4v3')
 
 
@@ -51,7 +51,7 @@ def test_general_model_names_its_dni_partner():
                                                        ('realesr-animevideov3-x3', 3, 'REALESRGAN_ANIMAVIDEOV3_UP3X')])
 def test_animevideo_variants_are_the_x4_network_with_a_smaller_outscale(name, outscale, ncnn_name):
     base, variant = get_model_spec('realesr-animevideov3'), get_model_spec(name)
-    assert (variant.arch, variant.arch_kwargs, variant.netscale) == (base.arch, base.arch_kwargs, 4)
+    assert variant.network == base.network and variant.netscale == 4
     assert (variant.outscale, variant.ncnn_name) == (outscale, ncnn_name)
     assert variant.file_name == base.file_name == 'realesr-animevideov3.pth'
 

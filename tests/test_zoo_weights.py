@@ -202,7 +202,7 @@ def test_official_rrdbnet_weights_are_stored_under_params_ema():
     path = official_weights('RealESRGAN_x4plus_anime_6B')
     assert list(torch.load(path, weights_only=True)) == ['params_ema']
     model, info = build_model_from_checkpoint(path)
-    assert info.kwargs == get_model_spec('RealESRGAN_x4plus_anime_6B').arch_kwargs
+    assert info.kwargs == get_model_spec('RealESRGAN_x4plus_anime_6B').network.kwargs
 
 
 @pytest.mark.parametrize('name', PACKAGED_MODELS)

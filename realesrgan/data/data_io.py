@@ -1,105 +1,28 @@
-"""Reading and writing of training data (images, meta_info files), shared by the datasets and the scripts.
+"""Reading training data (image bytes through BasicSR's ``FileClient``, meta_info files) for the datasets and scripts.
 
 The datasets read bytes through BasicSR's ``FileClient`` (disk or LMDB) and decode them here, so that a missing,
 flaky or corrupt file ends in one clear error naming it instead of a ``NoneType`` traceback deep inside OpenCV.
-The scripts list, read and write image files through the same helpers, which also work for non-ASCII paths
-(``cv2.imread``/``cv2.imwrite`` do not on some platforms).
+Plain image files are listed, read and written by :mod:`realesrgan.fileio.images`.
 """
 import logging
 import os
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List
 
 import cv2
 import numpy as np
 import torch
 from basicsr.utils import FileClient, img2tensor
 
-from realesrgan.atomic_file import atomic_output
+from realesrgan.fileio.atomic import atomic_output
+from realesrgan.fileio.images import decode_buffer
 
 __all__ = [
-    'IMAGE_EXTENSIONS', 'list_images', 'read_image', 'write_image', 'read_bytes_with_retry', 'decode_image_bytes',
-    'image_to_tensor', 'read_meta_info', 'write_meta_info', 'make_file_client', 'require_folder'
+    'read_bytes_with_retry', 'decode_image_bytes', 'image_to_tensor', 'read_meta_info', 'write_meta_info',
+    'make_file_client', 'require_folder'
 ]
 
 logger = logging.getLogger(__name__)
-
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
-
-
-def list_images(folder: str, recursive: bool = False) -> List[str]:
-    """List the image files of a folder, as paths relative to it, sorted.
-
-    Args:
-        folder: Folder to scan.
-        recursive: Also scan sub-folders.
-
-    Returns:
-        Relative paths (with ``/`` separators) of the files whose extension is in :data:`IMAGE_EXTENSIONS`.
-
-    Raises:
-        FileNotFoundError: ``folder`` does not exist or is not a folder.
-    """
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f'Image folder "{folder}" does not exist (or is not a folder).')
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in files:
-            if name.lower().endswith(IMAGE_EXTENSIONS):
-                found.append(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, '/'))
-        if not recursive:
-            break
-    return sorted(found)
-
-
-def _imdecode(buffer: np.ndarray, flags: int) -> Optional[np.ndarray]:
-    """``cv2.imdecode`` that answers None for empty input too (OpenCV raises on an empty buffer)."""
-    if buffer.size == 0:
-        return None
-    return cv2.imdecode(buffer, flags)
-
-
-def read_image(path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
-    """Read an image file as OpenCV does (BGR order), also for non-ASCII paths.
-
-    Args:
-        path: Image file.
-        flags: OpenCV ``IMREAD_*`` flags.
-
-    Returns:
-        The decoded image.
-
-    Raises:
-        FileNotFoundError: The file does not exist.
-        ValueError: The file is not a readable image.
-    """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'Image file "{path}" does not exist.')
-    img = _imdecode(np.fromfile(path, dtype=np.uint8), flags)
-    if img is None:
-        raise ValueError(f'Cannot decode image file "{path}": it is empty, truncated or not an image.')
-    return img
-
-
-def write_image(path: str, img: np.ndarray, params: Optional[Sequence[int]] = None) -> None:
-    """Write an image atomically, creating the parent folder; the format follows the file extension.
-
-    Args:
-        path: Output file.
-        img: Image in OpenCV layout (BGR/BGRA or gray).
-        params: OpenCV ``IMWRITE_*`` parameters, e.g. ``[cv2.IMWRITE_PNG_COMPRESSION, 3]``.
-
-    Raises:
-        OSError: The image cannot be encoded or written.
-    """
-    ext = os.path.splitext(path)[1] or '.png'
-    ok, buffer = cv2.imencode(ext, img, list(params or []))
-    if not ok:
-        raise OSError(f'Cannot encode an image of shape {img.shape} as "{ext}" for "{path}".')
-    with atomic_output(path) as partial:
-        buffer.tofile(partial)
-
 
 def read_bytes_with_retry(file_client, path: str, client_key: str = 'default', attempts: int = 3,
                           wait_s: float = 1.0) -> bytes:
@@ -158,7 +81,7 @@ def decode_image_bytes(content: bytes, path: str) -> np.ndarray:
     Raises:
         ValueError: The bytes are not a decodable image.
     """
-    img = _imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR)
+    img = decode_buffer(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ValueError(f'Cannot decode image "{path}" ({len(content)} bytes): it is truncated or not an image. '
                          'Remove it from the dataset or its meta_info file.')

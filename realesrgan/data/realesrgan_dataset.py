@@ -22,12 +22,12 @@ from torch.utils import data
 from realesrgan.data.data_io import (
     decode_image_bytes,
     image_to_tensor,
-    list_images,
     make_file_client,
     read_bytes_with_retry,
     read_meta_info,
     require_folder,
 )
+from realesrgan.fileio.images import list_images
 
 __all__ = ['RealESRGANDataset', 'pad_and_random_crop']
 

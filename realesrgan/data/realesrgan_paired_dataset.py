@@ -16,12 +16,12 @@ from torchvision.transforms.functional import normalize
 from realesrgan.data.data_io import (
     decode_image_bytes,
     image_to_tensor,
-    list_images,
     make_file_client,
     read_bytes_with_retry,
     read_meta_info,
     require_folder,
 )
+from realesrgan.fileio.images import list_images
 
 __all__ = ['RealESRGANPairedDataset']
 

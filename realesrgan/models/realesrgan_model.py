@@ -23,7 +23,7 @@ class RealESRGANModel(SyntheticTrainingMixin, SRGANModel):
 
     Config keys beyond SRGANModel's: ``l1_gt_usm`` (default True), ``percep_gt_usm`` (default True),
     ``gan_gt_usm`` (default False), ``high_order_degradation`` (default True), ``queue_size`` (default 180),
-    ``gt_size`` and the degradation settings (see :class:`~realesrgan.degradation_pipeline.DegradationSettings`).
+    ``gt_size`` and the degradation settings (see :class:`~realesrgan.models.degradation_pipeline.DegradationSettings`).
 
     Args:
         opt: The parsed training (or test) config.

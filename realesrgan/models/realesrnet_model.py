@@ -21,7 +21,7 @@ class RealESRNetModel(SyntheticTrainingMixin, SRModel):
 
     Config keys beyond SRModel's: ``gt_usm`` (default True), ``high_order_degradation`` (default True),
     ``queue_size`` (default 180), ``gt_size`` and the degradation settings (see
-    :class:`~realesrgan.degradation_pipeline.DegradationSettings`). With ``high_order_degradation: false`` the
+    :class:`~realesrgan.models.degradation_pipeline.DegradationSettings`). With ``high_order_degradation: false`` the
     given LQ/GT pairs are used unchanged.
 
     Args:

@@ -12,7 +12,8 @@ from typing import Any, Dict, Mapping, Optional
 import torch
 from basicsr.archs import vgg_arch
 
-from realesrgan.degradation_pipeline import DegradationSettings, SecondOrderDegradation, TrainingPairQueueMixin
+from realesrgan.models.degradation_pipeline import DegradationSettings, SecondOrderDegradation
+from realesrgan.models.training_pair_queue import TrainingPairQueueMixin
 
 __all__ = ['SyntheticTrainingMixin', 'find_vgg19_weights', 'ensure_vgg19_weights']
 

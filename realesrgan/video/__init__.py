@@ -5,8 +5,9 @@ frames), :mod:`~realesrgan.video.timeline` (which input frame each output frame 
 :mod:`~realesrgan.video.segments` (cut the job into segments, join the encoded segments losslessly),
 :mod:`~realesrgan.video.writer` (H.264 encoding), :mod:`~realesrgan.video.color` (BGR/YUV conversion),
 :mod:`~realesrgan.video.x264` (repeatable encodes), :mod:`~realesrgan.video.audio` (copy the audio),
-:mod:`~realesrgan.video.worker` (one worker process), :mod:`~realesrgan.video.upscaler` (the Real-ESRGAN frame
-upscaler the workers build) and :mod:`~realesrgan.video.job` (the orchestration: :func:`upscale_video`).
+:mod:`~realesrgan.video.worker` (one worker process) and :mod:`~realesrgan.video.job` (the orchestration:
+:func:`upscale_video`). The frame upscaler the workers build is :class:`realesrgan.app.upscaler.UpscalerRecipe`;
+:mod:`realesrgan.app.video_job` turns the command line into a job.
 """
 from realesrgan.video.errors import VideoInputError, VideoJobError
 from realesrgan.video.job import VideoJobResult, upscale_video, worker_devices

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 _POLL_SECONDS = 0.2
 _STOP_SECONDS = 10.0
 # imported once by the process server, so that each worker starts with them loaded
-_WORKER_MODULES = ['realesrgan.video.worker', 'realesrgan.video.upscaler']
+_WORKER_MODULES = ['realesrgan.video.worker', 'realesrgan.app.upscaler']
 
 
 @dataclass(frozen=True)

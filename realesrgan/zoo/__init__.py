@@ -1,20 +1,22 @@
-"""Pretrained weights: the model zoo, checkpoint loading with architecture detection, and offline weights.
+"""Pretrained weights: the model zoo, the architecture families, checkpoint loading with detection, offline weights.
 
+* :mod:`~realesrgan.zoo.families`: the generator families, one descriptor each (:data:`FAMILIES`, :class:`ArchInfo`).
 * :mod:`~realesrgan.zoo.table`: every official model (:data:`MODEL_ZOO`, :func:`get_model_spec`).
 * :mod:`~realesrgan.zoo.detect`: which network a state dict belongs to (:func:`detect_architecture`).
 * :mod:`~realesrgan.zoo.checkpoint`: reading/writing checkpoints in the official layout.
 * :mod:`~realesrgan.zoo.ncnn`: ncnn ``.param``/``.bin`` to PyTorch conversion.
-* :mod:`~realesrgan.zoo.weights`: local file, cache, download or ncnn conversion (:func:`resolve_model_path`).
+* :mod:`~realesrgan.zoo.weights`: local file, cache, checked download or ncnn conversion (:func:`resolve_model_path`).
 """
-from realesrgan.zoo.builders import OFFICIAL_PARAM_KEY, build_arch
 from realesrgan.zoo.checkpoint import CheckpointError, load_state_dict, save_checkpoint
-from realesrgan.zoo.detect import ArchInfo, build_model_from_checkpoint, detect_architecture
+from realesrgan.zoo.detect import build_model_from_checkpoint, detect_architecture
+from realesrgan.zoo.families import FAMILIES, OFFICIAL_PARAM_KEY, ArchFamily, ArchInfo, build_arch
 from realesrgan.zoo.ncnn import NcnnConversion, NcnnFormatError, convert_ncnn
 from realesrgan.zoo.table import MODEL_ZOO, ModelSpec, get_model_spec
-from realesrgan.zoo.weights import WeightsNotFoundError, resolve_model_path
+from realesrgan.zoo.weights import DEFAULT_WEIGHTS_DIR, WeightsNotFoundError, resolve_model_path
 
 __all__ = [
-    'MODEL_ZOO', 'OFFICIAL_PARAM_KEY', 'ArchInfo', 'CheckpointError', 'ModelSpec', 'NcnnConversion', 'NcnnFormatError',
-    'WeightsNotFoundError', 'build_arch', 'build_model_from_checkpoint', 'convert_ncnn', 'detect_architecture',
-    'get_model_spec', 'load_state_dict', 'resolve_model_path', 'save_checkpoint'
+    'DEFAULT_WEIGHTS_DIR', 'FAMILIES', 'MODEL_ZOO', 'OFFICIAL_PARAM_KEY', 'ArchFamily', 'ArchInfo', 'CheckpointError',
+    'ModelSpec', 'NcnnConversion', 'NcnnFormatError', 'WeightsNotFoundError', 'build_arch',
+    'build_model_from_checkpoint', 'convert_ncnn', 'detect_architecture', 'get_model_spec', 'load_state_dict',
+    'resolve_model_path', 'save_checkpoint'
 ]

@@ -4,7 +4,7 @@ from typing import Dict, Optional
 
 import torch
 
-from realesrgan.atomic_file import atomic_output
+from realesrgan.fileio.atomic import atomic_output
 
 __all__ = ['CheckpointError', 'load_state_dict', 'save_checkpoint']
 

@@ -1,111 +1,21 @@
 """Infer the architecture and its hyper-parameters from a generator state dict, so any checkpoint loads by itself.
 
-Each supported family reads everything from tensor shapes: RRDBNet from ``conv_first`` (its input width tells
-the pixel-unshuffle scale), the RRDB count and ``conv_last``; SRVGGNetCompact from the ``body`` convolutions
-(the last one has ``num_out_ch * upscale**2`` outputs) and whether the activations carry PReLU slopes. The
-result is then checked against a shape-only instance of the architecture, key by key.
+The family is recognised by its marker key and reads everything from tensor shapes (:mod:`realesrgan.zoo.families`:
+RRDBNet from ``conv_first``, whose input width tells the pixel-unshuffle scale, the RRDB count and ``conv_last``;
+SRVGGNetCompact from the ``body`` convolutions and whether the activations carry PReLU slopes). The result is then
+checked against a shape-only instance of the architecture, key by key.
 """
 import copy
-import logging
-import math
-import re
-from functools import lru_cache, partial
-from typing import Any, Dict, NamedTuple, Optional, Tuple
+from functools import lru_cache
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from torch import nn
 
-from realesrgan.zoo.builders import build_arch
 from realesrgan.zoo.checkpoint import CheckpointError, StateDict, load_state_dict
+from realesrgan.zoo.families import DEFAULT_PLAIN_ACT_TYPE, FAMILIES, ArchInfo, build_arch
 
-__all__ = ['ArchInfo', 'build_model_from_checkpoint', 'detect_architecture', 'rrdbnet_scale']
-
-logger = logging.getLogger(__name__)
-
-# ReLU and LeakyReLU have no weights, so an SRVGGNetCompact without PReLU slopes could use either.
-DEFAULT_PLAIN_ACT_TYPE = 'relu'
-
-
-class ArchInfo(NamedTuple):
-    """What :func:`detect_architecture` found.
-
-    Attributes:
-        arch: ``'RRDBNet'`` or ``'SRVGGNetCompact'``.
-        kwargs: Constructor arguments that rebuild the network.
-        netscale: Upscaling factor of the network.
-    """
-
-    arch: str
-    kwargs: Dict[str, Any]
-    netscale: int
-
-    def build(self, device: Optional[torch.device] = None) -> nn.Module:
-        """Build the network (random weights, eval mode) on ``device`` (default CPU)."""
-        return build_arch(self.arch, self.kwargs, device)
-
-
-def _shape(state_dict: StateDict, key: str, ndim: int) -> Tuple[int, ...]:
-    tensor = state_dict.get(key)
-    if tensor is None or tensor.dim() != ndim:
-        found = 'missing' if tensor is None else f'of shape {list(tensor.shape)}'
-        raise CheckpointError(f'Expected a {ndim}-D tensor {key!r}, but it is {found}.')
-    return tuple(tensor.shape)
-
-
-def rrdbnet_scale(first_in_ch: int, num_out_ch: int) -> Tuple[int, int]:
-    """Tell an RRDBNet's scale from the input width of ``conv_first``.
-
-    BasicSR's RRDBNet pixel-unshuffles x2 inputs by 2 and x1 inputs by 4 before ``conv_first``, so that layer
-    sees 4x or 16x the image channels. Image input and output are assumed to have the same channel count.
-
-    Args:
-        first_in_ch: Input channels of ``conv_first``.
-        num_out_ch: Output channels of ``conv_last``.
-
-    Returns:
-        ``(scale, num_in_ch)``.
-    """
-    if first_in_ch == 16 * num_out_ch:
-        return 1, num_out_ch
-    if first_in_ch == 4 * num_out_ch:
-        return 2, num_out_ch
-    return 4, first_in_ch
-
-
-def _detect_rrdbnet(state_dict: StateDict) -> ArchInfo:
-    num_feat, first_in_ch = _shape(state_dict, 'conv_first.weight', 4)[:2]
-    num_out_ch = _shape(state_dict, 'conv_last.weight', 4)[0]
-    num_grow_ch = _shape(state_dict, 'body.0.rdb1.conv1.weight', 4)[0]
-    num_block = len({match.group(1) for match in map(re.compile(r'body\.(\d+)\.').match, state_dict) if match})
-    scale, num_in_ch = rrdbnet_scale(first_in_ch, num_out_ch)
-    kwargs = dict(num_in_ch=num_in_ch, num_out_ch=num_out_ch, num_feat=num_feat, num_block=num_block,
-                  num_grow_ch=num_grow_ch, scale=scale)
-    return ArchInfo('RRDBNet', kwargs, scale)
-
-
-def _detect_srvgg(state_dict: StateDict, default_act_type: str) -> ArchInfo:
-    pattern = re.compile(r'body\.(\d+)\.weight')
-    conv_indices = sorted(int(match.group(1)) for key, value in state_dict.items()
-                          if (match := pattern.fullmatch(key)) and value.dim() == 4)
-    if not conv_indices or conv_indices != list(range(0, 2 * len(conv_indices), 2)):
-        raise CheckpointError(f'SRVGGNetCompact convolutions must sit at body.0, body.2, body.4, ...; found them '
-                              f'at {[f"body.{index}" for index in conv_indices]}.')
-    num_feat, num_in_ch = _shape(state_dict, 'body.0.weight', 4)[:2]
-    last_out_ch = _shape(state_dict, f'body.{conv_indices[-1]}.weight', 4)[0]
-    upscale = math.isqrt(last_out_ch // num_in_ch)
-    if upscale < 1 or num_in_ch * upscale * upscale != last_out_ch:
-        raise CheckpointError(f'The last SRVGGNetCompact convolution has {last_out_ch} outputs; with {num_in_ch} '
-                              'input (= output) channels that is not num_out_ch * upscale**2 for any upscale.')
-    slopes = state_dict.get('body.1.weight')
-    if slopes is not None and slopes.dim() == 1:
-        act_type = 'prelu'
-    else:
-        act_type = default_act_type
-        logger.info('SRVGGNetCompact checkpoint without PReLU slopes: ReLU and LeakyReLU cannot be told apart '
-                    'from the weights; assuming act_type=%r.', act_type)
-    kwargs = dict(num_in_ch=num_in_ch, num_out_ch=num_in_ch, num_feat=num_feat, num_conv=len(conv_indices) - 2,
-                  upscale=upscale, act_type=act_type)
-    return ArchInfo('SRVGGNetCompact', kwargs, upscale)
+__all__ = ['build_model_from_checkpoint', 'detect_architecture']
 
 
 @lru_cache(maxsize=8)
@@ -157,18 +67,15 @@ def detect_architecture(state_dict: StateDict, default_act_type: str = DEFAULT_P
         raise CheckpointError('These are discriminator weights (spectral-norm keys such as '
                               f'{next(key for key in state_dict if key.endswith(".weight_orig"))!r}); '
                               'use the generator checkpoint (net_g_*.pth or an official model) instead.')
-    if 'conv_first.weight' in state_dict:
-        family, detect = 'RRDBNet', _detect_rrdbnet
-    elif 'body.0.weight' in state_dict:
-        family, detect = 'SRVGGNetCompact', partial(_detect_srvgg, default_act_type=default_act_type)
-    else:
-        raise CheckpointError('The weights fit neither RRDBNet (needs conv_first.weight) nor SRVGGNetCompact '
-                              f'(needs body.0.weight); they hold {_describe(state_dict)}.')
+    family = next((family for family in FAMILIES.values() if family.marker_key in state_dict), None)
+    if family is None:
+        needs = ' nor '.join(f'{family.name} (needs {family.marker_key})' for family in FAMILIES.values())
+        raise CheckpointError(f'The weights fit neither {needs}; they hold {_describe(state_dict)}.')
     try:
-        info = detect(state_dict)
+        info = family.read_kwargs(state_dict, default_act_type)
         _check_fit(info, state_dict)
     except CheckpointError as error:
-        raise CheckpointError(f'Cannot load the weights as {family}: {error} '
+        raise CheckpointError(f'Cannot load the weights as {family.name}: {error} '
                               f'(The weights hold {_describe(state_dict)}.)') from None
     return info
 

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 import torch
 
-from realesrgan.zoo.detect import ArchInfo, rrdbnet_scale
+from realesrgan.zoo.families import ArchInfo, rrdbnet_scale
 
 __all__ = ['NcnnConversion', 'NcnnFormatError', 'NcnnLayer', 'convert_ncnn', 'parse_param']
 

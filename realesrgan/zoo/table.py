@@ -7,12 +7,12 @@ be converted offline, see :mod:`realesrgan.zoo.weights`).
 """
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple
 from urllib.parse import urlparse
 
 from torch import nn
 
-from realesrgan.zoo.builders import OFFICIAL_PARAM_KEY, build_arch
+from realesrgan.zoo.families import ArchInfo
 
 __all__ = ['MODEL_ZOO', 'ModelSpec', 'get_model_spec', 'release_url']
 
@@ -38,11 +38,8 @@ class ModelSpec:
 
     Attributes:
         name: The model name users pass with ``-n``.
-        arch: ``'RRDBNet'`` or ``'SRVGGNetCompact'``.
-        arch_kwargs: Constructor arguments of ``arch``.
-        netscale: Upscaling factor of the network itself.
+        network: Which network (architecture, constructor arguments, net scale).
         urls: Release URLs of the weights (the first one is the model's own file).
-        param_key: Key under which the official checkpoint stores the weights.
         description: One line for ``--help`` texts and listings.
         outscale: Default final scale when it differs from ``netscale`` (the animevideov3 x2/x3 variants are
             the x4 network followed by a resize), else None.
@@ -53,11 +50,8 @@ class ModelSpec:
     """
 
     name: str
-    arch: str
-    arch_kwargs: Dict[str, Any]
-    netscale: int
+    network: ArchInfo
     urls: Tuple[str, ...]
-    param_key: str
     description: str
     outscale: Optional[float] = None
     ncnn_name: Optional[str] = None
@@ -69,17 +63,29 @@ class ModelSpec:
         name = os.path.basename(urlparse(self.urls[0]).path) if self.urls else f'{self.name}.pth'
         object.__setattr__(self, 'file_name', name)
 
+    @property
+    def netscale(self) -> int:
+        """Upscaling factor of the network itself."""
+        return self.network.netscale
+
+    @property
+    def param_key(self) -> str:
+        """Key under which the official checkpoint stores the weights."""
+        return self.network.family.param_key
+
     def build(self) -> nn.Module:
         """Build the network with random weights, in eval mode (load the weights with ``load_state_dict``)."""
-        return build_arch(self.arch, dict(self.arch_kwargs))
+        return self.network.build()
 
 
-def _rrdbnet(num_block: int, scale: int) -> Dict[str, Any]:
-    return dict(num_in_ch=3, num_out_ch=3, num_feat=64, num_block=num_block, num_grow_ch=32, scale=scale)
+def _rrdbnet(num_block: int, scale: int) -> ArchInfo:
+    kwargs = dict(num_in_ch=3, num_out_ch=3, num_feat=64, num_block=num_block, num_grow_ch=32, scale=scale)
+    return ArchInfo('RRDBNet', kwargs, scale)
 
 
-def _srvgg(num_conv: int) -> Dict[str, Any]:
-    return dict(num_in_ch=3, num_out_ch=3, num_feat=64, num_conv=num_conv, upscale=4, act_type='prelu')
+def _srvgg(num_conv: int) -> ArchInfo:
+    kwargs = dict(num_in_ch=3, num_out_ch=3, num_feat=64, num_conv=num_conv, upscale=4, act_type='prelu')
+    return ArchInfo('SRVGGNetCompact', kwargs, 4)
 
 
 _ANIMEVIDEO_URL = release_url('v0.2.5.0', 'realesr-animevideov3.pth')
@@ -87,81 +93,54 @@ _ANIMEVIDEO_URL = release_url('v0.2.5.0', 'realesr-animevideov3.pth')
 _SPECS = (
     ModelSpec(
         name='RealESRGAN_x4plus',
-        arch='RRDBNet',
-        arch_kwargs=_rrdbnet(23, 4),
-        netscale=4,
+        network=_rrdbnet(23, 4),
         urls=(release_url('v0.1.0', 'RealESRGAN_x4plus.pth'), ),
-        param_key=OFFICIAL_PARAM_KEY['RRDBNet'],
         description='general images, x4 (default)',
         ncnn_name='REALESRGAN_X4PLUS_UP4X'),
     ModelSpec(
         name='RealESRNet_x4plus',
-        arch='RRDBNet',
-        arch_kwargs=_rrdbnet(23, 4),
-        netscale=4,
+        network=_rrdbnet(23, 4),
         urls=(release_url('v0.1.1', 'RealESRNet_x4plus.pth'), ),
-        param_key=OFFICIAL_PARAM_KEY['RRDBNet'],
         description='general images, x4, trained without the GAN loss (smoother)'),
     ModelSpec(
         name='RealESRGAN_x4plus_anime_6B',
-        arch='RRDBNet',
-        arch_kwargs=_rrdbnet(6, 4),
-        netscale=4,
+        network=_rrdbnet(6, 4),
         urls=(release_url('v0.2.2.4', 'RealESRGAN_x4plus_anime_6B.pth'), ),
-        param_key=OFFICIAL_PARAM_KEY['RRDBNet'],
         description='anime images, x4, 6 RRDB blocks',
         ncnn_name='REALESRGAN_X4PLUSANIME_UP4X'),
     ModelSpec(
         name='RealESRGAN_x2plus',
-        arch='RRDBNet',
-        arch_kwargs=_rrdbnet(23, 2),
-        netscale=2,
+        network=_rrdbnet(23, 2),
         urls=(release_url('v0.2.1', 'RealESRGAN_x2plus.pth'), ),
-        param_key=OFFICIAL_PARAM_KEY['RRDBNet'],
         description='general images, x2 (pixel-unshuffle input: even sizes inside the network)'),
     ModelSpec(
         name='realesr-animevideov3',
-        arch='SRVGGNetCompact',
-        arch_kwargs=_srvgg(16),
-        netscale=4,
+        network=_srvgg(16),
         urls=(_ANIMEVIDEO_URL, ),
-        param_key=OFFICIAL_PARAM_KEY['SRVGGNetCompact'],
         description='anime video, x4, small and fast',
         ncnn_name='REALESRGAN_ANIMAVIDEOV3_UP4X'),
     ModelSpec(
         name='realesr-general-x4v3',
-        arch='SRVGGNetCompact',
-        arch_kwargs=_srvgg(32),
-        netscale=4,
+        network=_srvgg(32),
         urls=(release_url('v0.2.5.0', 'realesr-general-x4v3.pth'), ),
-        param_key=OFFICIAL_PARAM_KEY['SRVGGNetCompact'],
         description='general scenes, x4, small; --denoise_strength blends in realesr-general-wdn-x4v3',
         dni_partner='realesr-general-wdn-x4v3'),
     ModelSpec(
         name='realesr-general-wdn-x4v3',
-        arch='SRVGGNetCompact',
-        arch_kwargs=_srvgg(32),
-        netscale=4,
+        network=_srvgg(32),
         urls=(release_url('v0.2.5.0', 'realesr-general-wdn-x4v3.pth'), ),
-        param_key=OFFICIAL_PARAM_KEY['SRVGGNetCompact'],
         description='strong-denoising partner of realesr-general-x4v3 (used through --denoise_strength)'),
     ModelSpec(
         name='realesr-animevideov3-x2',
-        arch='SRVGGNetCompact',
-        arch_kwargs=_srvgg(16),
-        netscale=4,
+        network=_srvgg(16),
         urls=(_ANIMEVIDEO_URL, ),
-        param_key=OFFICIAL_PARAM_KEY['SRVGGNetCompact'],
         description='realesr-animevideov3 with output scale 2 (the x4 network, then a resize)',
         outscale=2,
         ncnn_name='REALESRGAN_ANIMAVIDEOV3_UP2X'),
     ModelSpec(
         name='realesr-animevideov3-x3',
-        arch='SRVGGNetCompact',
-        arch_kwargs=_srvgg(16),
-        netscale=4,
+        network=_srvgg(16),
         urls=(_ANIMEVIDEO_URL, ),
-        param_key=OFFICIAL_PARAM_KEY['SRVGGNetCompact'],
         description='realesr-animevideov3 with output scale 3 (the x4 network, then a resize)',
         outscale=3,
         ncnn_name='REALESRGAN_ANIMAVIDEOV3_UP3X'),

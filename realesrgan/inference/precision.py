@@ -15,7 +15,9 @@ from typing import ContextManager, Optional
 
 import torch
 
-__all__ = ['PRECISIONS', 'autocast', 'cpu_bf16_is_faster', 'cpu_has_native_bf16', 'resolve_precision']
+__all__ = [
+    'PRECISIONS', 'autocast', 'cpu_bf16_is_faster', 'cpu_has_native_bf16', 'normalize_precision', 'resolve_precision'
+]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,24 @@ def _auto_precision(device: torch.device) -> str:
     return 'fp32'
 
 
+def normalize_precision(precision: str) -> str:
+    """Check a precision name and return it in lower case.
+
+    Args:
+        precision: ``'auto'``, ``'fp32'``, ``'fp16'`` or ``'bf16'``, in any case.
+
+    Returns:
+        The lower-case name.
+
+    Raises:
+        ValueError: Unknown precision.
+    """
+    name = precision.lower() if isinstance(precision, str) else precision
+    if name not in PRECISIONS:
+        raise ValueError(f'Unknown precision {precision!r}; choose one of {", ".join(PRECISIONS)}.')
+    return name
+
+
 def resolve_precision(precision: Optional[str], device: torch.device, half: bool = False) -> str:
     """Decide the precision actually used on ``device``.
 
@@ -83,9 +103,7 @@ def resolve_precision(precision: Optional[str], device: torch.device, half: bool
     """
     if precision is None:
         precision = 'fp16' if half else 'fp32'
-    precision = precision.lower()
-    if precision not in PRECISIONS:
-        raise ValueError(f'Unknown precision {precision!r}; choose one of {", ".join(PRECISIONS)}.')
+    precision = normalize_precision(precision)
     if half and precision not in ('fp16', 'auto'):
         raise ValueError(f'half=True asks for fp16 but precision={precision!r} was given too; pass only one.')
     if precision == 'auto':

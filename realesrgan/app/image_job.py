@@ -5,20 +5,22 @@ weights, GFPGAN), each with a message that says what to do (:class:`ImageJobErro
 ahead in a thread, upscaled, and written atomically by another thread; a file that cannot be read, upscaled or
 written is skipped with a one-line reason and listed in the :class:`JobSummary`.
 """
+import argparse
 import os
 import queue
 import tempfile
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
 
-import numpy as np
 from tqdm import tqdm
 
-from realesrgan.data.data_io import IMAGE_EXTENSIONS
-from realesrgan.face_enhance import FaceEnhanceUnavailable, build_face_enhancer, enhance_faces
-from realesrgan.model_choice import DEFAULT_WEIGHTS_DIR, ModelChoice, choose_model
-from realesrgan.precision import PRECISIONS
-from realesrgan.utils import DEFAULT_TILE_BLEND, IOConsumer, PrefetchReader, RealESRGANer
+from realesrgan.app.face_enhance import FaceEnhanceUnavailable
+from realesrgan.app.model_choice import choose_model
+from realesrgan.app.upscaler import UpscalerRecipe
+from realesrgan.fileio.images import IMAGE_EXTENSIONS
+from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
+from realesrgan.utils import IOConsumer, PrefetchReader
+from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
 
 __all__ = [
     'EXTENSIONS', 'ImageJob', 'ImageJobError', 'JobSummary', 'collect_inputs', 'output_path', 'run_image_job'
@@ -33,30 +35,35 @@ class ImageJobError(ValueError):
     """The job cannot start; the message says what was wrong and what to do."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ImageJob:
-    """Options of an image upscaling run (the flags of ``inference_realesrgan.py``; see its ``--help``)."""
+    """An image upscaling run: what to upscale, with which model, where to; the engine settings travel in ``settings``.
+
+    The fields are the flags of ``inference_realesrgan.py`` (see its ``--help``).
+    """
 
     input: str = 'inputs'
     model_name: Optional[str] = None
     output: str = 'results'
     denoise_strength: float = 0.5
-    outscale: Optional[float] = None
     model_path: Optional[str] = None
     suffix: str = 'out'
-    tile: int = 0
-    tile_pad: int = 10
-    pre_pad: int = 0
     face_enhance: bool = False
-    fp32: bool = False
-    alpha_upsampler: str = 'realesrgan'
     ext: str = 'auto'
-    gpu_id: Optional[int] = None
-    device: str = 'auto'
-    precision: str = 'auto'
-    tile_blend: int = DEFAULT_TILE_BLEND
-    tile_batch: int = 1
-    model_dir: str = DEFAULT_WEIGHTS_DIR
+    weights_dir: str = DEFAULT_WEIGHTS_DIR
+    settings: UpscaleSettings = field(default_factory=UpscaleSettings)
+
+    @classmethod
+    def from_args(cls, args: Union[argparse.Namespace, Mapping[str, Any]]) -> 'ImageJob':
+        """The job of a command line (flags named as the fields; the engine flags go into ``settings``).
+
+        Raises:
+            ImageJobError: A flag has a value it cannot take.
+        """
+        try:
+            return cls(settings=UpscaleSettings.from_args(args), **fields_from(cls, args, exclude=('settings', )))
+        except SettingError as error:
+            raise ImageJobError(error.as_flag()) from None
 
 
 @dataclass
@@ -91,22 +98,8 @@ class JobSummary:
 
 
 def _check_options(job: ImageJob) -> None:
-    problems = []
-    for name in ('tile', 'tile_pad', 'pre_pad', 'tile_blend'):
-        if getattr(job, name) < 0:
-            problems.append(f'--{name} must not be negative (got {getattr(job, name)})')
-    if job.tile_batch < 1:
-        problems.append(f'--tile_batch must be at least 1 (got {job.tile_batch})')
-    if job.outscale is not None and not job.outscale > 0:
-        problems.append(f'--outscale must be positive (got {job.outscale:g})')
-    if not 0 <= job.denoise_strength <= 1:
-        problems.append(f'--denoise_strength must be between 0 and 1 (got {job.denoise_strength:g})')
     if job.ext not in EXTENSIONS:
-        problems.append(f'--ext must be one of {", ".join(EXTENSIONS)} (got {job.ext})')
-    if job.precision not in PRECISIONS:
-        problems.append(f'--precision must be one of {", ".join(PRECISIONS)} (got {job.precision})')
-    if problems:
-        raise ImageJobError('; '.join(problems) + '.')
+        raise ImageJobError(f'--ext must be one of {", ".join(EXTENSIONS)}, got {job.ext!r}.')
 
 
 def collect_inputs(path: str) -> Tuple[List[str], List[Tuple[str, str]]]:
@@ -175,18 +168,6 @@ def _prepare_output_folder(folder: str) -> None:
                             'writable folder with -o.') from None
 
 
-def _build_upsampler(job: ImageJob, choice: ModelChoice) -> RealESRGANer:
-    return choice.upsampler(
-        tile=job.tile,
-        tile_pad=job.tile_pad,
-        pre_pad=job.pre_pad,
-        device=job.device,
-        gpu_id=job.gpu_id,
-        precision='fp32' if job.fp32 else job.precision,
-        tile_blend=job.tile_blend,
-        tile_batch=job.tile_batch)
-
-
 class _TileBar:
     """A tile progress bar for images with many tiles (created on the first report, reset for each pass)."""
 
@@ -227,27 +208,16 @@ def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progre
     paths, skipped = collect_inputs(job.input)
     _prepare_output_folder(job.output)
     try:
-        choice = choose_model(job.model_name, job.model_path, job.denoise_strength, job.model_dir)
-        upsampler = _build_upsampler(job, choice)
-    except (ValueError, OSError) as error:
+        choice = choose_model(job.model_name, job.model_path, job.denoise_strength, job.weights_dir)
+        upscale = UpscalerRecipe(choice, job.settings, job.face_enhance, job.weights_dir).build()
+    except SettingError as error:
+        raise ImageJobError(error.as_flag()) from None
+    except (ValueError, OSError, FaceEnhanceUnavailable) as error:
         raise ImageJobError(str(error)) from None
-    outscale = job.outscale if job.outscale is not None else choice.outscale
-    face_enhancer = None
-    if job.face_enhance:
-        try:
-            face_enhancer = build_face_enhancer(upsampler, outscale, job.model_dir)
-        except FaceEnhanceUnavailable as error:
-            raise ImageJobError(str(error)) from None
 
     summary = JobSummary(total=len(paths), skipped=skipped)
     for path, reason in skipped:
         log(f'Skipped {path}: {reason}')
-
-    def upscale(img: np.ndarray, tile_bar: _TileBar) -> np.ndarray:
-        if face_enhancer is not None:
-            return enhance_faces(face_enhancer, img)
-        output, _ = upsampler.enhance(img, outscale=outscale, alpha_upsampler=job.alpha_upsampler, on_tile=tile_bar)
-        return output
 
     writes: queue.Queue = queue.Queue(maxsize=2)
     writer = IOConsumer(job, writes, 0)
@@ -262,7 +232,7 @@ def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progre
                 else:
                     tile_bar = _TileBar(progress)
                     try:
-                        output = upscale(result.image, tile_bar)
+                        output = upscale(result.image, on_tile=tile_bar)
                     except (ValueError, RuntimeError) as error:
                         log(f'Failed {result.path}: {error}')
                         summary.failed.append((result.path, str(error)))

@@ -1,0 +1,88 @@
+"""One image in, one upscaled image out: ``RealESRGANer`` (and GFPGAN for faces) as the jobs use it.
+
+The parent process resolves the model once (:func:`realesrgan.app.model_choice.choose_model`) and puts it with the
+settings into an :class:`UpscalerRecipe`, which is small and picklable; the image job builds its upscaler from it,
+and each video worker process builds its own on its device, so weights are found, downloaded or converted once.
+"""
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch
+
+from realesrgan.app.face_enhance import build_face_enhancer, enhance_faces
+from realesrgan.app.model_choice import ModelChoice
+from realesrgan.inference.settings import UpscaleSettings
+from realesrgan.inference.tile_runner import TileCallback
+from realesrgan.utils import RealESRGANer
+from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
+
+__all__ = ['ImageUpscaler', 'UpscalerRecipe']
+
+
+class ImageUpscaler:
+    """Upscale one image with the job's final scale and alpha choice, or restore its faces with GFPGAN.
+
+    Args:
+        upsampler: The Real-ESRGAN upsampler.
+        outscale: Final scale.
+        alpha_upsampler: How alpha channels are upscaled (see :meth:`RealESRGANer.enhance`).
+        face_enhancer: A GFPGAN restorer built on ``upsampler``, or None.
+    """
+
+    def __init__(self, upsampler: RealESRGANer, outscale: float, alpha_upsampler: str,
+                 face_enhancer: Optional[Any] = None) -> None:
+        self.upsampler = upsampler
+        self.outscale = outscale
+        self.alpha_upsampler = alpha_upsampler
+        self.face_enhancer = face_enhancer
+
+    def __call__(self, img: np.ndarray, on_tile: Optional[TileCallback] = None) -> np.ndarray:
+        """The upscaled image (same channels as ``img``).
+
+        Args:
+            img: (H, W) gray, (H, W, 3) BGR or (H, W, 4) BGRA image.
+            on_tile: Called with (tiles done, tiles in all) after each batch of tiles.
+        """
+        if self.face_enhancer is not None:
+            return enhance_faces(self.face_enhancer, img)
+        output, _ = self.upsampler.enhance(img, outscale=self.outscale, alpha_upsampler=self.alpha_upsampler,
+                                           on_tile=on_tile)
+        return output
+
+
+@dataclass(frozen=True)
+class UpscalerRecipe:
+    """How to build the job's :class:`ImageUpscaler`; ``recipe(device)`` builds it on a device (video workers).
+
+    Attributes:
+        choice: The resolved model and its local weights.
+        settings: The engine settings; ``settings.outscale`` None means the model's own final scale.
+        face_enhance: Restore faces with GFPGAN (needs the ``gfpgan`` package and its weights).
+        weights_dir: Where GFPGAN's weights are looked for.
+    """
+
+    choice: ModelChoice
+    settings: UpscaleSettings
+    face_enhance: bool = False
+    weights_dir: str = DEFAULT_WEIGHTS_DIR
+
+    @property
+    def outscale(self) -> float:
+        """The final scale of the images."""
+        return self.settings.outscale if self.settings.outscale is not None else self.choice.outscale
+
+    def build(self, device: Union[str, torch.device, None] = None) -> ImageUpscaler:
+        """Build the upscaler, on ``device`` when given (else the settings' device).
+
+        Raises:
+            realesrgan.app.face_enhance.FaceEnhanceUnavailable: ``face_enhance`` without GFPGAN or its weights.
+        """
+        settings = self.settings if device is None else self.settings.replace(device=device)
+        upsampler = RealESRGANer.from_choice(self.choice, settings)
+        face_enhancer = build_face_enhancer(upsampler, self.outscale, self.weights_dir) if self.face_enhance else None
+        return ImageUpscaler(upsampler, self.outscale, settings.alpha_upsampler, face_enhancer)
+
+    def __call__(self, device: str) -> ImageUpscaler:
+        """The upscaler on ``device`` (e.g. ``'cpu'``, ``'cuda:1'``): the factory the video workers call."""
+        return self.build(device)

@@ -1,0 +1,149 @@
+"""Upscale a video (or a folder of frames) into an MP4: the engine behind ``inference_realesrgan_video.py``.
+
+The policy of a run lives here, not in the script: face enhancement is turned off for anime models (as the
+original), the worker devices are chosen (``num_process_per_gpu`` on every CUDA GPU, or that many on the one
+device asked for), the model and its weights are resolved once in this process and handed to the workers as an
+:class:`~realesrgan.app.upscaler.UpscalerRecipe`. The work itself is :func:`realesrgan.video.upscale_video`.
+"""
+import argparse
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, List, Mapping, NamedTuple, Optional, Union
+
+import torch
+
+from realesrgan.app.face_enhance import FaceEnhanceUnavailable, require_gfpgan
+from realesrgan.app.model_choice import choose_model
+from realesrgan.app.upscaler import UpscalerRecipe
+from realesrgan.inference.device import select_device
+from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
+from realesrgan.video import EncoderSettings, VideoJobResult, upscale_video, worker_devices
+from realesrgan.video.writer import DEFAULT_CRF
+from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
+
+__all__ = ['VideoJob', 'VideoJobSetupError', 'VideoRunSummary', 'job_devices', 'run_video_job', 'video_name']
+
+
+class VideoJobSetupError(ValueError):
+    """The job cannot start; the message says what was wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """A video upscaling run (the flags of ``inference_realesrgan_video.py``; see its ``--help``).
+
+    The engine settings travel in ``settings``; ``crf``, ``preset`` and ``pix_fmt`` are the encoder's.
+    """
+
+    input: str = 'inputs'
+    model_name: str = 'realesr-animevideov3'
+    output: str = 'results'
+    denoise_strength: float = 0.5
+    model_path: Optional[str] = None
+    suffix: str = 'out'
+    face_enhance: bool = False
+    fps: Optional[Fraction] = None
+    extract_frame_first: bool = False
+    num_process_per_gpu: int = 1
+    ext: str = 'auto'
+    crf: float = DEFAULT_CRF
+    preset: str = 'medium'
+    pix_fmt: str = 'yuv420p'
+    weights_dir: str = DEFAULT_WEIGHTS_DIR
+    settings: UpscaleSettings = field(default_factory=UpscaleSettings)
+
+    @classmethod
+    def from_args(cls, args: Union[argparse.Namespace, Mapping[str, Any]]) -> 'VideoJob':
+        """The job of a command line (flags named as the fields; the engine flags go into ``settings``).
+
+        Raises:
+            VideoJobSetupError: A flag has a value it cannot take.
+        """
+        try:
+            return cls(settings=UpscaleSettings.from_args(args), **fields_from(cls, args, exclude=('settings', )))
+        except SettingError as error:
+            raise VideoJobSetupError(error.as_flag()) from None
+
+    @property
+    def output_path(self) -> str:
+        """``<output>/<name>_<suffix>.mp4``."""
+        return os.path.join(self.output, f'{video_name(self.input)}_{self.suffix}.mp4')
+
+
+class VideoRunSummary(NamedTuple):
+    """What a finished run produced, and on which devices."""
+
+    result: VideoJobResult
+    devices: List[str]
+
+    def describe(self) -> str:
+        """One line for the user: the file, frames, rate, audio and workers."""
+        result = self.result
+        audio = f', {result.audio_streams} audio stream(s) copied' if result.audio_streams else ''
+        used = ', '.join(sorted(set(self.devices[:result.num_workers])))
+        return (f'Saved {result.output_path}: {result.num_frames} frames at {float(result.frame_rate):.3f} fps{audio} '
+                f'({result.num_workers} worker(s) on {used}).')
+
+
+def video_name(input_path: str) -> str:
+    """Base name of the output: the file name without extension, or the folder name."""
+    path = os.path.normpath(os.path.abspath(input_path))
+    return os.path.basename(path) if os.path.isdir(path) else os.path.splitext(os.path.basename(path))[0]
+
+
+def job_devices(settings: UpscaleSettings, num_process_per_gpu: int) -> List[str]:
+    """One device per worker: ``auto``/``cuda`` spread over every CUDA GPU, an explicit device is used alone.
+
+    Args:
+        settings: The engine settings (``device``, ``gpu_id``).
+        num_process_per_gpu: Workers per device.
+
+    Returns:
+        The device of each worker.
+    """
+    device = select_device(settings.device, settings.gpu_id)
+    if device.type == 'cuda' and settings.device in ('auto', 'cuda') and settings.gpu_id is None:
+        return worker_devices('cuda', num_process_per_gpu, torch.cuda.device_count())
+    return worker_devices(str(device), num_process_per_gpu)
+
+
+def run_video_job(job: VideoJob,
+                  log: Callable[[str], None],
+                  progress: Optional[Callable[[int], None]] = None,
+                  on_start: Optional[Callable[[int], None]] = None) -> VideoRunSummary:
+    """Upscale ``job.input`` into :attr:`VideoJob.output_path`.
+
+    Args:
+        job: The options.
+        log: Receives notes for the user (options turned off or not used).
+        progress: Called with the number of newly encoded frames.
+        on_start: Called once with the number of output frames, before the workers start.
+
+    Returns:
+        What was produced, and the devices of the workers.
+
+    Raises:
+        VideoJobSetupError: The job cannot start (bad option, unknown model, missing weights, GFPGAN missing).
+        realesrgan.video.VideoInputError: The input or the output location cannot be used.
+        realesrgan.video.VideoJobError: A worker failed or died; the message names the segment.
+    """
+    face_enhance = job.face_enhance
+    if face_enhance and 'anime' in job.model_name:
+        log('Note: --face_enhance is not supported for anime models; turned it off.')
+        face_enhance = False
+    try:
+        devices = job_devices(job.settings, job.num_process_per_gpu)
+        encoder = EncoderSettings(crf=job.crf, preset=job.preset, pix_fmt=job.pix_fmt)
+        if face_enhance:
+            require_gfpgan()
+        choice = choose_model(job.model_name, job.model_path, job.denoise_strength, job.weights_dir)
+    except SettingError as error:
+        raise VideoJobSetupError(error.as_flag()) from None
+    except (ValueError, OSError, FaceEnhanceUnavailable) as error:
+        raise VideoJobSetupError(str(error)) from None
+    recipe = UpscalerRecipe(choice, job.settings, face_enhance, job.weights_dir)
+    result = upscale_video(job.input, job.output_path, recipe, devices=devices, fps=job.fps, encoder=encoder,
+                           extract_frame_first=job.extract_frame_first,
+                           frame_ext='png' if job.ext == 'auto' else job.ext, progress=progress, on_start=on_start)
+    return VideoRunSummary(result, devices)
