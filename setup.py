@@ -32,8 +32,9 @@ setup(
     python_requires='>=3.8',
     install_requires=read_requirements(),
     extras_require={
-        # the test suite uses the ncnn runtime as reference, PyAV for video and ONNX Runtime for export checks
-        'test': ['pytest', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript'],
+        # the test suite uses the ncnn runtime as reference, PyAV for video and ONNX Runtime for export checks;
+        # ruff lints (CI runs it before the tests)
+        'test': ['pytest', 'ruff', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript'],
         'video': ['av'],
         'export': ['onnx', 'onnxruntime', 'onnxscript'],
         # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images

@@ -24,7 +24,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-def read_bytes_with_retry(file_client, path: str, client_key: str = 'default', attempts: int = 3,
+
+def read_bytes_with_retry(file_client: FileClient, path: str, client_key: str = 'default', attempts: int = 3,
                           wait_s: float = 1.0) -> bytes:
     """Fetch one file's bytes from a BasicSR ``FileClient``, retrying transient IO errors.
 

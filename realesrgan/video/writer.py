@@ -8,7 +8,7 @@ but fewer players (browsers, phones) decode it.
 """
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import av
 import cv2
@@ -90,7 +90,7 @@ class SegmentWriter:
     def __enter__(self) -> 'SegmentWriter':
         return self
 
-    def __exit__(self, exc_type, exc, traceback) -> None:
+    def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException], traceback: Any) -> None:
         if exc_type is None:
             self.close()
         elif self._container is not None:
