@@ -29,6 +29,7 @@ from torch import nn
 from realesrgan.fileio.images import read_image, write_image
 from realesrgan.inference.device import select_device
 from realesrgan.inference.heap_reuse import keep_freed_memory
+from realesrgan.inference.host_memory import check_memory
 from realesrgan.inference.image_conversion import color_output, gray_output, max_range_of, network_input, quantize
 from realesrgan.inference.precision import resolve_precision
 from realesrgan.inference.settings import UpscaleSettings, check_outscale
@@ -239,6 +240,20 @@ class RealESRGANer:
             self.img, self.output, self.mod_pad_h, self.mod_pad_w = image, output, mod_pad_h, mod_pad_w
         return output
 
+    def _check_host_memory(self, img: np.ndarray, outscale: Optional[float]) -> None:
+        """Fail at once, with what to do, when the outputs of ``img`` cannot fit in the host's memory."""
+        height, width = img.shape[:2]
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        final = outscale if outscale is not None else self.scale
+        itemsize = 2 if max_range_of(img) == 65535 else 1
+        network_pixels = height * width * self.scale**2
+        # the float32 RGB network output (on the host when tiled or on the CPU), its integer copy, the final resize
+        on_host = 3 * 4 * network_pixels if self.tile_size > 0 or self.device.type == 'cpu' else 0
+        resized = int(height * final) * int(width * final) * channels * itemsize if final != self.scale else 0
+        check_memory(on_host + network_pixels * channels * itemsize + resized,
+                     f'Upscaling the {width}x{height} image to {int(width * final)}x{int(height * final)}',
+                     'use a smaller -s/--outscale, or a smaller image')
+
     @torch.inference_mode()
     def enhance(self,
                 img: np.ndarray,
@@ -249,7 +264,8 @@ class RealESRGANer:
         """Upscale one image as the original does.
 
         Args:
-            img: (H, W) gray, (H, W, 3) BGR or (H, W, 4) BGRA image, 8- or 16-bit (or float in the 8-bit range).
+            img: (H, W) gray, (H, W, 3) BGR or (H, W, 4) BGRA image, 8- or 16-bit, or float (in the 8-bit range, or
+                in [0, 1], which is scaled to it); the output is uint8 (uint16 for 16-bit input).
             outscale: Final scale; the network output is resized (Lanczos) when it differs from ``scale``.
             alpha_upsampler: ``'realesrgan'`` upscales the alpha channel with the network too; anything else
                 resizes it (bilinear).
@@ -260,9 +276,10 @@ class RealESRGANer:
             or ``'RGBA'``.
 
         Raises:
-            ValueError: The image or ``outscale`` is not usable.
+            ValueError: The image (NaN values, wrong shape) or ``outscale`` is not usable, or the network gives NaN.
+            MemoryError: The output would not fit in the host's memory (checked before any work).
         """
-        img = np.asarray(img)
+        img = np.ascontiguousarray(img)  # also views with negative strides (img[:, :, ::-1]), which torch refuses
         if img.ndim == 3 and img.shape[2] == 1:
             img = img[:, :, 0]
         if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)) or img.size == 0:
@@ -272,6 +289,12 @@ class RealESRGANer:
         if outscale is not None:
             if int(width * outscale) < 1 or int(height * outscale) < 1:
                 raise ValueError(f'outscale {outscale} makes the {width}x{height} image smaller than one pixel.')
+        if img.dtype.kind == 'f':
+            if not np.isfinite(img).all():
+                raise ValueError('The image has NaN or infinite values; give an image with finite pixel values.')
+            if float(img.max()) <= 1.0:  # a float image in [0, 1]: the original's range test would make it black
+                img = img.astype(np.float32) * 255.0
+        self._check_host_memory(img, outscale)
         max_range = max_range_of(img)
         if max_range == 65535:
             logger.info('Input is a 16-bit image')

@@ -47,7 +47,7 @@ def add_original_options(parser: argparse.ArgumentParser, subject: str) -> None:
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--device``, ``--precision``, ``--tile_blend``, ``--tile_batch`` and ``--weights_dir`` to a parser.
+    """Add ``--device``, ``--precision``, ``--tile_blend``, ``--tile_batch``, ``--max_pixels``, ``--weights_dir``.
 
     Args:
         parser: The parser of ``inference_realesrgan.py`` or ``inference_realesrgan_video.py``.
@@ -62,5 +62,8 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                         f'(default: {DEFAULTS.tile_blend}; 0: as the original)')
     parser.add_argument('--tile_batch', type=int, default=DEFAULTS.tile_batch,
                         help=f'Tiles per forward pass (default: {DEFAULTS.tile_batch})')
+    parser.add_argument('--max_pixels', type=int, default=DEFAULTS.max_pixels,
+                        help=f'Largest input image in pixels, height x width; larger ones are refused (default: '
+                        f'{DEFAULTS.max_pixels}; 0: no limit)')
     parser.add_argument('--weights_dir', '--model_dir', dest='weights_dir', type=str, default=DEFAULT_WEIGHTS_DIR,
                         help='Folder of downloaded/converted weights (default: weights/ of the repository)')

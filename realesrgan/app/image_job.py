@@ -6,17 +6,19 @@ ahead in a thread, upscaled, and written atomically by another thread; a file th
 written is skipped with a one-line reason and listed in the :class:`JobSummary`.
 """
 import argparse
+import logging
 import os
 import queue
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from tqdm import tqdm
 
 from realesrgan.app.face_enhance import FaceEnhanceUnavailable
 from realesrgan.app.model_choice import choose_model
 from realesrgan.app.upscaler import UpscalerRecipe
+from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.fileio.images import IMAGE_EXTENSIONS
 from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
 from realesrgan.utils import IOConsumer, PrefetchReader
@@ -25,6 +27,8 @@ from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
 __all__ = [
     'EXTENSIONS', 'ImageJob', 'ImageJobError', 'JobSummary', 'collect_inputs', 'output_path', 'run_image_job'
 ]
+
+logger = logging.getLogger(__name__)
 
 EXTENSIONS = ('auto', 'jpg', 'png')
 # Tile progress bars are shown for images with at least this many tiles.
@@ -121,6 +125,9 @@ def collect_inputs(path: str) -> Tuple[List[str], List[Tuple[str, str]]]:
         raise ImageJobError(f'Input "{path}" does not exist: give an image file or a folder of images with -i.')
     if os.path.isfile(path):
         return [path], []
+    if not os.path.isdir(path):
+        raise ImageJobError(f'Input "{path}" is neither an image file nor a folder (a device or a pipe?): give an '
+                            'image file or a folder of images with -i.')
     files = [
         os.path.join(path, name) for name in sorted(os.listdir(path))
         if not name.startswith('.') and os.path.isfile(os.path.join(path, name))
@@ -166,6 +173,31 @@ def _prepare_output_folder(folder: str) -> None:
     except OSError as error:
         raise ImageJobError(f'Cannot write to the output folder "{folder}" ({error.strerror or error}). Choose a '
                             'writable folder with -o.') from None
+    for path in remove_stale_partials(folder):
+        logger.info('Removed %s, left by an interrupted run.', path)
+
+
+def _check_output_names(paths: List[str], job: ImageJob) -> None:
+    """Refuse, before any work, inputs that would overwrite each other's output, or an input itself."""
+    inputs = {os.path.realpath(path): path for path in paths}
+    claimed = {}
+    for path in paths:
+        planned = os.path.realpath(output_path(path, job.output, job.suffix, job.ext, None))
+        if planned in inputs:
+            raise ImageJobError(f'The output of "{path}" would overwrite the input "{inputs[planned]}": choose another '
+                                'folder with -o or a --suffix.')
+        if planned in claimed:
+            raise ImageJobError(f'"{claimed[planned]}" and "{path}" would both be written to "{planned}": rename one '
+                                'of them, or keep their formats apart with --ext auto.')
+        claimed[planned] = path
+
+
+def _reason(error: BaseException) -> str:
+    """One line that says why an image failed (OpenCV and torch messages span several lines)."""
+    text = ' '.join(str(error).split())
+    if isinstance(error, (ValueError, RuntimeError, MemoryError)) and text:
+        return text
+    return f'{type(error).__name__}: {text}' if text else type(error).__name__
 
 
 class _TileBar:
@@ -206,6 +238,7 @@ def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progre
     """
     _check_options(job)
     paths, skipped = collect_inputs(job.input)
+    _check_output_names(paths, job)
     _prepare_output_folder(job.output)
     try:
         choice = choose_model(job.model_name, job.model_path, job.denoise_strength, job.weights_dir)
@@ -219,6 +252,7 @@ def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progre
     for path, reason in skipped:
         log(f'Skipped {path}: {reason}')
 
+    written_by: Dict[str, str] = {}
     writes: queue.Queue = queue.Queue(maxsize=2)
     writer = IOConsumer(job, writes, 0)
     writer.start()
@@ -231,14 +265,17 @@ def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progre
                     summary.failed.append((result.path, result.error))
                 else:
                     tile_bar = _TileBar(progress)
+                    img_mode = 'RGBA' if result.image.ndim == 3 and result.image.shape[2] == 4 else None
+                    save_path = output_path(result.path, job.output, job.suffix, job.ext, img_mode)
                     try:
+                        if save_path in written_by:  # an alpha image became PNG beside an input of that name
+                            raise ValueError(f'its output {save_path} is already the output of {written_by[save_path]}')
                         output = upscale(result.image, on_tile=tile_bar)
-                    except (ValueError, RuntimeError) as error:
-                        log(f'Failed {result.path}: {error}')
-                        summary.failed.append((result.path, str(error)))
+                    except Exception as error:  # noqa: BLE001 (one image fails, with its reason; the batch goes on)
+                        log(f'Failed {result.path}: {_reason(error)}')
+                        summary.failed.append((result.path, _reason(error)))
                     else:
-                        img_mode = 'RGBA' if result.image.ndim == 3 and result.image.shape[2] == 4 else None
-                        save_path = output_path(result.path, job.output, job.suffix, job.ext, img_mode)
+                        written_by[save_path] = result.path
                         writes.put({'output': output, 'save_path': save_path})
                     finally:
                         tile_bar.close()

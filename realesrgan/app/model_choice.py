@@ -63,12 +63,15 @@ def choose_model(model_name: Optional[str] = None,
 
     Raises:
         ValueError: Unknown model name (the message lists the valid ones).
-        realesrgan.inference.settings.SettingError: Denoise strength outside [0, 1].
+        realesrgan.inference.settings.SettingError: Denoise strength outside [0, 1], or ``weights_dir`` is a file.
         realesrgan.zoo.WeightsNotFoundError: No weights could be found, downloaded or converted.
         realesrgan.zoo.CheckpointError: ``model_path`` is not a checkpoint of a supported network.
     """
     if not 0 <= denoise_strength <= 1:
         raise SettingError('denoise_strength', f'denoise_strength must be between 0 and 1, got {denoise_strength:g}.')
+    if os.path.exists(weights_dir) and not os.path.isdir(weights_dir):
+        raise SettingError('weights_dir', f'weights_dir "{weights_dir}" is a file, not a folder: give a folder for '
+                           'the downloaded and converted weights.')
     if model_path and model_name is None:
         path = resolve_model_path(None, weights_dir, model_path=model_path)
         network = detect_architecture(load_state_dict(path))

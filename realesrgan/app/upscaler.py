@@ -27,14 +27,16 @@ class ImageUpscaler:
         upsampler: The Real-ESRGAN upsampler.
         outscale: Final scale.
         alpha_upsampler: How alpha channels are upscaled (see :meth:`RealESRGANer.enhance`).
+        max_pixels: Largest input accepted (height times width); 0 for no limit.
         face_enhancer: A GFPGAN restorer built on ``upsampler``, or None.
     """
 
-    def __init__(self, upsampler: RealESRGANer, outscale: float, alpha_upsampler: str,
+    def __init__(self, upsampler: RealESRGANer, outscale: float, alpha_upsampler: str, max_pixels: int,
                  face_enhancer: Optional[Any] = None) -> None:
         self.upsampler = upsampler
         self.outscale = outscale
         self.alpha_upsampler = alpha_upsampler
+        self.max_pixels = max_pixels
         self.face_enhancer = face_enhancer
 
     def __call__(self, img: np.ndarray, on_tile: Optional[TileCallback] = None) -> np.ndarray:
@@ -43,7 +45,14 @@ class ImageUpscaler:
         Args:
             img: (H, W) gray, (H, W, 3) BGR or (H, W, 4) BGRA image.
             on_tile: Called with (tiles done, tiles in all) after each batch of tiles.
+
+        Raises:
+            ValueError: The image has more than ``max_pixels`` pixels, or cannot be upscaled.
         """
+        height, width = img.shape[:2]
+        if self.max_pixels and height * width > self.max_pixels:
+            raise ValueError(f'{width}x{height} is {height * width:,} pixels, more than the limit of '
+                             f'{self.max_pixels:,} (raise it with --max_pixels, 0 for none)')
         if self.face_enhancer is not None:
             return enhance_faces(self.face_enhancer, img)
         output, _ = self.upsampler.enhance(img, outscale=self.outscale, alpha_upsampler=self.alpha_upsampler,
@@ -81,7 +90,7 @@ class UpscalerRecipe:
         settings = self.settings if device is None else self.settings.replace(device=device)
         upsampler = RealESRGANer.from_choice(self.choice, settings)
         face_enhancer = build_face_enhancer(upsampler, self.outscale, self.weights_dir) if self.face_enhance else None
-        return ImageUpscaler(upsampler, self.outscale, settings.alpha_upsampler, face_enhancer)
+        return ImageUpscaler(upsampler, self.outscale, settings.alpha_upsampler, settings.max_pixels, face_enhancer)
 
     def __call__(self, device: str) -> ImageUpscaler:
         """The upscaler on ``device`` (e.g. ``'cpu'``, ``'cuda:1'``): the factory the video workers call."""

@@ -16,10 +16,12 @@ import torch
 from realesrgan.inference.precision import normalize_precision
 from realesrgan.inference.tiling import DEFAULT_TILE_BLEND
 
-__all__ = ['ALPHA_UPSAMPLERS', 'SettingError', 'UpscaleSettings', 'check_outscale', 'fields_from']
+__all__ = ['ALPHA_UPSAMPLERS', 'DEFAULT_MAX_PIXELS', 'SettingError', 'UpscaleSettings', 'check_outscale', 'fields_from']
 
 # 'realesrgan' runs the alpha channel through the network too; 'bicubic' resizes it (the original's two choices).
 ALPHA_UPSAMPLERS = ('realesrgan', 'bicubic')
+# 200 megapixels: above the largest camera photos; a 20000x20000 scan (400 MP) is refused unless asked for.
+DEFAULT_MAX_PIXELS = 200_000_000
 
 
 class SettingError(ValueError):
@@ -95,6 +97,8 @@ class UpscaleSettings:
         gpu_id: CUDA device index, for a CUDA device given without one.
         outscale: Final scale; None for the model's own (4, or 2 / 3 for the animevideov3 -x2 / -x3 variants).
         alpha_upsampler: ``'realesrgan'`` (alpha through the network) or ``'bicubic'`` (alpha resized).
+        max_pixels: Largest input image, in pixels (height times width); larger ones are refused with a reason.
+            0 means no limit.
     """
 
     tile: int = 0
@@ -107,11 +111,13 @@ class UpscaleSettings:
     gpu_id: Optional[int] = None
     outscale: Optional[float] = None
     alpha_upsampler: str = 'realesrgan'
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:
         for name in ('tile', 'tile_pad', 'pre_pad', 'tile_blend'):
             _check_count(name, getattr(self, name), 0)
         _check_count('tile_batch', self.tile_batch, 1)
+        _check_count('max_pixels', self.max_pixels, 0)
         try:
             object.__setattr__(self, 'precision', normalize_precision(self.precision))
         except ValueError as error:

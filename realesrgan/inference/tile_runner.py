@@ -71,12 +71,16 @@ class TileRunner:
         """The network's output for ``batch`` in ``precision``.
 
         Raises:
-            NonFiniteOutputError: Reduced precision gave NaN or Inf.
+            NonFiniteOutputError: Reduced precision gave NaN or Inf (redo in fp32).
+            ValueError: fp32 gave NaN or Inf (broken weights).
         """
         with autocast(precision, self.device):
             output = forward_network(self.model, batch)
-        if precision != 'fp32' and not bool(torch.isfinite(output).all()):
-            raise NonFiniteOutputError()
+        if not bool(torch.isfinite(output).all()):
+            if precision != 'fp32':
+                raise NonFiniteOutputError()
+            raise ValueError('The network gives NaN or infinite values even in fp32: its weights are broken (check the '
+                             'checkpoint for NaN or Inf values).')
         return output
 
     def tiled_forward(self, image: torch.Tensor, precision: str, tile: int, tile_batch: int, context: int,

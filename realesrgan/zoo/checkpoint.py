@@ -78,12 +78,12 @@ def load_state_dict(path: str, param_key: Optional[str] = None) -> StateDict:
 
 
 def save_checkpoint(state_dict: StateDict, path: str, param_key: str) -> None:
-    """Write ``{param_key: state_dict}`` atomically: a crash never leaves a half-written file at ``path``.
+    """Write ``{param_key: state_dict}`` atomically and durably: a crash never leaves a half-written file at ``path``.
 
     Args:
         state_dict: The weights.
         path: Destination ``.pth``; its folder is created when missing.
-        param_key: ``'params_ema'`` or ``'params'`` (see :data:`realesrgan.zoo.builders.OFFICIAL_PARAM_KEY`).
+        param_key: ``'params_ema'`` or ``'params'`` (see :data:`realesrgan.zoo.families.OFFICIAL_PARAM_KEY`).
     """
-    with atomic_output(path) as tmp_path:
+    with atomic_output(path, durable=True) as tmp_path:
         torch.save({param_key: state_dict}, tmp_path)

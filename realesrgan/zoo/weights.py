@@ -18,12 +18,12 @@ import os
 import socket
 import threading
 import urllib.request
-import uuid
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlparse
 
 from torch.hub import download_url_to_file
 
+from realesrgan.fileio.atomic import atomic_output, remove_stale_partials
 from realesrgan.zoo.checkpoint import CheckpointError, load_state_dict, save_checkpoint
 from realesrgan.zoo.ncnn import NcnnFormatError, convert_ncnn
 from realesrgan.zoo.table import MODEL_ZOO, ModelSpec, get_model_spec
@@ -115,24 +115,19 @@ def download_weights(url: str, weights_dir: str, file_name: Optional[str] = None
     """
     destination = os.path.join(weights_dir, file_name or os.path.basename(urlparse(url).path))
     _probe_host(url, connect_timeout)
-    os.makedirs(weights_dir, exist_ok=True)
-    temporary = f'{destination}.{uuid.uuid4().hex[:8]}.download'
+    remove_stale_partials(weights_dir)
     logger.info('Downloading %s to %s', url, destination)
     try:
-        with _socket_timeout(read_timeout):
+        with atomic_output(destination, durable=True) as temporary, _socket_timeout(read_timeout):
             download_url_to_file(url, temporary, progress=progress)
-        # urllib returns a short body without complaint when the connection drops early; loading the file is what
-        # proves it complete (and that it is a checkpoint, not an error page).
-        try:
-            load_state_dict(temporary)
-        except CheckpointError:
-            raise OSError('the server sent an incomplete file or something other than a checkpoint') from None
-        os.replace(temporary, destination)
+            # urllib returns a short body without complaint when the connection drops early; loading the file is
+            # what proves it complete (and that it is a checkpoint, not an error page).
+            try:
+                load_state_dict(temporary)
+            except CheckpointError:
+                raise OSError('the server sent an incomplete file or something other than a checkpoint') from None
     except (OSError, http.client.HTTPException, RuntimeError) as error:
         raise OSError(f'download of {url} failed: {type(error).__name__}: {error}') from error
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
     return destination
 
 
