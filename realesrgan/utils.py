@@ -16,6 +16,7 @@ of lives in :mod:`realesrgan.inference`:
 * ``enhance`` is safe to call from several threads: it keeps its state in locals and only mirrors the last
   call's tensors into ``img`` / ``output`` for scripts that read them.
 """
+import inspect
 import logging
 import queue
 import threading
@@ -137,19 +138,15 @@ class RealESRGANer:
         Returns:
             The upsampler, weights loaded.
         """
+        # every setting the constructor takes, by its name: a new engine setting needs no edit here
+        accepted = inspect.signature(cls.__init__).parameters
+        engine = {name: value for name, value in vars(settings).items() if name in accepted}
         return cls(
             scale=choice.network.netscale,
             model_path=list(choice.model_paths) if choice.dni_weight else choice.model_paths[0],
             dni_weight=list(choice.dni_weight) if choice.dni_weight else None,
             model=choice.network.build(),
-            tile=settings.tile,
-            tile_pad=settings.tile_pad,
-            pre_pad=settings.pre_pad,
-            device=settings.device,
-            gpu_id=settings.gpu_id,
-            precision=settings.precision,
-            tile_blend=settings.tile_blend,
-            tile_batch=settings.tile_batch)
+            **engine)
 
     def dni(self, net_a: str, net_b: str, dni_weight: Sequence[float], key: str = 'params',
             loc: str = 'cpu') -> Dict[str, Dict[str, torch.Tensor]]:

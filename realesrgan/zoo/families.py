@@ -2,8 +2,9 @@
 
 A descriptor says how to build the network, how its official checkpoints store the weights, how to recognise
 its state dict and read every hyper-parameter from tensor shapes, and what input sizes the network needs. The
-model zoo (:mod:`~realesrgan.zoo.table`), checkpoint detection (:mod:`~realesrgan.zoo.detect`), the ncnn reader and
-the exporters all look architectures up here: adding a family is adding one :class:`ArchFamily`.
+model zoo (:mod:`~realesrgan.zoo.table`), checkpoint detection (:mod:`~realesrgan.zoo.detect`) and the exporters
+look architectures up here: adding a family is adding one :class:`ArchFamily` (the ncnn reader,
+:mod:`~realesrgan.zoo.ncnn`, knows the graphs of the two official families only).
 """
 import logging
 import math
