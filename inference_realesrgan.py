@@ -10,7 +10,7 @@ from typing import List, Optional
 
 from tqdm import tqdm
 
-from realesrgan.app.cli_options import add_engine_options, add_original_options
+from realesrgan.app.cli_options import add_engine_options, add_original_options, configure_logging
 from realesrgan.app.image_job import EXTENSIONS, ImageJob, ImageJobError, run_image_job
 from realesrgan.app.model_choice import DEFAULT_MODEL_NAME
 from realesrgan.zoo import MODEL_ZOO
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    configure_logging()
     try:
         summary = run_image_job(ImageJob.from_args(args), log=tqdm.write)
     except ImageJobError as error:

@@ -9,7 +9,6 @@ processes upscale at once (``--num_process_per_gpu`` per GPU, or that many on th
 the message names the segment; nothing is left behind), 2 when it could not start (the message says why).
 """
 import argparse
-import logging
 import sys
 from fractions import Fraction
 from typing import List, Optional
@@ -72,11 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')
 
+    from realesrgan.app.cli_options import configure_logging
     from realesrgan.app.video_job import VideoJob, VideoJobSetupError, run_video_job
     from realesrgan.video import VideoInputError, VideoJobError
 
+    configure_logging()
     if args.ffmpeg_bin != 'ffmpeg':
         print('Note: --ffmpeg_bin is not needed and not used: PyAV decodes and encodes with its own FFmpeg.')
     bar = _FrameBar()

@@ -12,42 +12,16 @@ import os
 import sys
 import tempfile
 import time
-from typing import Tuple
 
-import av
 import cv2
-import numpy as np
 from skimage import data
 
 from realesrgan.app.model_choice import choose_model
 from realesrgan.app.upscaler import UpscalerRecipe
 from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.video import upscale_video
+from realesrgan.video.sample_clip import panning_frames, write_clip
 from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
-
-
-def make_clip(path: str, size: Tuple[int, int], num_frames: int, fps: int = 24) -> None:
-    """Write a clip panning over the chelsea photo, with a mono sine track."""
-    photo = cv2.cvtColor(data.chelsea(), cv2.COLOR_RGB2BGR)
-    width, height = size
-    scale = max(width / (photo.shape[1] - num_frames), height / photo.shape[0])
-    if scale > 1:
-        photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    with av.open(path, mode='w') as output:
-        video = output.add_stream('libx264', rate=fps)
-        video.width, video.height, video.pix_fmt = width, height, 'yuv420p'
-        sound = output.add_stream('aac', rate=44100)
-        sound.layout = 'mono'
-        for k in range(num_frames):
-            frame = np.ascontiguousarray(photo[:height, k:k + width])
-            output.mux(video.encode(av.VideoFrame.from_ndarray(frame, format='bgr24')))
-        output.mux(video.encode(None))
-        samples = 44100 * num_frames // fps
-        wave = (0.2 * np.sin(2 * np.pi * 440 * np.arange(samples) / 44100)).astype(np.float32)
-        audio = av.AudioFrame.from_ndarray(wave[None], format='flt', layout='mono')
-        audio.sample_rate, audio.pts = 44100, 0
-        output.mux(sound.encode(audio))
-        output.mux(sound.encode(None))
 
 
 def main() -> int:
@@ -58,13 +32,14 @@ def main() -> int:
     parser.add_argument('--weights_dir', type=str, default=DEFAULT_WEIGHTS_DIR)
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.lower().split('x'))
+    photo = cv2.cvtColor(data.chelsea(), cv2.COLOR_RGB2BGR)
 
     recipe = UpscalerRecipe(choose_model(args.model, weights_dir=args.weights_dir), UpscaleSettings(outscale=4))
     with tempfile.TemporaryDirectory() as folder:
         clip = os.path.join(folder, 'clip.mp4')
-        make_clip(clip, size, args.frames)
+        write_clip(clip, list(panning_frames(photo, size, args.frames)))
         warmup = os.path.join(folder, 'warmup.mp4')
-        make_clip(warmup, (32, 32), 2)
+        write_clip(warmup, list(panning_frames(photo, (32, 32), 2)))
         upscale_video(warmup, os.path.join(folder, 'warmup_out.mp4'), recipe, devices=['cpu', 'cpu'])
 
         rates = {}

@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
-from realesrgan.export.onnx import DEFAULT_OPSET, EXPORTERS, export_onnx, onnx_session, run_onnx
+from realesrgan.export.onnx import DEFAULT_OPSETS, EXPORTERS, export_onnx, onnx_session, run_onnx
 from realesrgan.export.parity import output_psnr, torch_forward
 from realesrgan.zoo import (
     MODEL_ZOO,
@@ -40,7 +40,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--input', required=True, help='generator checkpoint (.pth) or official model name')
     parser.add_argument('--output', required=True, help='ONNX file to write')
     parser.add_argument('--params', action='store_true', help='export "params" instead of "params_ema"')
-    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET, help=f'ONNX opset (default {DEFAULT_OPSET})')
+    parser.add_argument('--opset', type=int, default=None,
+                        help='ONNX opset (default: ' + ', '.join(f'{opset} for {name}'
+                                                               for name, opset in DEFAULT_OPSETS.items()) + ')')
     parser.add_argument('--fp16', action='store_true', help='float16 weights, input and output')
     parser.add_argument('--exporter', choices=EXPORTERS, default='torchscript',
                         help='torchscript: fast, no extra package; dynamo: torch.export based, needs onnxscript')
@@ -93,7 +95,7 @@ def main() -> int:
     unverified = f'{output}.unverified'
     try:
         with tqdm(total=1 + len(inputs), desc='export + verify', unit='step') as progress:
-            export_onnx(model, unverified, info.kwargs['num_in_ch'], args.opset, args.fp16, args.exporter)
+            opset = export_onnx(model, unverified, info.kwargs['num_in_ch'], args.opset, args.fp16, args.exporter)
             progress.update()
             session = onnx_session(unverified)
             results = []
@@ -112,7 +114,7 @@ def main() -> int:
         if os.path.exists(unverified):
             os.remove(unverified)
     precision = 'float16' if args.fp16 else 'float32'
-    print(f'Wrote {args.output} ({precision}, opset {args.opset}, dynamic batch/height/width, checked by onnx.checker)')
+    print(f'Wrote {args.output} ({precision}, opset {opset}, dynamic batch/height/width, checked by onnx.checker)')
     return 0
 
 

@@ -5,12 +5,13 @@ default from there, so :meth:`UpscaleSettings.from_args` turns the parsed flags 
 values are the settings' own (a bad value is reported as ``--flag ...`` with exit status 2).
 """
 import argparse
+import logging
 
 from realesrgan.inference.precision import PRECISIONS
 from realesrgan.inference.settings import ALPHA_UPSAMPLERS, UpscaleSettings
 from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
 
-__all__ = ['add_engine_options', 'add_original_options']
+__all__ = ['add_engine_options', 'add_original_options', 'configure_logging']
 
 DEFAULTS = UpscaleSettings()
 
@@ -67,3 +68,9 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                         f'{DEFAULTS.max_pixels}; 0: no limit)')
     parser.add_argument('--weights_dir', '--model_dir', dest='weights_dir', type=str, default=DEFAULT_WEIGHTS_DIR,
                         help='Folder of downloaded/converted weights (default: weights/ of the repository)')
+
+
+def configure_logging() -> None:
+    """Show warnings of the package on stderr, and the one-time weight downloads and conversions as they start."""
+    logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')
+    logging.getLogger('realesrgan.zoo.weights').setLevel(logging.INFO)

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from realesrgan.app.face_enhance import FaceEnhanceUnavailable
 from realesrgan.app.model_choice import choose_model
-from realesrgan.app.upscaler import UpscalerRecipe
+from realesrgan.app.upscaler import UpscalerRecipe, describe_engine
 from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.fileio.images import IMAGE_EXTENSIONS
 from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
@@ -226,7 +226,7 @@ def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progre
 
     Args:
         job: The options.
-        log: Receives one line per skipped or failed file.
+        log: Receives the device and precision line, then one line per skipped or failed file.
         progress: Show progress bars (images, and tiles of big images).
 
     Returns:
@@ -248,6 +248,7 @@ def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progre
     except (ValueError, OSError, FaceEnhanceUnavailable) as error:
         raise ImageJobError(str(error)) from None
 
+    log(describe_engine(upscale.upsampler.device, upscale.upsampler.precision, job.settings.precision))
     summary = JobSummary(total=len(paths), skipped=skipped)
     for path, reason in skipped:
         log(f'Skipped {path}: {reason}')

@@ -7,6 +7,7 @@ from realesrgan.inference.settings import SettingError
 from realesrgan.zoo import (
     DEFAULT_WEIGHTS_DIR,
     ArchInfo,
+    WeightsNotFoundError,
     detect_architecture,
     get_model_spec,
     load_state_dict,
@@ -64,7 +65,8 @@ def choose_model(model_name: Optional[str] = None,
     Raises:
         ValueError: Unknown model name (the message lists the valid ones).
         realesrgan.inference.settings.SettingError: Denoise strength outside [0, 1], or ``weights_dir`` is a file.
-        realesrgan.zoo.WeightsNotFoundError: No weights could be found, downloaded or converted.
+        realesrgan.zoo.WeightsNotFoundError: No weights could be found, downloaded or converted (the message names
+            every missing file: the model's and its denoise partner's).
         realesrgan.zoo.CheckpointError: ``model_path`` is not a checkpoint of a supported network.
     """
     if not 0 <= denoise_strength <= 1:
@@ -79,9 +81,15 @@ def choose_model(model_name: Optional[str] = None,
 
     spec = get_model_spec(model_name or DEFAULT_MODEL_NAME)
     outscale = float(spec.outscale or DEFAULT_OUTSCALE)
-    paths: Tuple[str, ...] = (resolve_model_path(spec.name, weights_dir, model_path=model_path), )
-    dni_weight = None
-    if spec.dni_partner and denoise_strength != 1 and not model_path:
-        paths += (resolve_model_path(spec.dni_partner, weights_dir), )
-        dni_weight = (denoise_strength, 1 - denoise_strength)
-    return ModelChoice(spec.name, spec.network, paths, dni_weight, outscale)
+    blend = bool(spec.dni_partner and denoise_strength != 1 and not model_path)
+    wanted = [(spec.name, model_path)] + ([(spec.dni_partner, None)] if blend else [])
+    paths, missing = [], []
+    for name, explicit in wanted:  # look for every file first, so that one message names all that are missing
+        try:
+            paths.append(resolve_model_path(name, weights_dir, model_path=explicit))
+        except WeightsNotFoundError as error:
+            missing.append(str(error))
+    if missing:
+        raise WeightsNotFoundError('\n'.join(missing))
+    dni_weight = (denoise_strength, 1 - denoise_strength) if blend else None
+    return ModelChoice(spec.name, spec.network, tuple(paths), dni_weight, outscale)

@@ -17,7 +17,23 @@ from realesrgan.inference.tile_runner import TileCallback
 from realesrgan.utils import RealESRGANer
 from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
 
-__all__ = ['ImageUpscaler', 'UpscalerRecipe']
+__all__ = ['ImageUpscaler', 'UpscalerRecipe', 'describe_engine']
+
+
+def describe_engine(device: torch.device, precision: str, requested: str) -> str:
+    """The line the jobs print once at the start: where and in which precision the network runs.
+
+    Args:
+        device: The device chosen.
+        precision: The precision it runs in (``'fp32'``, ``'fp16'``, ``'bf16'``).
+        requested: The precision asked for (``'auto'`` or a name).
+
+    Returns:
+        E.g. ``'Upscaling on cpu in bf16 (auto; --fp32 gives the original's pixels).'``.
+    """
+    how = f'{precision} (auto' if requested == 'auto' else f'{precision} ('
+    note = "--fp32 gives the original's pixels" if precision != 'fp32' else "the original's pixels"
+    return f'Upscaling on {device} in {how}{"; " if requested == "auto" else ""}{note}).'
 
 
 class ImageUpscaler:

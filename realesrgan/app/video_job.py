@@ -15,8 +15,9 @@ import torch
 
 from realesrgan.app.face_enhance import FaceEnhanceUnavailable, require_gfpgan
 from realesrgan.app.model_choice import choose_model
-from realesrgan.app.upscaler import UpscalerRecipe
+from realesrgan.app.upscaler import UpscalerRecipe, describe_engine
 from realesrgan.inference.device import select_device
+from realesrgan.inference.precision import resolve_precision
 from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
 from realesrgan.video import EncoderSettings, VideoJobResult, upscale_video, worker_devices
 from realesrgan.video.writer import DEFAULT_CRF
@@ -116,7 +117,7 @@ def run_video_job(job: VideoJob,
 
     Args:
         job: The options.
-        log: Receives notes for the user (options turned off or not used).
+        log: Receives notes for the user (options turned off, the device and precision).
         progress: Called with the number of newly encoded frames.
         on_start: Called once with the number of output frames, before the workers start.
 
@@ -143,6 +144,8 @@ def run_video_job(job: VideoJob,
     except (ValueError, OSError, FaceEnhanceUnavailable) as error:
         raise VideoJobSetupError(str(error)) from None
     recipe = UpscalerRecipe(choice, job.settings, face_enhance, job.weights_dir)
+    first = select_device(devices[0])
+    log(describe_engine(first, resolve_precision(job.settings.precision, first), job.settings.precision))
     result = upscale_video(job.input, job.output_path, recipe, devices=devices, fps=job.fps, encoder=encoder,
                            extract_frame_first=job.extract_frame_first,
                            frame_ext='png' if job.ext == 'auto' else job.ext, progress=progress, on_start=on_start)

@@ -13,10 +13,12 @@ from torch import nn
 
 from realesrgan.fileio.atomic import atomic_output
 
-__all__ = ['DEFAULT_OPSET', 'EXPORTERS', 'export_onnx', 'onnx_session', 'run_onnx']
+__all__ = ['DEFAULT_OPSETS', 'EXPORTERS', 'export_onnx', 'onnx_session', 'run_onnx']
 
-DEFAULT_OPSET = 17
-EXPORTERS = ('torchscript', 'dynamo')
+# The TorchScript exporter's well-supported opset, and the lowest one the dynamo exporter writes natively (asked
+# for less, it writes 18 and converts down, with a warning).
+DEFAULT_OPSETS = {'torchscript': 17, 'dynamo': 18}
+EXPORTERS = tuple(DEFAULT_OPSETS)
 INPUT_NAME, OUTPUT_NAME = 'input', 'output'
 # Side of the example input used for tracing: divisible by 4, as x1 RRDBNet (pixel-unshuffle by 4) needs.
 _TRACE_SIZE = 32
@@ -51,8 +53,8 @@ def _export(model: nn.Module, example: torch.Tensor, path: str, opset: int, expo
                           dynamic_axes=axes, opset_version=opset, do_constant_folding=True)
 
 
-def export_onnx(model: nn.Module, path: str, num_in_ch: int = 3, opset: int = DEFAULT_OPSET, fp16: bool = False,
-                exporter: str = 'torchscript') -> None:
+def export_onnx(model: nn.Module, path: str, num_in_ch: int = 3, opset: Optional[int] = None, fp16: bool = False,
+                exporter: str = 'torchscript') -> int:
     """Export a generator to ONNX with dynamic batch, height and width, checked by ``onnx.checker``.
 
     The file appears at ``path`` only once export and check succeeded.
@@ -61,10 +63,13 @@ def export_onnx(model: nn.Module, path: str, num_in_ch: int = 3, opset: int = DE
         model: The network (any device; it is not modified).
         path: Destination ``.onnx`` file.
         num_in_ch: Image channels the network takes (``ArchInfo.kwargs['num_in_ch']``).
-        opset: ONNX opset version.
+        opset: ONNX opset version; None for the exporter's default (:data:`DEFAULT_OPSETS`: 17, or 18 for dynamo).
         fp16: Export with float16 weights, input and output.
         exporter: ``'torchscript'`` (fast, no extra dependency) or ``'dynamo'`` (torch.export based; needs
             ``onnxscript``).
+
+    Returns:
+        The opset of the written file.
 
     Raises:
         ValueError: Unknown exporter.
@@ -72,6 +77,7 @@ def export_onnx(model: nn.Module, path: str, num_in_ch: int = 3, opset: int = DE
     """
     if exporter not in EXPORTERS:
         raise ValueError(f'Unknown exporter {exporter!r}; use one of {", ".join(EXPORTERS)}.')
+    opset = DEFAULT_OPSETS[exporter] if opset is None else opset
     onnx = _import('onnx')
     dtype = torch.float16 if fp16 else torch.float32
     cpu_model = copy.deepcopy(model).to(device='cpu', dtype=dtype).eval()
@@ -81,6 +87,8 @@ def export_onnx(model: nn.Module, path: str, num_in_ch: int = 3, opset: int = DE
         with torch.no_grad():
             _export(cpu_model, example, temporary, opset, exporter)
         onnx.checker.check_model(temporary, full_check=True)
+        written = next(entry.version for entry in onnx.load(temporary).opset_import if entry.domain in ('', 'ai.onnx'))
+    return written
 
 
 def onnx_session(path: str, num_threads: Optional[int] = None) -> Any:

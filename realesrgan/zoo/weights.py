@@ -160,6 +160,8 @@ def packaged_ncnn_files(spec: ModelSpec) -> Tuple[str, str]:
 
 def _convert_packaged(spec: ModelSpec, weights_dir: str) -> str:
     param_path, bin_path = packaged_ncnn_files(spec)
+    logger.info('Converting the official %s weights from the %s package (once; this takes a few seconds)...',
+                spec.name, NCNN_PACKAGE)
     try:
         conversion = convert_ncnn(param_path, bin_path)
     except NcnnFormatError as error:
