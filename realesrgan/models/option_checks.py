@@ -100,7 +100,8 @@ class OptionsError(ValueError):
 
 # ------------------------------------------------------------------------------------------------ helpers
 def closest_names(name: str, candidates: Iterable[str], count: int = 3, cutoff: float = 0.6) -> List[str]:
-    """The candidates that look most like ``name`` (difflib's similarity, case ignored, best first).
+    """The candidates that look most like ``name`` (difflib's similarity, case ignored, best first), keeping only
+    those about as close as the best.
 
     Args:
         name: A misspelt name.
@@ -111,10 +112,11 @@ def closest_names(name: str, candidates: Iterable[str], count: int = 3, cutoff: 
     Returns:
         Up to ``count`` close names; empty when none is close.
     """
-    candidates = sorted(set(candidates))
-    by_case = {candidate.lower(): candidate for candidate in candidates}
+    by_case = {candidate.lower(): candidate for candidate in sorted(set(candidates))}
     matches = difflib.get_close_matches(name.lower(), list(by_case), n=count, cutoff=cutoff)
-    return [by_case[match] for match in matches]
+    ratios = [difflib.SequenceMatcher(None, name.lower(), match).ratio() for match in matches]
+    # only the names about as close as the best one: "num_block", not "num_block or num_out_ch"
+    return [by_case[match] for match, ratio in zip(matches, ratios) if ratio >= ratios[0] - 0.05]
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
