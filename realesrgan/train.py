@@ -7,10 +7,19 @@ Usage, from the repository root::
 
 Importing :mod:`realesrgan` first makes the released BasicSR work on current torch/torchvision and CPU-only
 machines and registers this package's architectures, datasets and models; then BasicSR's ``train_pipeline``
-runs with the repository root as root path (experiments, logs and checkpoints go to ``experiments/<name>``).
+runs with the repository root as root path (experiments, logs and checkpoints go to ``experiments/<name>``),
+after the options file was checked (:mod:`realesrgan.models.training_run`).
+
+A failure prints one line on stderr (what, where, what to do) instead of a traceback; ``--debug`` (BasicSR's debug
+mode) or the environment variable ``REALESRGAN_TRACEBACK=1`` prints the traceback as well. Unknown option keys
+are warned about, one line each. Exit status: 0 when training finished; 2 when the run could not start (bad
+options or arguments, or data or setup failing before the first training iteration: nothing was trained and the
+experiment folder it made is removed); 1 when training stopped later (the experiment folder is kept for
+``--auto_resume``); 130 when interrupted.
 """
 import os
 import sys
+import traceback
 
 ROOT_PATH = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 
@@ -22,18 +31,32 @@ if __name__ == '__main__' and sys.path and os.path.abspath(sys.path[0]) == os.pa
 import realesrgan  # noqa: E402,F401  (compatibility layer and registries, before BasicSR's training code)
 
 # isort: split
-from basicsr.train import train_pipeline  # noqa: E402
+from realesrgan.models.training_run import TrainingError, run_training, traceback_requested  # noqa: E402
 
 
-def main(root_path: str = ROOT_PATH) -> None:
-    """Parse the command line (``-opt``, ``--launcher``, ``--auto_resume``, ...) and train.
+def main(root_path: str = ROOT_PATH) -> int:
+    """Parse the command line (``-opt``, ``--launcher``, ``--auto_resume``, ...), check the options and train.
 
     Args:
         root_path: Folder under which ``experiments/`` and ``tb_logger/`` are written; the repository root by
             default.
+
+    Returns:
+        The exit status: 0 trained, 2 could not start, 1 stopped during training, 130 interrupted.
     """
-    train_pipeline(root_path)
+    argv = sys.argv[1:]
+    try:
+        run_training(root_path, argv, warn=lambda line: print(f'warning: {line}', file=sys.stderr, flush=True))
+    except TrainingError as error:
+        if traceback_requested(argv):
+            traceback.print_exception(type(error), error, error.__traceback__)
+        print(f'error: {error}', file=sys.stderr, flush=True)
+        return error.exit_status
+    except KeyboardInterrupt:
+        print('error: interrupted', file=sys.stderr, flush=True)
+        return 130
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

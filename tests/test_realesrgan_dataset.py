@@ -1,6 +1,7 @@
 """RealESRGANDataset: every backend, the pad/crop and flips on real pixels, the kernels and the error paths."""
 import math
 import random
+import shutil
 from pathlib import Path
 from typing import Dict, List
 
@@ -323,8 +324,18 @@ def test_folder_without_images(tmp_path):
 def test_listed_file_that_does_not_exist(gt_folder, tmp_path):
     meta_info = tmp_path / 'meta.txt'
     meta_info.write_text('hr/baboon.png\nhr/ghost.png (480,480,3)\n')
-    dataset = RealESRGANDataset(make_opt(gt_folder, meta_info=str(meta_info)))
+    # found when the dataset is built, not when the loader reaches it
+    with pytest.raises(FileNotFoundError, match=r'lists 1 of 2 files that do not exist under dataroot_gt, e\.g\. '
+                       r'".*hr/ghost\.png"'):
+        RealESRGANDataset(make_opt(gt_folder, meta_info=str(meta_info)))
+    # a file that disappears after that is named when the loader reaches it
+    root = tmp_path / 'root'
+    (root / 'hr').mkdir(parents=True)
+    for name in ('baboon', 'ghost'):
+        shutil.copyfile(gt_folder / 'hr' / 'baboon.png', root / 'hr' / f'{name}.png')
+    dataset = RealESRGANDataset(make_opt(root, meta_info=str(meta_info)))
     assert dataset[0]['gt'].shape == (3, 48, 48)
+    (root / 'hr' / 'ghost.png').unlink()
     with pytest.raises(FileNotFoundError, match=r'gt image ".*hr/ghost\.png" does not exist'):
         dataset[1]
 

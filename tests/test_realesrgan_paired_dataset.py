@@ -1,5 +1,6 @@
 """RealESRGANPairedDataset: folder, meta_info and LMDB backends, paired crops on real pixels, errors with names."""
 import random
+import shutil
 from pathlib import Path
 from typing import Dict
 
@@ -195,8 +196,18 @@ def test_bad_meta_info(pair_root, tmp_path):
 def test_listed_pair_file_that_does_not_exist(pair_root, tmp_path):
     meta_info = tmp_path / 'meta.txt'
     meta_info.write_text('gt/0001.png, lq/0009.png\n')
-    dataset = RealESRGANPairedDataset(make_opt(pair_root, gt='', lq='', meta_info=str(meta_info)))
-    with pytest.raises(FileNotFoundError, match=r'lq image ".*lq/0009\.png" does not exist'):
+    # found when the dataset is built, not when the loader reaches it
+    with pytest.raises(FileNotFoundError, match=r'lists 1 of 1 files that do not exist under dataroot_lq, e\.g\. '
+                       r'".*lq/0009\.png"'):
+        RealESRGANPairedDataset(make_opt(pair_root, gt='', lq='', meta_info=str(meta_info)))
+    # a file that disappears after that is named when the loader reaches it
+    for folder in ('gt', 'lq'):
+        (tmp_path / folder).mkdir()
+        shutil.copyfile(pair_root / folder / '0001.png', tmp_path / folder / '0001.png')
+    meta_info.write_text('gt/0001.png, lq/0001.png\n')
+    dataset = RealESRGANPairedDataset(make_opt(tmp_path, gt='', lq='', meta_info=str(meta_info)))
+    (tmp_path / 'lq' / '0001.png').unlink()
+    with pytest.raises(FileNotFoundError, match=r'lq image ".*lq/0001\.png" does not exist'):
         dataset[0]
 
 

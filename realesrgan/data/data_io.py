@@ -7,7 +7,7 @@ Plain image files are listed, read and written by :mod:`realesrgan.fileio.images
 import logging
 import os
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 import cv2
 import numpy as np
@@ -19,7 +19,7 @@ from realesrgan.fileio.images import decode_buffer
 
 __all__ = [
     'read_bytes_with_retry', 'decode_image_bytes', 'image_to_tensor', 'read_meta_info', 'write_meta_info',
-    'make_file_client', 'require_folder'
+    'make_file_client', 'require_folder', 'require_listed_files'
 ]
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,28 @@ def require_folder(folder: str, what: str) -> None:
     if not os.path.isdir(folder):
         raise FileNotFoundError(f'{what} folder "{folder}" does not exist (or is not a folder). Check the path in '
                                 'the options file; relative paths are resolved from the current working folder.')
+
+
+def require_listed_files(paths: Sequence[str], meta_info: str, what: str) -> None:
+    """Check, when a dataset is built, that the files its meta_info file lists exist.
+
+    Without this check a missing file is found only when the data loader reaches it, possibly hours into
+    training. One ``stat`` per file: a fraction of a second for 100,000 files on a local disk.
+
+    Args:
+        paths: The listed files, joined to their data root.
+        meta_info: The meta_info file, for the message.
+        what: Option name of their data root, e.g. ``'dataroot_gt'``.
+
+    Raises:
+        FileNotFoundError: Some do not exist; the first one and their number are named.
+    """
+    missing = [path for path in paths if not os.path.isfile(path)]
+    if missing:
+        raise FileNotFoundError(f'meta_info file "{meta_info}" lists {len(missing)} of {len(paths)} files that do not '
+                                f'exist under {what}, e.g. "{missing[0]}". Check {what} in the options file, or '
+                                'regenerate the list with scripts/generate_meta_info.py '
+                                '(generate_meta_info_pairdata.py for pairs).')
 
 
 def read_meta_info(meta_info: str) -> List[str]:

@@ -26,6 +26,7 @@ from realesrgan.data.data_io import (
     read_bytes_with_retry,
     read_meta_info,
     require_folder,
+    require_listed_files,
 )
 from realesrgan.fileio.images import list_images
 
@@ -159,7 +160,9 @@ class RealESRGANDataset(data.Dataset):
         require_folder(self.gt_folder, 'dataroot_gt')
         if self.opt.get('meta_info'):
             lines = read_meta_info(self.opt['meta_info'])
-            return [os.path.join(self.gt_folder, line.split(' ')[0]) for line in lines]
+            paths = [os.path.join(self.gt_folder, line.split(' ')[0]) for line in lines]
+            require_listed_files(paths, self.opt['meta_info'], 'dataroot_gt')
+            return paths
         names = list_images(self.gt_folder)
         if not names:
             raise ValueError(f'dataroot_gt folder "{self.gt_folder}" holds no images; give a folder of images or '

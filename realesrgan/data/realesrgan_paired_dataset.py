@@ -20,6 +20,7 @@ from realesrgan.data.data_io import (
     read_bytes_with_retry,
     read_meta_info,
     require_folder,
+    require_listed_files,
 )
 from realesrgan.fileio.images import list_images
 
@@ -102,6 +103,8 @@ class RealESRGANPairedDataset(data.Dataset):
                 'gt_path': os.path.join(self.gt_folder, fields[0]),
                 'lq_path': os.path.join(self.lq_folder, fields[1])
             })
+        require_listed_files([pair['gt_path'] for pair in pairs], meta_info, 'dataroot_gt')
+        require_listed_files([pair['lq_path'] for pair in pairs], meta_info, 'dataroot_lq')
         return pairs
 
     def _crop_pair(self, img_gt: np.ndarray, img_lq: np.ndarray, gt_path: str,

@@ -11,6 +11,7 @@ from typing import Any, Dict, Mapping, Optional
 
 import torch
 from basicsr.archs import vgg_arch
+from basicsr.utils import get_root_logger
 
 from realesrgan.models.degradation_pipeline import DegradationSettings, SecondOrderDegradation
 from realesrgan.models.training_pair_queue import TrainingPairQueueMixin
@@ -80,6 +81,8 @@ class SyntheticTrainingMixin(TrainingPairQueueMixin):
             opt: The parsed training (or test) config.
         """
         settings = DegradationSettings.from_options(opt)
+        self.trained_iter: Optional[int] = None  # the last training iteration started (see validation)
+        self._validated = set()  # (dataset name, iteration) pairs validated
         super().__init__(opt)
         self.degradation = SecondOrderDegradation(settings, self.device)
         self.queue_size = int(self.opt.get('queue_size', DEFAULT_QUEUE_SIZE))
@@ -103,6 +106,66 @@ class SyntheticTrainingMixin(TrainingPairQueueMixin):
             raise KeyError(f'high_order_degradation is on, but the training batch has no {", ".join(missing)}. '
                            'Use RealESRGANDataset (which draws the kernels), or set high_order_degradation: false to '
                            'train on given LQ/GT pairs.')
+
+    def print_network(self, net: torch.nn.Module) -> None:
+        """Log a network's class and parameter count; its layer-by-layer structure only at debug level.
+
+        BasicSR logs the whole structure at info level: for RRDBNet (23 blocks) and the U-Net discriminator that
+        is most of a training log. ``--debug`` still writes it to the log file.
+
+        Args:
+            net: The network, possibly wrapped in (Distributed)DataParallel.
+        """
+        bare = self.get_bare_model(net)
+        wrapper = f'{type(net).__name__} - ' if bare is not net else ''
+        params = sum(param.numel() for param in bare.parameters())
+        logger = get_root_logger()
+        logger.info(f'Network: {wrapper}{type(bare).__name__}, with parameters: {params:,d} (structure in the log '
+                    'file with --debug)')
+        logger.debug(f'Structure of {type(bare).__name__}:\n{bare}')
+
+    def update_learning_rate(self, current_iter: int, warmup_iter: int = -1) -> None:
+        """BasicSR's learning-rate update, which its loop calls at the start of every training iteration: the
+        model notes the iteration, so that validation can name the iteration the weights come from.
+
+        Args:
+            current_iter: The iteration about to be trained (1-based).
+            warmup_iter: Warm-up iterations (-1: none).
+        """
+        super().update_learning_rate(current_iter, warmup_iter=warmup_iter)
+        self.trained_iter = current_iter
+
+    def resume_training(self, resume_state: Dict[str, Any]) -> None:
+        """BasicSR's resume (optimizers, schedulers), noting the iteration the weights come from.
+
+        Args:
+            resume_state: The loaded training state.
+        """
+        super().resume_training(resume_state)
+        self.trained_iter = int(resume_state['iter'])
+
+    def validation(self, dataloader: Any, current_iter: int, tb_logger: Any, save_img: bool = False) -> None:
+        """Validate, reported at the iteration the weights come from, and not twice for the same weights.
+
+        BasicSR's loop counts one iteration past ``total_iter`` per remaining epoch before it stops, and then
+        validates once more: the log said "Best: ... @ 62 iter" after ``total_iter: 60``, repeating the
+        validation at 60. Here the iteration is that of the last trained step, and a validation already done
+        for these weights on this dataset is not repeated.
+
+        Args:
+            dataloader: Validation data loader.
+            current_iter: The iteration BasicSR passes.
+            tb_logger: Tensorboard logger, or None.
+            save_img: Whether to save the output images.
+        """
+        if isinstance(current_iter, int) and self.trained_iter is not None:
+            current_iter = min(current_iter, self.trained_iter)
+        key = (getattr(dataloader.dataset, 'opt', {}).get('name'), current_iter)
+        if key in self._validated:
+            get_root_logger().info(f'Validation {key[0]} of iteration {current_iter} already done; not repeated.')
+            return
+        self._validated.add(key)
+        super().validation(dataloader, current_iter, tb_logger, save_img)
 
     def nondist_validation(self, dataloader: Any, current_iter: int, tb_logger: Any, save_img: bool) -> None:
         """Validate on the given LQ images: synthesis is off during validation, then back as it was found.

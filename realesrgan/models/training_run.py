@@ -1,0 +1,327 @@
+"""A training run of BasicSR's ``train_pipeline``: options checked first, one line on failure, nothing half-made left.
+
+:func:`run_training` reads and checks the options file (:mod:`realesrgan.models.option_checks`), then runs
+BasicSR's ``train_pipeline`` unchanged, with a few of the functions it calls wrapped for the length of the run.
+The wrappers note which step is running (building a dataset, the model, iteration N), so that a failure can say
+where it happened, and which folders ``mkdir_and_rename`` made (``experiments/<name>``, ``tb_logger/<name>``).
+
+A run that fails before its first training iteration trained nothing, so it leaves nothing behind: the folders it
+made are removed, and a folder BasicSR had renamed to ``<name>_archived_<time>`` to make room is renamed back. A
+run that fails later keeps its folder (logs, checkpoints) so that it can go on with ``--auto_resume``.
+"""
+import argparse
+import contextlib
+import glob
+import logging
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, List, Optional, Sequence
+
+import basicsr.train as basicsr_train
+import basicsr.utils.misc as basicsr_misc
+
+from realesrgan.models.option_checks import OptionsError, apply_force_yml, check_training_options, load_options_file
+
+__all__ = ['TrainingError', 'run_training', 'traceback_requested', 'one_line', 'TRACEBACK_ENV', 'EXIT_NOT_STARTED',
+           'EXIT_STOPPED']
+
+TRACEBACK_ENV = 'REALESRGAN_TRACEBACK'
+"""Environment variable: set to 1 to get the full traceback of a failed run (as ``--debug`` does)."""
+EXIT_NOT_STARTED = 2
+"""Exit status of a run that failed before its first training iteration (options, arguments, data, setup)."""
+EXIT_STOPPED = 1
+"""Exit status of a run that failed after training had started."""
+
+# exception types whose message says enough without its type name (by name: DataLoader workers give names)
+_PLAIN_ERRORS = (ValueError, OSError, KeyError)
+_PLAIN_NAMES = frozenset({'ValueError', 'KeyError', 'OSError', 'FileNotFoundError', 'PermissionError',
+                          'IsADirectoryError', 'NotADirectoryError', 'OptionsError'})
+
+
+class TrainingError(RuntimeError):
+    """A training run that could not start or stopped; the message is one line.
+
+    Args:
+        message: What went wrong, where, and what to do.
+        exit_status: :data:`EXIT_NOT_STARTED` or :data:`EXIT_STOPPED`.
+    """
+
+    def __init__(self, message: str, exit_status: int) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+def traceback_requested(argv: Sequence[str]) -> bool:
+    """Whether the user asked for full tracebacks: ``--debug`` on the command line or ``REALESRGAN_TRACEBACK=1``.
+
+    Args:
+        argv: The command-line arguments (without the program name).
+    """
+    if os.environ.get(TRACEBACK_ENV, '').strip().lower() in ('1', 'true', 'yes', 'on'):
+        return True
+    args = _pre_parse(argv)
+    return bool(args and args.debug)
+
+
+class _QuietParser(argparse.ArgumentParser):
+    """An argument parser that raises instead of printing usage and exiting: BasicSR's parser reports."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ValueError(message)
+
+
+def _pre_parse(argv: Sequence[str]) -> Optional[argparse.Namespace]:
+    """The few of BasicSR's flags the checks need, or None when the command line is malformed (BasicSR's own
+    parser then says what is wrong, with its usage)."""
+    parser = _QuietParser(add_help=False)
+    parser.add_argument('-opt', type=str, default=None)
+    parser.add_argument('--force_yml', nargs='+', default=None)
+    parser.add_argument('--debug', action='store_true')
+    try:
+        args, _ = parser.parse_known_args(list(argv))
+    except ValueError:
+        return None
+    return args
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line of text.
+
+    Errors re-raised by a DataLoader worker carry the worker's whole traceback in their message: only its last
+    line (the original error) is kept. A ``KeyError`` becomes "missing key ...".
+
+    Args:
+        error: The exception.
+
+    Returns:
+        The message on one line, with the type name in front unless the message speaks for itself.
+    """
+    text, name = str(error), type(error).__name__
+    if 'Original Traceback' in text:  # torch.utils.data's ExceptionWrapper
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        match = re.match(r'^([\w.]+): (.*)$', lines[-1])
+        name, text = (match.group(1).rsplit('.', 1)[-1], match.group(2)) if match else (name, lines[-1])
+        plain = name in _PLAIN_NAMES
+    elif isinstance(error, KeyError) and len(error.args) == 1:
+        text, plain = f'missing key {error.args[0]!r}', True
+    else:
+        plain = isinstance(error, _PLAIN_ERRORS)
+    text = ' '.join(text.split()) or '(no message)'
+    return text if plain else f'{name}: {text}'
+
+
+@dataclass
+class _MadeFolder:
+    """A folder ``mkdir_and_rename`` made, the old folder it renamed out of the way, the parents it created."""
+    path: str
+    archived: Optional[str]
+    new_parents: List[str]
+
+
+def _missing_parents(path: str) -> List[str]:
+    """The parent folders of ``path`` that do not exist yet, deepest first."""
+    missing, parent = [], os.path.dirname(os.path.abspath(path))
+    while parent and not os.path.exists(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    return missing
+
+
+def _close_log_files_under(folder: str) -> None:
+    """Detach and close BasicSR's log file handlers that write into ``folder``."""
+    prefix = os.path.abspath(folder) + os.sep
+    for logger in (logging.getLogger('basicsr'), logging.getLogger()):
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.FileHandler) and handler.baseFilename.startswith(prefix):
+                logger.removeHandler(handler)
+                handler.close()
+
+
+@contextlib.contextmanager
+def _replaced(module: Any, name: str, replacement: Any) -> Iterator[None]:
+    """Replace ``module.name`` for the duration of the block."""
+    original = getattr(module, name)
+    setattr(module, name, replacement)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
+@dataclass
+class _RunWatch:
+    """What the wrapped BasicSR functions noted about the run: step, iterations done, folders made."""
+    debug: bool
+    step: str = 'reading the options'
+    iterations_done: int = 0
+    experiments_root: Optional[str] = None
+    made: List[_MadeFolder] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Wrap the functions ``train_pipeline`` calls (looked up in its module) for the length of the block."""
+        wrappers = {
+            'parse_options': self._step(basicsr_train.parse_options,
+                                        'reading the command line and starting the processes',
+                                        'preparing the experiment folder', self._after_parse),
+            'load_resume_state': self._step(basicsr_train.load_resume_state, 'loading the training state',
+                                            'preparing the experiment folder and the loggers'),
+            'build_dataset': self._build_dataset(basicsr_train.build_dataset),
+            'build_model': self._build_model(basicsr_train.build_model),
+            'mkdir_and_rename': self._mkdir_and_rename(basicsr_train.mkdir_and_rename),
+            'get_root_logger': self._get_root_logger(basicsr_train.get_root_logger),
+        }
+        with contextlib.ExitStack() as stack:
+            for name, wrapper in wrappers.items():
+                stack.enter_context(_replaced(basicsr_train, name, wrapper))
+            # make_exp_dirs calls the mkdir_and_rename of its own module
+            stack.enter_context(_replaced(basicsr_misc, 'mkdir_and_rename',
+                                          self._mkdir_and_rename(basicsr_misc.mkdir_and_rename)))
+            yield
+
+    def _step(self, function: Callable, during: str, after: str, noted: Optional[Callable] = None) -> Callable:
+        """Wrap ``function``: the step is ``during`` while it runs, ``after`` once it returned."""
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            self.step = during
+            result = function(*args, **kwargs)
+            if noted:
+                noted(result)
+            self.step = after
+            return result
+
+        return wrapper
+
+    def _after_parse(self, result: Any) -> None:
+        self.experiments_root = result[0]['path'].get('experiments_root')
+
+    def _build_dataset(self, build_dataset: Callable) -> Callable:
+        def wrapper(dataset_opt: Any) -> Any:
+            self.step = f'building the {dataset_opt.get("phase")} dataset "{dataset_opt.get("name")}" ' \
+                        f'({dataset_opt.get("type")})'
+            return build_dataset(dataset_opt)
+
+        return wrapper
+
+    def _build_model(self, build_model: Callable) -> Callable:
+        def wrapper(opt: Any) -> Any:
+            self.step = f'building the model ({opt.get("model_type")})'
+            model = build_model(opt)
+            optimize_parameters = model.optimize_parameters
+
+            def counted_optimize_parameters(current_iter: int) -> None:
+                self.step = f'in training iteration {current_iter}'
+                optimize_parameters(current_iter)
+                self.iterations_done += 1
+                self.step = f'after training iteration {current_iter}'
+
+            model.optimize_parameters = counted_optimize_parameters  # this run's model object only
+            self.step = 'reading the first training batch'
+            return model
+
+        return wrapper
+
+    def _mkdir_and_rename(self, mkdir_and_rename: Callable) -> Callable:
+        def wrapper(path: str) -> None:
+            new_parents = _missing_parents(path)
+            pattern = f'{glob.escape(path)}_archived_*'
+            before = set(glob.glob(pattern))
+            mkdir_and_rename(path)
+            archived = sorted(set(glob.glob(pattern)) - before)
+            self.made.append(_MadeFolder(path, archived[-1] if archived else None, new_parents))
+
+        return wrapper
+
+    def _get_root_logger(self, get_root_logger: Callable) -> Callable:
+        def wrapper(*args: Any, **kwargs: Any) -> logging.Logger:
+            logger = get_root_logger(*args, **kwargs)
+            if self.debug and kwargs.get('log_file'):
+                # --debug: debug records (e.g. the network structures) go to the log file, not to the console
+                logger.setLevel(logging.DEBUG)
+                for handler in logger.handlers:
+                    if isinstance(handler, logging.FileHandler):
+                        handler.setLevel(logging.DEBUG)
+                    elif handler.level == logging.NOTSET:
+                        handler.setLevel(logging.INFO)
+            return logger
+
+        return wrapper
+
+    def undo_if_nothing_trained(self) -> List[str]:
+        """Remove the folders this run made, and rename back what they replaced, unless an iteration was trained.
+
+        Returns:
+            Problems met while undoing (empty when all went well).
+        """
+        if self.iterations_done:
+            return []
+        problems = []
+        for folder in reversed(self.made):
+            _close_log_files_under(folder.path)
+            try:
+                shutil.rmtree(folder.path)
+                if folder.archived:
+                    os.rename(folder.archived, folder.path)
+            except OSError as error:
+                problems.append(f'could not restore {folder.path}: {error}')
+                continue
+            for parent in folder.new_parents:
+                with contextlib.suppress(OSError):  # not empty: something else wrote there meanwhile
+                    os.rmdir(parent)
+        self.made.clear()
+        return problems
+
+    def describe(self, error: BaseException) -> str:
+        """The one-line message for an error raised inside ``train_pipeline``."""
+        reason = one_line(error)
+        if not self.iterations_done:
+            return f'{self.step}: {reason} (nothing was trained; set {TRACEBACK_ENV}=1 for the traceback)'
+        kept = f' in {self.experiments_root}' if self.experiments_root else ''
+        return (f'training stopped {self.step}: {reason} (what was saved is kept{kept}; once fixed, continue '
+                f'from the last saved state with --auto_resume; set {TRACEBACK_ENV}=1 for the traceback)')
+
+
+def run_training(root_path: str, argv: Optional[Sequence[str]] = None,
+                 warn: Optional[Callable[[str], None]] = None) -> None:
+    """Check the options, then train with BasicSR's ``train_pipeline``, as ``python realesrgan/train.py`` does.
+
+    Args:
+        root_path: Folder under which ``experiments/`` and ``tb_logger/`` are written.
+        argv: Command-line arguments (``-opt``, ``--auto_resume``, ...); ``sys.argv[1:]`` when None.
+        warn: Called with each warning line (unknown option keys), on the first process only.
+
+    Raises:
+        TrainingError: The run could not start (bad options or arguments, data or setup failing before the first
+            iteration: ``exit_status`` 2) or stopped during training (``exit_status`` 1). The message is one line;
+            the original exception is the ``__cause__``.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _pre_parse(argv)
+    if args is not None and '-h' not in argv and '--help' not in argv:
+        try:
+            opt = load_options_file(args.opt)
+            forced = apply_force_yml(opt, args.force_yml, args.opt)
+            warnings = check_training_options(opt, args.opt, forced)
+        except OptionsError as error:
+            raise TrainingError(str(error), EXIT_NOT_STARTED) from error
+        if warn and os.environ.get('RANK', '0') == '0':
+            for warning in warnings:
+                warn(warning)
+
+    watch = _RunWatch(debug=bool(args and args.debug))
+    saved_argv = sys.argv
+    sys.argv = [saved_argv[0] if saved_argv else 'train.py', *argv]  # train_pipeline parses sys.argv itself
+    try:
+        with watch.watching():
+            basicsr_train.train_pipeline(root_path)
+    except BaseException as error:
+        problems = watch.undo_if_nothing_trained()
+        if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit (argparse): as they are
+            raise
+        message = '; '.join([watch.describe(error), *problems])
+        raise TrainingError(message, EXIT_STOPPED if watch.iterations_done else EXIT_NOT_STARTED) from error
+    finally:
+        sys.argv = saved_argv
