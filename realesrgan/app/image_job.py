@@ -5,24 +5,20 @@ weights, GFPGAN), each with a message that says what to do (:class:`ImageJobErro
 ahead in a thread, upscaled, and written atomically by another thread; a file that cannot be read, upscaled or
 written is skipped with a one-line reason and listed in the :class:`JobSummary`.
 """
-import argparse
 import logging
 import os
 import queue
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Callable, ClassVar, Dict, List, Optional, Tuple, Type
 
 from tqdm import tqdm
 
-from realesrgan.app.face_enhance import FaceEnhanceUnavailable
-from realesrgan.app.model_choice import choose_model
+from realesrgan.app.job import JobSetupError, UpscaleJob, reported_as
 from realesrgan.app.upscaler import UpscalerRecipe, describe_engine
 from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.fileio.images import IMAGE_EXTENSIONS
-from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
 from realesrgan.utils import IOConsumer, PrefetchReader
-from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
 
 __all__ = [
     'EXTENSIONS', 'ImageJob', 'ImageJobError', 'JobSummary', 'collect_inputs', 'output_path', 'run_image_job'
@@ -35,39 +31,15 @@ EXTENSIONS = ('auto', 'jpg', 'png')
 TILE_BAR_MIN_TILES = 4
 
 
-class ImageJobError(ValueError):
-    """The job cannot start; the message says what was wrong and what to do."""
+class ImageJobError(JobSetupError):
+    """The image job cannot start; the message says what was wrong and what to do."""
 
 
 @dataclass(frozen=True)
-class ImageJob:
-    """An image upscaling run: what to upscale, with which model, where to; the engine settings travel in ``settings``.
+class ImageJob(UpscaleJob):
+    """An image upscaling run: the flags of ``inference_realesrgan.py`` (see its ``--help``)."""
 
-    The fields are the flags of ``inference_realesrgan.py`` (see its ``--help``).
-    """
-
-    input: str = 'inputs'
-    model_name: Optional[str] = None
-    output: str = 'results'
-    denoise_strength: float = 0.5
-    model_path: Optional[str] = None
-    suffix: str = 'out'
-    face_enhance: bool = False
-    ext: str = 'auto'
-    weights_dir: str = DEFAULT_WEIGHTS_DIR
-    settings: UpscaleSettings = field(default_factory=UpscaleSettings)
-
-    @classmethod
-    def from_args(cls, args: Union[argparse.Namespace, Mapping[str, Any]]) -> 'ImageJob':
-        """The job of a command line (flags named as the fields; the engine flags go into ``settings``).
-
-        Raises:
-            ImageJobError: A flag has a value it cannot take.
-        """
-        try:
-            return cls(settings=UpscaleSettings.from_args(args), **fields_from(cls, args, exclude=('settings', )))
-        except SettingError as error:
-            raise ImageJobError(error.as_flag()) from None
+    setup_error: ClassVar[Type[JobSetupError]] = ImageJobError
 
 
 @dataclass
@@ -240,14 +212,8 @@ def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progre
     paths, skipped = collect_inputs(job.input)
     _check_output_names(paths, job)
     _prepare_output_folder(job.output)
-    try:
-        choice = choose_model(job.model_name, job.model_path, job.denoise_strength, job.weights_dir)
-        upscale = UpscalerRecipe(choice, job.settings, job.face_enhance, job.weights_dir).build()
-    except SettingError as error:
-        raise ImageJobError(error.as_flag()) from None
-    except (ValueError, OSError, FaceEnhanceUnavailable) as error:
-        raise ImageJobError(str(error)) from None
-
+    with reported_as(ImageJobError):
+        upscale = UpscalerRecipe(job.choose_model(), job.settings, job.face_enhance, job.weights_dir).build()
     log(describe_engine(upscale.upsampler.device, upscale.upsampler.precision, job.settings.precision))
     summary = JobSummary(total=len(paths), skipped=skipped)
     for path, reason in skipped:

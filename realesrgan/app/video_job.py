@@ -5,66 +5,45 @@ original), the worker devices are chosen (``num_process_per_gpu`` on every CUDA 
 device asked for), the model and its weights are resolved once in this process and handed to the workers as an
 :class:`~realesrgan.app.upscaler.UpscalerRecipe`. The work itself is :func:`realesrgan.video.upscale_video`.
 """
-import argparse
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, List, Mapping, NamedTuple, Optional, Union
+from typing import Callable, ClassVar, List, NamedTuple, Optional, Type
 
 import torch
 
-from realesrgan.app.face_enhance import FaceEnhanceUnavailable, require_gfpgan
-from realesrgan.app.model_choice import choose_model
+from realesrgan.app.face_enhance import require_gfpgan
+from realesrgan.app.job import JobSetupError, UpscaleJob, reported_as
 from realesrgan.app.upscaler import UpscalerRecipe, describe_engine
 from realesrgan.inference.device import select_device
 from realesrgan.inference.precision import resolve_precision
-from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
+from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.video import EncoderSettings, VideoJobResult, upscale_video, worker_devices
 from realesrgan.video.writer import DEFAULT_CRF
-from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
 
 __all__ = ['VideoJob', 'VideoJobSetupError', 'VideoRunSummary', 'job_devices', 'run_video_job', 'video_name']
 
 
-class VideoJobSetupError(ValueError):
-    """The job cannot start; the message says what was wrong and what to do."""
+class VideoJobSetupError(JobSetupError):
+    """The video job cannot start; the message says what was wrong and what to do."""
 
 
 @dataclass(frozen=True)
-class VideoJob:
+class VideoJob(UpscaleJob):
     """A video upscaling run (the flags of ``inference_realesrgan_video.py``; see its ``--help``).
 
-    The engine settings travel in ``settings``; ``crf``, ``preset`` and ``pix_fmt`` are the encoder's.
+    ``crf``, ``preset`` and ``pix_fmt`` are the encoder's; ``ext`` is the format of extracted frames.
     """
 
-    input: str = 'inputs'
+    setup_error: ClassVar[Type[JobSetupError]] = VideoJobSetupError
+
     model_name: str = 'realesr-animevideov3'
-    output: str = 'results'
-    denoise_strength: float = 0.5
-    model_path: Optional[str] = None
-    suffix: str = 'out'
-    face_enhance: bool = False
     fps: Optional[Fraction] = None
     extract_frame_first: bool = False
     num_process_per_gpu: int = 1
-    ext: str = 'auto'
     crf: float = DEFAULT_CRF
     preset: str = 'medium'
     pix_fmt: str = 'yuv420p'
-    weights_dir: str = DEFAULT_WEIGHTS_DIR
-    settings: UpscaleSettings = field(default_factory=UpscaleSettings)
-
-    @classmethod
-    def from_args(cls, args: Union[argparse.Namespace, Mapping[str, Any]]) -> 'VideoJob':
-        """The job of a command line (flags named as the fields; the engine flags go into ``settings``).
-
-        Raises:
-            VideoJobSetupError: A flag has a value it cannot take.
-        """
-        try:
-            return cls(settings=UpscaleSettings.from_args(args), **fields_from(cls, args, exclude=('settings', )))
-        except SettingError as error:
-            raise VideoJobSetupError(error.as_flag()) from None
 
     @property
     def output_path(self) -> str:
@@ -133,16 +112,12 @@ def run_video_job(job: VideoJob,
     if face_enhance and 'anime' in job.model_name:
         log('Note: --face_enhance is not supported for anime models; turned it off.')
         face_enhance = False
-    try:
+    with reported_as(VideoJobSetupError):
         devices = job_devices(job.settings, job.num_process_per_gpu)
         encoder = EncoderSettings(crf=job.crf, preset=job.preset, pix_fmt=job.pix_fmt)
         if face_enhance:
             require_gfpgan()
-        choice = choose_model(job.model_name, job.model_path, job.denoise_strength, job.weights_dir)
-    except SettingError as error:
-        raise VideoJobSetupError(error.as_flag()) from None
-    except (ValueError, OSError, FaceEnhanceUnavailable) as error:
-        raise VideoJobSetupError(str(error)) from None
+        choice = job.choose_model()
     recipe = UpscalerRecipe(choice, job.settings, face_enhance, job.weights_dir)
     first = select_device(devices[0])
     log(describe_engine(first, resolve_precision(job.settings.precision, first), job.settings.precision))

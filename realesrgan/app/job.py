@@ -1,0 +1,66 @@
+"""What the image job and the video job share: their common options, and how setup errors reach the user."""
+import argparse
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator, Mapping, Optional, Type, Union
+
+from realesrgan.app.face_enhance import FaceEnhanceUnavailable
+from realesrgan.app.model_choice import ModelChoice, choose_model
+from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
+from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
+
+__all__ = ['JobSetupError', 'UpscaleJob', 'reported_as']
+
+
+class JobSetupError(ValueError):
+    """A job cannot start; the message says what was wrong and what to do."""
+
+
+@contextlib.contextmanager
+def reported_as(error_type: Type[JobSetupError]) -> Iterator[None]:
+    """Turn the errors of setting a job up into ``error_type`` with a one-line message (flags named as flags).
+
+    Args:
+        error_type: The job's setup error.
+
+    Raises:
+        JobSetupError: For a bad setting, an unknown model, missing weights or a missing GFPGAN.
+    """
+    try:
+        yield
+    except SettingError as error:
+        raise error_type(error.as_flag()) from None
+    except (ValueError, OSError, FaceEnhanceUnavailable) as error:
+        raise error_type(str(error)) from None
+
+
+@dataclass(frozen=True)
+class UpscaleJob:
+    """The options every upscaling job has (the flags both CLIs share); the engine settings are in ``settings``."""
+
+    setup_error: ClassVar[Type[JobSetupError]] = JobSetupError
+
+    input: str = 'inputs'
+    model_name: Optional[str] = None
+    output: str = 'results'
+    denoise_strength: float = 0.5
+    model_path: Optional[str] = None
+    suffix: str = 'out'
+    face_enhance: bool = False
+    ext: str = 'auto'
+    weights_dir: str = DEFAULT_WEIGHTS_DIR
+    settings: UpscaleSettings = field(default_factory=UpscaleSettings)
+
+    @classmethod
+    def from_args(cls, args: Union[argparse.Namespace, Mapping[str, Any]]) -> 'UpscaleJob':
+        """The job of a command line (flags named as the fields; the engine flags go into ``settings``).
+
+        Raises:
+            JobSetupError: A flag has a value it cannot take (the job's own subclass).
+        """
+        with reported_as(cls.setup_error):
+            return cls(settings=UpscaleSettings.from_args(args), **fields_from(cls, args, exclude=('settings', )))
+
+    def choose_model(self) -> ModelChoice:
+        """The job's model with its local weights (found, downloaded or converted now)."""
+        return choose_model(self.model_name, self.model_path, self.denoise_strength, self.weights_dir)
