@@ -1,0 +1,117 @@
+"""Killing or terminating a running video job: no worker may go on encoding, no work folder may stay behind.
+
+Each kill test runs a real job in a child interpreter (``python -c`` calling :func:`job_main`), with a slow
+stand-in upscaler whose workers record their process ids, then signals that child the way a user or a system
+would, and watches the recorded processes through /proc.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List
+
+import pytest
+from test_video_io import Resize, leftovers, make_clip
+
+from realesrgan.video import upscale_video
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith('linux'), reason='signals and /proc as on Linux')
+
+
+class SlowResize(Resize):
+    """Stand-in that writes ``worker-<pid>`` (holding its parent's pid) into ``folder``, then takes 0.3 s a frame."""
+
+    def __init__(self, folder: str) -> None:
+        super().__init__(1)
+        self.folder = folder
+
+    def __call__(self, device: str):
+        Path(self.folder, f'worker-{os.getpid()}').write_text(str(os.getppid()))
+        return self.upscale
+
+    def upscale(self, image):
+        time.sleep(0.3)
+        return super().upscale(image)
+
+
+def job_main(clip: str, output: str, pids: str) -> None:
+    """Body of the child interpreter: one job with two workers; exits 128 + signal number when stopped."""
+    try:
+        upscale_video(clip, output, SlowResize(pids), devices=['cpu', 'cpu'], segment_length=4)
+    except KeyboardInterrupt as exc:
+        sys.exit(128 + getattr(exc, 'signum', signal.SIGINT))
+
+
+def start_job(clip: Path, output: Path, pids: Path) -> subprocess.Popen:
+    """Start :func:`job_main` in a new session (its own process group) and wait until both workers run."""
+    pids.mkdir()
+    code = f'from test_video_kill import job_main; job_main({str(clip)!r}, {str(output)!r}, {str(pids)!r})'
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(TESTS)]))
+    child = subprocess.Popen([sys.executable, '-c', code], cwd=REPO_ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(worker_pids(pids)) < 2:
+        assert child.poll() is None, f'the job ended early with exit status {child.returncode}'
+        assert time.monotonic() < deadline, 'the workers did not start'
+        time.sleep(0.1)
+    time.sleep(0.5)  # a frame or two into their first segments
+    return child
+
+
+def worker_pids(pids: Path) -> List[int]:
+    return [int(path.name.split('-')[1]) for path in pids.glob('worker-*')]
+
+
+def helper_pids(pids: Path, job_pid: int) -> List[int]:
+    """Processes that started the workers other than the job itself (the forkserver)."""
+    return sorted({int(path.read_text()) for path in pids.glob('worker-*')} - {job_pid})
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie has ended: it only waits for its parent to collect its exit status)."""
+    try:
+        with open(f'/proc/{pid}/stat') as file:
+            return file.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
+def wait_until_gone(pids: List[int], seconds: float = 5.0) -> List[int]:
+    """The processes of ``pids`` still running after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [pid for pid in pids if running(pid)]
+
+
+@pytest.fixture
+def clip(tmp_path) -> Path:
+    """48 frames: 12 segments of 4, each taking the two workers 1.2 s, so jobs run long enough to be killed."""
+    return make_clip(tmp_path / 'clip.mp4', num_frames=48, audio=None)
+
+
+@pytest.fixture
+def stop_leftovers():
+    """Kill (by their recorded ids) whatever processes a failing test leaves running."""
+    started: List[int] = []
+    yield started
+    for pid in started:
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_sigkill_of_the_job_ends_its_workers_and_removes_the_work_folder(tmp_path, clip, stop_leftovers):
+    output = tmp_path / 'out' / 'clip_out.mp4'
+    child = start_job(clip, output, tmp_path / 'pids')
+    workers = worker_pids(tmp_path / 'pids')
+    helpers = helper_pids(tmp_path / 'pids', child.pid)
+    stop_leftovers.extend(workers + helpers)
+    child.send_signal(signal.SIGKILL)
+    assert child.wait(timeout=10) == -signal.SIGKILL
+    assert wait_until_gone(workers) == [], 'workers went on encoding after the job was killed'
+    assert wait_until_gone(helpers) == [], 'the process server outlived the job'
+    assert leftovers(output.parent) == []
