@@ -15,7 +15,7 @@ from typing import List
 import pytest
 from test_video_io import Resize, leftovers, make_clip
 
-from realesrgan.video import upscale_video
+from realesrgan.video import VideoJobTerminated, job, upscale_video
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -115,3 +115,36 @@ def test_sigkill_of_the_job_ends_its_workers_and_removes_the_work_folder(tmp_pat
     assert wait_until_gone(workers) == [], 'workers went on encoding after the job was killed'
     assert wait_until_gone(helpers) == [], 'the process server outlived the job'
     assert leftovers(output.parent) == []
+
+
+def test_sigterm_stops_the_job_as_ctrl_c_does(tmp_path, clip, stop_leftovers):
+    output = tmp_path / 'out' / 'clip_out.mp4'
+    child = start_job(clip, output, tmp_path / 'pids')
+    workers = worker_pids(tmp_path / 'pids')
+    stop_leftovers.extend(workers + helper_pids(tmp_path / 'pids', child.pid))
+    child.send_signal(signal.SIGTERM)
+    # the job raised VideoJobTerminated (a KeyboardInterrupt) after stopping its workers and cleaning up
+    assert child.wait(timeout=30) == 128 + signal.SIGTERM
+    assert [pid for pid in workers if running(pid)] == []
+    assert leftovers(output.parent) == []
+
+
+def test_sigterm_handler_is_installed_for_the_job_only_and_never_over_the_callers():
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with pytest.raises(VideoJobTerminated) as caught:
+        with job._sigterm_as_interrupt():
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # else the signal would end pytest
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises in this thread as soon as the signal arrives
+    assert caught.value.signum == signal.SIGTERM and isinstance(caught.value, KeyboardInterrupt)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    # a handler the caller installed stays in charge
+    calls = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
+    try:
+        with job._sigterm_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert calls == [signal.SIGTERM]

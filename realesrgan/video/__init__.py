@@ -14,11 +14,11 @@ from realesrgan.video.deps import require_pyav
 
 require_pyav()  # before the imports below, which need PyAV and would fail with "No module named 'av'"
 
-from realesrgan.video.errors import VideoInputError, VideoJobError  # noqa: E402
+from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated  # noqa: E402
 from realesrgan.video.job import VideoJobResult, upscale_video, worker_devices  # noqa: E402
 from realesrgan.video.writer import DEFAULT_CRF, PIXEL_FORMATS, EncoderSettings  # noqa: E402
 
 __all__ = [
     'DEFAULT_CRF', 'PIXEL_FORMATS', 'EncoderSettings', 'VideoInputError', 'VideoJobError', 'VideoJobResult',
-    'require_pyav', 'upscale_video', 'worker_devices'
+    'VideoJobTerminated', 'require_pyav', 'upscale_video', 'worker_devices'
 ]

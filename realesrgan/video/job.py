@@ -4,7 +4,8 @@ The parent never waits blindly: it reads the workers' events with a timeout and 
 still alive, so a worker that crashes or is killed fails the job at once, with a message naming its segment,
 instead of hanging. Everything is written inside a temporary folder next to the output and the finished file
 is renamed into place at the very end, so a failed or interrupted job leaves neither a half-written video
-under the final name nor temporary files behind.
+under the final name nor temporary files behind. SIGTERM stops a job as Ctrl-C does (see
+:class:`~realesrgan.video.errors.VideoJobTerminated`).
 """
 import logging
 import multiprocessing
@@ -13,17 +14,19 @@ import queue
 import shutil
 import signal
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from multiprocessing.context import BaseContext
 from multiprocessing.queues import Queue
-from typing import Callable, Dict, List, Optional, Sequence, Set
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set
 
 import av
 
 from realesrgan.video.audio import AudioCarrier
-from realesrgan.video.errors import VideoInputError, VideoJobError
+from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated
 from realesrgan.video.reader import extract_frames, probe_source
 from realesrgan.video.segments import Segment, join_segments, plan_segments
 from realesrgan.video.timeline import plan_timeline
@@ -77,6 +80,32 @@ def worker_devices(device: str, num_process_per_gpu: int, cuda_device_count: int
     return [device] * num_process_per_gpu
 
 
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`VideoJobTerminated` as Ctrl-C raises :class:`KeyboardInterrupt`.
+
+    The job then stops its workers and removes its work folder, where SIGTERM's default action would kill the
+    process with no clean-up at all. Only where Python may install a handler (the main thread) and SIGTERM has
+    its default action: a handler the caller installed is left alone. A second SIGTERM is ignored while the job
+    cleans up.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signum, signal.SIG_IGN)
+        raise VideoJobTerminated(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@_sigterm_as_interrupt()
 def upscale_video(input_path: str,
                   output_path: str,
                   make_upscaler: UpscalerFactory,
@@ -110,6 +139,8 @@ def upscale_video(input_path: str,
     Raises:
         VideoInputError: The input or the output location cannot be used.
         VideoJobError: A worker failed or died; the message names the segment.
+        VideoJobTerminated: The process got SIGTERM (when the job runs in the main thread and SIGTERM had its
+            default action); like :class:`KeyboardInterrupt` on Ctrl-C, nothing is left behind.
     """
     if not devices:
         raise ValueError('at least one worker device is needed')
