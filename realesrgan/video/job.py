@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from multiprocessing.context import BaseContext
 from multiprocessing.queues import Queue
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import av
 
@@ -39,6 +39,7 @@ _POLL_SECONDS = 0.2
 _STOP_SECONDS = 10.0
 # imported once by the process server, so that each worker starts with them loaded
 _WORKER_MODULES = ['realesrgan.video.worker', 'realesrgan.video.upscaler']
+_MAX_WARNINGS = 20
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class VideoJobResult:
         num_segments: Number of segments the job was cut into.
         num_workers: Number of worker processes used.
         audio_streams: Number of audio streams carried over.
+        warnings: What the user should know about the output, one line each (also logged as they arose):
+            e.g. that the input is truncated and how much of it the output holds, or frames the decoder skipped.
     """
 
     output_path: str
@@ -60,6 +63,7 @@ class VideoJobResult:
     num_segments: int
     num_workers: int
     audio_streams: int
+    warnings: Tuple[str, ...] = ()
 
 
 def worker_devices(device: str, num_process_per_gpu: int, cuda_device_count: int = 0) -> List[str]:
@@ -147,6 +151,7 @@ def upscale_video(input_path: str,
     source = probe_source(input_path, fps)
     timeline = plan_timeline(source, None if source.frame_files else fps)
     segments = plan_segments(timeline.num_frames, segment_length)
+    warnings = _Warnings()
     work_folder = _make_work_folder(output_path)
     try:
         if extract_frame_first and not source.frame_files:
@@ -158,7 +163,7 @@ def upscale_video(input_path: str,
         if on_start is not None:
             on_start(timeline.num_frames)
         num_workers = min(len(devices), len(segments))
-        _run_workers(plan, devices[:num_workers], progress)
+        _run_workers(plan, devices[:num_workers], progress, warnings)
         joined = os.path.join(work_folder, 'joined.mp4')
         audio = AudioCarrier(source.path, source.start_time) if source.audio_streams else None
         try:
@@ -170,7 +175,7 @@ def upscale_video(input_path: str,
     finally:
         shutil.rmtree(work_folder, ignore_errors=True)
     return VideoJobResult(output_path, timeline.num_frames, timeline.frame_rate, len(segments), num_workers,
-                          source.audio_streams)
+                          source.audio_streams, warnings.lines())
 
 
 def _make_work_folder(output_path: str) -> str:
@@ -196,7 +201,8 @@ def _process_context() -> BaseContext:
     return multiprocessing.get_context('spawn')
 
 
-def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Callable[[int], None]]) -> None:
+def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Callable[[int], None]],
+                 warnings: '_Warnings') -> None:
     context = _process_context()
     tasks, events = context.Queue(), context.Queue()
     for segment in plan.segments:
@@ -215,7 +221,7 @@ def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Ca
     for worker in workers:
         worker.start()
     try:
-        _JobWatcher(workers, plan.segments, progress).watch(events)
+        _JobWatcher(workers, plan.segments, progress, warnings).watch(events)
         # every worker has its None by now and exits by itself
         deadline = time.monotonic() + _STOP_SECONDS
         for worker in workers:
@@ -246,6 +252,27 @@ def _terminate(workers: Sequence[multiprocessing.process.BaseProcess]) -> None:
             worker.join()
 
 
+class _Warnings:
+    """The job's warnings in the order they arose, each logged and kept once (a repeated one gets a count)."""
+
+    def __init__(self) -> None:
+        self._counts: Dict[str, int] = {}
+
+    def add(self, message: str) -> None:
+        """Log ``message`` (the first time) and keep it for the result."""
+        if message not in self._counts:
+            logger.warning('%s', message)
+            self._counts[message] = 0
+        self._counts[message] += 1
+
+    def lines(self) -> Tuple[str, ...]:
+        """One line per warning, at most ``_MAX_WARNINGS`` of them (the log has all)."""
+        lines = [message if count == 1 else f'{message} ({count} times)' for message, count in self._counts.items()]
+        if len(lines) > _MAX_WARNINGS:
+            lines[_MAX_WARNINGS - 1:] = [f'... and {len(lines) - _MAX_WARNINGS + 1} more warnings (see the log)']
+        return tuple(lines)
+
+
 class _JobWatcher:
     """Reads worker events until every segment is finished, and fails fast when a worker fails or dies.
 
@@ -254,10 +281,11 @@ class _JobWatcher:
     """
 
     def __init__(self, workers: Sequence[multiprocessing.process.BaseProcess], segments: Sequence[Segment],
-                 progress: Optional[Callable[[int], None]]) -> None:
+                 progress: Optional[Callable[[int], None]], warnings: Optional[_Warnings] = None) -> None:
         self.workers = workers
         self.segments = segments
         self.progress = progress
+        self.warnings = _Warnings() if warnings is None else warnings
         self.current: Dict[int, Optional[int]] = {i: None for i in range(len(workers))}
         self.retired: Set[int] = set()
         self.finished = 0
@@ -290,6 +318,8 @@ class _JobWatcher:
         if kind == 'progress':
             if self.progress is not None:
                 self.progress(event[2])
+        elif kind == 'warning':
+            self.warnings.add(event[2])
         elif kind == 'started':
             self.current[worker_id] = event[2]
         elif kind == 'finished':

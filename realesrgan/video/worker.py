@@ -2,12 +2,13 @@
 
 A worker takes segment numbers from a task queue until it gets ``None``, and reports on an event queue:
 ``('started', worker, segment)``, ``('progress', worker, frames)``, ``('finished', worker, segment)``, or
-``('failed', worker, segment_or_None, message)`` after which it stops. The parent watches the process too, so
-a worker that dies without a word (killed, out of memory, a crash in native code) is noticed as well. The other
-way round, a worker dies with the job's process, however that ends (see :func:`die_with_parent`): a killed job
-leaves no worker encoding on.
+``('failed', worker, segment_or_None, message)`` after which it stops; warnings logged in the worker travel as
+``('warning', worker, message)``. The parent watches the process too, so a worker that dies without a word
+(killed, out of memory, a crash in native code) is noticed as well. The other way round, a worker dies with the
+job's process, however that ends (see :func:`die_with_parent`): a killed job leaves no worker encoding on.
 """
 import ctypes
+import logging
 import multiprocessing
 import os
 import shutil
@@ -75,6 +76,9 @@ def run_worker(worker_id: int, device: str, num_threads: int, plan: WorkerPlan, 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     die_with_parent(plan.folder)
     segment = None
+    forward = _EventHandler(events, worker_id)
+    package_logger = logging.getLogger('realesrgan')
+    package_logger.addHandler(forward)
     try:
         if num_threads:
             import torch
@@ -91,6 +95,8 @@ def run_worker(worker_id: int, device: str, num_threads: int, plan: WorkerPlan, 
             segment = None
     except BaseException as exc:  # noqa: B036 -- everything is reported to the parent, which decides
         events.put(('failed', worker_id, None if segment is None else segment.index, describe_exception(exc)))
+    finally:
+        package_logger.removeHandler(forward)
 
 
 def die_with_parent(work_folder: str) -> None:
@@ -132,6 +138,21 @@ def _exit_when_closed(sentinel: int, work_folder: str) -> None:
     wait([sentinel])
     shutil.rmtree(work_folder, ignore_errors=True)
     os._exit(1)
+
+
+class _EventHandler(logging.Handler):
+    """Sends warnings logged in a worker to the parent, which shows them and lists them on the job's result."""
+
+    def __init__(self, events: Queue, worker_id: int) -> None:
+        super().__init__(logging.WARNING)
+        self.events = events
+        self.worker_id = worker_id
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.events.put(('warning', self.worker_id, record.getMessage()))
+        except Exception:  # a warning that cannot be sent must not fail the segment
+            self.handleError(record)
 
 
 def describe_exception(exc: BaseException) -> str:
