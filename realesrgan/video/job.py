@@ -27,7 +27,7 @@ import av
 
 from realesrgan.video.audio import AudioCarrier
 from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated
-from realesrgan.video.reader import extract_frames, probe_source
+from realesrgan.video.reader import describe_shortfall, extract_frames, probe_source
 from realesrgan.video.segments import Segment, join_segments, plan_segments
 from realesrgan.video.timeline import plan_timeline
 from realesrgan.video.worker import UpscalerFactory, WorkerPlan, run_worker
@@ -152,6 +152,9 @@ def upscale_video(input_path: str,
     timeline = plan_timeline(source, None if source.frame_files else fps)
     segments = plan_segments(timeline.num_frames, segment_length)
     warnings = _Warnings()
+    shortfall = describe_shortfall(source)
+    if shortfall:
+        warnings.add(shortfall)
     work_folder = _make_work_folder(output_path)
     try:
         if extract_frame_first and not source.frame_files:
