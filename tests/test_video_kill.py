@@ -4,6 +4,7 @@ Each kill test runs a real job in a child interpreter (``python -c`` calling :fu
 stand-in upscaler whose workers record their process ids, then signals that child the way a user or a system
 would, and watches the recorded processes through /proc.
 """
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from test_video_io import Resize, leftovers, make_clip
+from test_video_io import Resize, leftovers, make_clip, stream_info
 
 from realesrgan.video import VideoJobTerminated, job, upscale_video
 
@@ -148,3 +149,69 @@ def test_sigterm_handler_is_installed_for_the_job_only_and_never_over_the_caller
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert calls == [signal.SIGTERM]
+
+
+def test_rerun_removes_the_work_folder_of_a_job_killed_with_all_its_processes(tmp_path, clip, stop_leftovers):
+    """``kill -9`` of the whole process group (or the OOM killer, or a power cut): nobody could clean up."""
+    output = tmp_path / 'out' / 'clip_out.mp4'
+    child = start_job(clip, output, tmp_path / 'pids')
+    everything = [child.pid] + worker_pids(tmp_path / 'pids') + helper_pids(tmp_path / 'pids', child.pid)
+    stop_leftovers.extend(everything)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait(timeout=10)
+    assert wait_until_gone(everything) == []
+    stale = leftovers(output.parent)
+    assert len(stale) == 1 and stale[0].startswith('.clip_out.mp4.') and stale[0].endswith('.tmp')
+    result = upscale_video(str(clip), str(output), Resize(2), segment_length=24)
+    assert leftovers(output.parent) == ['clip_out.mp4']
+    assert result.warnings == () and stream_info(output)['frames'] == 48
+
+
+def write_owner(folder: Path, **owner) -> None:
+    folder.mkdir()
+    (folder / 'owner').write_text(json.dumps(owner))
+
+
+def test_only_work_folders_of_this_output_whose_owner_is_gone_are_removed(tmp_path):
+    clip = make_clip(tmp_path / 'clip.mp4', num_frames=4, audio=None)
+    out = tmp_path / 'out'
+    out.mkdir()
+    host = job.socket.gethostname()
+    finished = subprocess.Popen(['true'])
+    finished.wait()  # its process id is free now
+    sleeper = subprocess.Popen(['sleep', '60'])
+    try:
+        live = dict(output='o.mp4', host=host, pid=sleeper.pid, started=job._start_time(sleeper.pid))
+        write_owner(out / '.o.mp4.1.killed.tmp', output='o.mp4', host=host, pid=finished.pid, started=1)
+        write_owner(out / '.o.mp4.2.reused.tmp', output='o.mp4', host=host, pid=os.getpid(), started=-1)
+        write_owner(out / '.o.mp4.3.running.tmp', **live)
+        write_owner(out / '.o.mp4.4.elsewhere.tmp', output='o.mp4', host=f'not-{host}', pid=finished.pid)
+        write_owner(out / '.o.mp4.x.mp4.5.other.tmp', output='o.mp4.x.mp4', host=host, pid=finished.pid)
+        (out / '.o.mp4.unowned.tmp').mkdir()  # as made before owners were recorded
+        result = upscale_video(str(clip), str(out / 'o.mp4'), Resize(1))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert leftovers(out) == [
+        '.o.mp4.3.running.tmp', '.o.mp4.4.elsewhere.tmp', '.o.mp4.unowned.tmp', '.o.mp4.x.mp4.5.other.tmp', 'o.mp4'
+    ]
+    assert len(result.warnings) == 2
+    assert all('(it may still be running); delete it if no such job runs' in line for line in result.warnings)
+    assert '.o.mp4.4.elsewhere.tmp' in result.warnings[0] and '.o.mp4.unowned.tmp' in result.warnings[1]
+
+
+def test_the_work_folder_records_its_owner(tmp_path, monkeypatch):
+    seen = {}
+    make = job._make_work_folder
+
+    def spy(output_path: str) -> str:
+        folder = make(output_path)
+        seen.update(json.loads(Path(folder, 'owner').read_text()), name=os.path.basename(folder))
+        return folder
+
+    monkeypatch.setattr(job, '_make_work_folder', spy)
+    upscale_video(str(make_clip(tmp_path / 'clip.mp4', num_frames=2, audio=None)), str(tmp_path / 'o.mp4'), Resize(1))
+    assert seen['name'].startswith(f'.o.mp4.{os.getpid()}.') and seen['output'] == 'o.mp4'
+    assert seen['pid'] == os.getpid() and seen['host'] == job.socket.gethostname()
+    assert seen['started'] == job._start_time(os.getpid()) is not None
+    assert leftovers(tmp_path) == ['clip.mp4', 'o.mp4']

@@ -6,13 +6,20 @@ instead of hanging. Everything is written inside a temporary folder next to the 
 is renamed into place at the very end, so a failed or interrupted job leaves neither a half-written video
 under the final name nor temporary files behind. SIGTERM stops a job as Ctrl-C does (see
 :class:`~realesrgan.video.errors.VideoJobTerminated`).
+
+A job killed outright (SIGKILL, a crash of the interpreter) cannot clean up after itself: its workers notice and
+end at once, removing the work folder (see :func:`~realesrgan.video.worker.die_with_parent`), and where even
+that could not happen, the next job writing the same output removes the folders whose owner is gone. The work
+folder records its owner (host, process id and start time) in a small ``owner`` file for that.
 """
+import json
 import logging
 import multiprocessing
 import os
 import queue
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -39,6 +46,7 @@ _POLL_SECONDS = 0.2
 _STOP_SECONDS = 10.0
 # imported once by the process server, so that each worker starts with them loaded
 _WORKER_MODULES = ['realesrgan.video.worker', 'realesrgan.video.upscaler']
+_OWNER_FILE = 'owner'
 _MAX_WARNINGS = 20
 
 
@@ -152,6 +160,8 @@ def upscale_video(input_path: str,
     timeline = plan_timeline(source, None if source.frame_files else fps)
     segments = plan_segments(timeline.num_frames, segment_length)
     warnings = _Warnings()
+    for message in remove_stale_work_folders(output_path):
+        warnings.add(message)
     shortfall = describe_shortfall(source)
     if shortfall:
         warnings.add(shortfall)
@@ -181,15 +191,109 @@ def upscale_video(input_path: str,
                           source.audio_streams, warnings.lines())
 
 
-def _make_work_folder(output_path: str) -> str:
-    """A hidden temporary folder beside the output (same file system, so the final rename is atomic)."""
+def remove_stale_work_folders(output_path: str) -> List[str]:
+    """Remove the work folders that killed jobs writing ``output_path`` left beside it.
+
+    A folder is removed only when its ``owner`` file names this output and a process of this host that no
+    longer runs (its id is free, or now belongs to a process started at another time). Folders of running jobs
+    are kept, and so are folders whose owner cannot be told (made before owners were recorded, or by another
+    host sharing the folder): those are named in a warning instead.
+
+    Args:
+        output_path: The output file of the job about to start.
+
+    Returns:
+        One warning per work folder of this output that may be stale but was kept.
+    """
     folder = os.path.dirname(os.path.abspath(output_path))
+    name = os.path.basename(output_path)
+    try:
+        entries = [entry for entry in os.listdir(folder) if entry.startswith(f'.{name}.') and entry.endswith('.tmp')]
+    except OSError:
+        return []  # no output folder yet, so nothing stale in it
+    warnings = []
+    for entry in sorted(entries):
+        path = os.path.join(folder, entry)
+        if not os.path.isdir(path):
+            continue
+        owner = _read_owner(path)
+        if owner is not None and owner.get('output') != name:
+            continue  # the folder of another output whose name starts like this one's
+        if owner is not None and owner.get('host') == socket.gethostname():
+            if not _still_running(owner.get('pid'), owner.get('started')):
+                logger.info('removing %s, left by a job that was killed (process %s)', path, owner.get('pid'))
+                shutil.rmtree(path, ignore_errors=True)
+            continue
+        warnings.append(f'{path} is the work folder of another job writing {name} (it may still be running); '
+                        'delete it if no such job runs')
+    return warnings
+
+
+def _make_work_folder(output_path: str) -> str:
+    """A hidden temporary folder beside the output (same file system, so the final rename is atomic).
+
+    Named ``.<output name>.<pid>.<random>.tmp``, with an ``owner`` file that :func:`remove_stale_work_folders`
+    reads.
+    """
+    folder = os.path.dirname(os.path.abspath(output_path))
+    name = os.path.basename(output_path)
+    work_folder = None
     try:
         os.makedirs(folder, exist_ok=True)
-        return tempfile.mkdtemp(prefix=f'.{os.path.basename(output_path)}.', suffix='.tmp', dir=folder)
+        work_folder = tempfile.mkdtemp(prefix=f'.{name}.{os.getpid()}.', suffix='.tmp', dir=folder)
+        owner = {'output': name, 'host': socket.gethostname(), 'pid': os.getpid(), 'started': _start_time(os.getpid())}
+        with open(os.path.join(work_folder, _OWNER_FILE), 'w', encoding='utf-8') as file:
+            json.dump(owner, file)
+        return work_folder
     except OSError as exc:
+        if work_folder is not None:
+            shutil.rmtree(work_folder, ignore_errors=True)
         raise VideoInputError(f'cannot write to the output folder {folder} ({exc.strerror or exc}); choose '
                               'another one with -o') from None
+
+
+def _read_owner(work_folder: str) -> Optional[dict]:
+    """The owner record of a work folder, or ``None`` when it has none (or an unreadable one)."""
+    try:
+        with open(os.path.join(work_folder, _OWNER_FILE), encoding='utf-8') as file:
+            owner = json.load(file)
+    except (OSError, ValueError):
+        return None
+    return owner if isinstance(owner, dict) else None
+
+
+def _start_time(pid: int) -> Optional[int]:
+    """When a process started, in clock ticks since boot (Linux), or ``None`` where that cannot be read."""
+    try:
+        with open(f'/proc/{pid}/stat', encoding='ascii', errors='replace') as file:
+            # the command name (field 2) may hold spaces and parentheses: count the fields after its last ')'
+            fields = file.read().rsplit(')', 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] == 'Z':  # a zombie: ended, only not yet reaped by its parent
+        return None
+    return int(fields[19])
+
+
+def _still_running(pid: object, started: object) -> bool:
+    """Whether the process ``pid`` that started at ``started`` (see :func:`_start_time`) still runs.
+
+    When in doubt (a malformed record, a platform where this cannot be told safely) the answer is yes, so that a
+    running job's folder is never removed.
+    """
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    if os.name == 'nt':
+        return True  # os.kill(pid, 0) would terminate the process there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists and belongs to another user
+    if started is None:
+        return True
+    return _start_time(pid) == started
 
 
 def _process_context() -> BaseContext:
