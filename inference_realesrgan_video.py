@@ -9,6 +9,7 @@ processes upscale at once (``--num_process_per_gpu`` per GPU, or that many on th
 the message names the segment; nothing is left behind), 2 when it could not start (the message says why).
 """
 import argparse
+import signal
 import sys
 from fractions import Fraction
 from typing import List, Optional
@@ -28,8 +29,9 @@ def parse_fps(text: str) -> Fraction:
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the original script's flags and defaults, then this project's additions."""
     from realesrgan.app.cli_options import add_engine_options, add_original_options
-    from realesrgan.video import DEFAULT_CRF, PIXEL_FORMATS
+    from realesrgan.video import PIXEL_FORMATS, X264_PRESETS, EncoderSettings
     from realesrgan.zoo import MODEL_ZOO
+    encoder = EncoderSettings()
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('-i', '--input', type=str, default='inputs',
                         help='Input video file, or folder of frames (default: inputs)')
@@ -53,15 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
                         '(default: 1)')
     parser.add_argument('--ext', type=str, default='auto', choices=('auto', 'jpg', 'png'),
                         help='Image format of the frames written by --extract_frame_first (default auto: png)')
-    parser.add_argument('--crf', type=float, default=DEFAULT_CRF,
-                        help=f'x264 quality: 0 lossless, 18 visually lossless, 51 worst (default: {DEFAULT_CRF}, '
+    parser.add_argument('--crf', type=float, default=encoder.crf,
+                        help=f'x264 quality: 0 lossless, 18 visually lossless, 51 worst (default: {encoder.crf:g}, '
                         'as x264 and the original)')
-    parser.add_argument('--preset', type=str, default='medium',
-                        help='x264 speed preset, ultrafast ... veryslow: slower gives a smaller file of the same '
-                        'quality (default: medium)')
-    parser.add_argument('--pix_fmt', type=str, default='yuv420p', choices=PIXEL_FORMATS,
-                        help='yuv420p plays everywhere (odd sizes are padded by one pixel); yuv444p keeps full '
-                        'colour and, with --crf 0, is near lossless (default: yuv420p)')
+    parser.add_argument('--preset', type=str, default=encoder.preset,
+                        help=f'x264 speed preset, {", ".join(X264_PRESETS)}: slower gives a smaller file of the same '
+                        f'quality (default: {encoder.preset})')
+    parser.add_argument('--pix_fmt', type=str, default=encoder.pix_fmt,
+                        help=f'{" or ".join(PIXEL_FORMATS)}: yuv420p plays everywhere (odd sizes are padded by one '
+                        f'pixel); yuv444p keeps full colour and, with --crf 0, is near lossless (default: '
+                        f'{encoder.pix_fmt})')
     parser.add_argument('--model_path', type=str, default=None,
                         help='Model weights (file or URL) instead of the official ones of --model_name')
     add_engine_options(parser)
@@ -73,7 +76,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
 
     from realesrgan.app.cli_options import configure_logging
-    from realesrgan.app.video_job import VideoJob, VideoJobSetupError, run_video_job
+    try:
+        from realesrgan.app.video_job import VideoJob, VideoJobSetupError, run_video_job
+    except ImportError as error:  # PyAV missing or broken: the message says what to install
+        print(f'error: {error}', file=sys.stderr)
+        return 2
     from realesrgan.video import VideoInputError, VideoJobError
 
     configure_logging()
@@ -88,12 +95,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     except VideoJobError as error:
         print(f'error: {error}; nothing was written', file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM (VideoJobTerminated carries its number)
         print('interrupted; nothing was written', file=sys.stderr)
-        return 130
+        return 128 + getattr(interruption, 'signum', signal.SIGINT)
     finally:
         bar.close()
     print(summary.describe())
+    for warning in summary.result.warnings:
+        print(f'warning: {warning}')
     return 0
 
 

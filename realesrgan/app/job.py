@@ -2,7 +2,7 @@
 import argparse
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Mapping, Optional, Type, Union
+from typing import Any, Callable, ClassVar, Dict, Iterator, Mapping, Optional, Type, Union
 
 from realesrgan.app.face_enhance import FaceEnhanceUnavailable
 from realesrgan.app.model_choice import ModelChoice, choose_model
@@ -39,6 +39,8 @@ class UpscaleJob:
     """The options every upscaling job has (the flags both CLIs share); the engine settings are in ``settings``."""
 
     setup_error: ClassVar[Type[JobSetupError]] = JobSetupError
+    # fields that are settings objects of their own, each made from the same flags
+    nested: ClassVar[Dict[str, Callable[[Mapping[str, Any]], Any]]] = {'settings': UpscaleSettings.from_args}
 
     input: str = 'inputs'
     model_name: Optional[str] = None
@@ -58,8 +60,10 @@ class UpscaleJob:
         Raises:
             JobSetupError: A flag has a value it cannot take (the job's own subclass).
         """
+        values = vars(args) if isinstance(args, argparse.Namespace) else args
         with reported_as(cls.setup_error):
-            return cls(settings=UpscaleSettings.from_args(args), **fields_from(cls, args, exclude=('settings', )))
+            nested = {name: make(values) for name, make in cls.nested.items()}
+            return cls(**nested, **fields_from(cls, values, exclude=tuple(nested)))
 
     def choose_model(self) -> ModelChoice:
         """The job's model with its local weights (found, downloaded or converted now)."""

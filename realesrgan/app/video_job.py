@@ -6,9 +6,9 @@ device asked for), the model and its weights are resolved once in this process a
 :class:`~realesrgan.app.upscaler.UpscalerRecipe`. The work itself is :func:`realesrgan.video.upscale_video`.
 """
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, ClassVar, List, NamedTuple, Optional, Type
+from typing import Any, Callable, ClassVar, Dict, List, Mapping, NamedTuple, Optional, Type
 
 import torch
 
@@ -17,9 +17,8 @@ from realesrgan.app.job import JobSetupError, UpscaleJob, reported_as
 from realesrgan.app.upscaler import UpscalerRecipe, describe_engine
 from realesrgan.inference.device import select_device
 from realesrgan.inference.precision import resolve_precision
-from realesrgan.inference.settings import UpscaleSettings
+from realesrgan.inference.settings import UpscaleSettings, fields_from
 from realesrgan.video import EncoderSettings, VideoJobResult, upscale_video, worker_devices
-from realesrgan.video.writer import DEFAULT_CRF
 
 __all__ = ['VideoJob', 'VideoJobSetupError', 'VideoRunSummary', 'job_devices', 'run_video_job', 'video_name']
 
@@ -32,18 +31,20 @@ class VideoJobSetupError(JobSetupError):
 class VideoJob(UpscaleJob):
     """A video upscaling run (the flags of ``inference_realesrgan_video.py``; see its ``--help``).
 
-    ``crf``, ``preset`` and ``pix_fmt`` are the encoder's; ``ext`` is the format of extracted frames.
+    The encoder flags (``crf``, ``preset``, ``pix_fmt``) go into ``encoder``; ``ext`` is the format of extracted
+    frames.
     """
 
     setup_error: ClassVar[Type[JobSetupError]] = VideoJobSetupError
+    nested: ClassVar[Dict[str, Callable[[Mapping[str, Any]], Any]]] = {
+        **UpscaleJob.nested, 'encoder': lambda values: EncoderSettings(**fields_from(EncoderSettings, values))
+    }
 
     model_name: str = 'realesr-animevideov3'
     fps: Optional[Fraction] = None
     extract_frame_first: bool = False
     num_process_per_gpu: int = 1
-    crf: float = DEFAULT_CRF
-    preset: str = 'medium'
-    pix_fmt: str = 'yuv420p'
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
 
     @property
     def output_path(self) -> str:
@@ -114,14 +115,13 @@ def run_video_job(job: VideoJob,
         face_enhance = False
     with reported_as(VideoJobSetupError):
         devices = job_devices(job.settings, job.num_process_per_gpu)
-        encoder = EncoderSettings(crf=job.crf, preset=job.preset, pix_fmt=job.pix_fmt)
         if face_enhance:
             require_gfpgan()
         choice = job.choose_model()
     recipe = UpscalerRecipe(choice, job.settings, face_enhance, job.weights_dir)
     first = select_device(devices[0])
     log(describe_engine(first, resolve_precision(job.settings.precision, first), job.settings.precision))
-    result = upscale_video(job.input, job.output_path, recipe, devices=devices, fps=job.fps, encoder=encoder,
+    result = upscale_video(job.input, job.output_path, recipe, devices=devices, fps=job.fps, encoder=job.encoder,
                            extract_frame_first=job.extract_frame_first,
                            frame_ext='png' if job.ext == 'auto' else job.ext, progress=progress, on_start=on_start)
     return VideoRunSummary(result, devices)

@@ -7,13 +7,34 @@ frames), :mod:`~realesrgan.video.timeline` (which input frame each output frame 
 :mod:`~realesrgan.video.x264` (repeatable encodes), :mod:`~realesrgan.video.audio` (copy the audio),
 :mod:`~realesrgan.video.worker` (one worker process) and :mod:`~realesrgan.video.job` (the orchestration:
 :func:`upscale_video`). The frame upscaler the workers build is :class:`realesrgan.app.upscaler.UpscalerRecipe`;
-:mod:`realesrgan.app.video_job` turns the command line into a job.
+:mod:`realesrgan.app.video_job` turns the command line into a job. Without PyAV, the settings and errors still import;
+the job raises a one-line :class:`ImportError` naming what to install (see :mod:`~realesrgan.video.deps`).
 """
-from realesrgan.video.errors import VideoInputError, VideoJobError
-from realesrgan.video.job import VideoJobResult, upscale_video, worker_devices
-from realesrgan.video.writer import DEFAULT_CRF, PIXEL_FORMATS, EncoderSettings
+import importlib
+from typing import Any
+
+from realesrgan.video.deps import require_pyav
+from realesrgan.video.encoder_settings import DEFAULT_CRF, PIXEL_FORMATS, X264_PRESETS, EncoderSettings
+from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated
 
 __all__ = [
-    'DEFAULT_CRF', 'PIXEL_FORMATS', 'EncoderSettings', 'VideoInputError', 'VideoJobError', 'VideoJobResult',
-    'upscale_video', 'worker_devices'
+    'DEFAULT_CRF', 'PIXEL_FORMATS', 'X264_PRESETS', 'EncoderSettings', 'VideoInputError', 'VideoJobError',
+    'VideoJobResult', 'VideoJobTerminated', 'require_pyav', 'upscale_video', 'worker_devices'
 ]
+
+# The job needs PyAV: it is imported on first use, so that the settings and errors above (and --help) work without.
+_NEED_PYAV = {'VideoJobResult': 'realesrgan.video.job', 'upscale_video': 'realesrgan.video.job',
+              'worker_devices': 'realesrgan.video.job'}
+
+
+def __getattr__(name: str) -> Any:
+    """The parts that need PyAV, imported when first asked for.
+
+    Raises:
+        ImportError: PyAV is missing or broken (one line saying what to install).
+        AttributeError: No such name.
+    """
+    if name not in _NEED_PYAV:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    require_pyav()
+    return getattr(importlib.import_module(_NEED_PYAV[name]), name)

@@ -2,7 +2,8 @@
 
 Audio packets are copied unchanged (no decoding, no quality loss) and keep their timing relative to the video,
 so the output stays in sync. Only a codec that MP4 cannot hold (old AVI files with u-law or 8-bit PCM, for
-instance) is re-encoded, to AAC, with a warning.
+instance) is re-encoded, to AAC, with a warning. A packet whose data is incomplete (the last one of a truncated
+file) is left out.
 """
 import logging
 from fractions import Fraction
@@ -63,6 +64,8 @@ class AudioCarrier:
             streams = [self._input.streams[index] for index in self._outputs]
             for packet in self._input.demux(streams):
                 index = packet.stream.index
+                if packet.is_corrupt:  # cut off (a truncated file): its samples cannot be decoded
+                    continue
                 if self._encoded[index]:
                     yield from self._reencode(packet)
                 elif packet.size:

@@ -4,31 +4,41 @@ The parent never waits blindly: it reads the workers' events with a timeout and 
 still alive, so a worker that crashes or is killed fails the job at once, with a message naming its segment,
 instead of hanging. Everything is written inside a temporary folder next to the output and the finished file
 is renamed into place at the very end, so a failed or interrupted job leaves neither a half-written video
-under the final name nor temporary files behind.
+under the final name nor temporary files behind. SIGTERM stops a job as Ctrl-C does (see
+:class:`~realesrgan.video.errors.VideoJobTerminated`).
+
+A job killed outright (SIGKILL, a crash of the interpreter) cannot clean up after itself: its workers notice and
+end at once, removing the work folder (see :func:`~realesrgan.video.worker.die_with_parent`), and where even
+that could not happen, the next job writing the same output removes the folders whose owner is gone. The work
+folder records its owner (host, process id and start time) in a small ``owner`` file for that.
 """
+import json
 import logging
 import multiprocessing
 import os
 import queue
 import shutil
 import signal
+import socket
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from multiprocessing.context import BaseContext
 from multiprocessing.queues import Queue
-from typing import Callable, Dict, List, Optional, Sequence, Set
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import av
 
 from realesrgan.video.audio import AudioCarrier
-from realesrgan.video.errors import VideoInputError, VideoJobError
-from realesrgan.video.reader import extract_frames, probe_source
+from realesrgan.video.encoder_settings import EncoderSettings
+from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated
+from realesrgan.video.reader import describe_shortfall, extract_frames, probe_source
 from realesrgan.video.segments import Segment, join_segments, plan_segments
 from realesrgan.video.timeline import plan_timeline
 from realesrgan.video.worker import UpscalerFactory, WorkerPlan, run_worker
-from realesrgan.video.writer import EncoderSettings
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +46,8 @@ _POLL_SECONDS = 0.2
 _STOP_SECONDS = 10.0
 # imported once by the process server, so that each worker starts with them loaded
 _WORKER_MODULES = ['realesrgan.video.worker', 'realesrgan.app.upscaler']
+_OWNER_FILE = 'owner'
+_MAX_WARNINGS = 20
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,8 @@ class VideoJobResult:
         num_segments: Number of segments the job was cut into.
         num_workers: Number of worker processes used.
         audio_streams: Number of audio streams carried over.
+        warnings: What the user should know about the output, one line each (also logged as they arose):
+            e.g. that the input is truncated and how much of it the output holds, or frames the decoder skipped.
     """
 
     output_path: str
@@ -57,6 +71,7 @@ class VideoJobResult:
     num_segments: int
     num_workers: int
     audio_streams: int
+    warnings: Tuple[str, ...] = ()
 
 
 def worker_devices(device: str, num_process_per_gpu: int, cuda_device_count: int = 0) -> List[str]:
@@ -77,6 +92,32 @@ def worker_devices(device: str, num_process_per_gpu: int, cuda_device_count: int
     return [device] * num_process_per_gpu
 
 
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`VideoJobTerminated` as Ctrl-C raises :class:`KeyboardInterrupt`.
+
+    The job then stops its workers and removes its work folder, where SIGTERM's default action would kill the
+    process with no clean-up at all. Only where Python may install a handler (the main thread) and SIGTERM has
+    its default action: a handler the caller installed is left alone. A second SIGTERM is ignored while the job
+    cleans up.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signum, signal.SIG_IGN)
+        raise VideoJobTerminated(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@_sigterm_as_interrupt()
 def upscale_video(input_path: str,
                   output_path: str,
                   make_upscaler: UpscalerFactory,
@@ -110,12 +151,20 @@ def upscale_video(input_path: str,
     Raises:
         VideoInputError: The input or the output location cannot be used.
         VideoJobError: A worker failed or died; the message names the segment.
+        VideoJobTerminated: The process got SIGTERM (when the job runs in the main thread and SIGTERM had its
+            default action); like :class:`KeyboardInterrupt` on Ctrl-C, nothing is left behind.
     """
     if not devices:
         raise ValueError('at least one worker device is needed')
     source = probe_source(input_path, fps)
     timeline = plan_timeline(source, None if source.frame_files else fps)
     segments = plan_segments(timeline.num_frames, segment_length)
+    warnings = _Warnings()
+    for message in remove_stale_work_folders(output_path):
+        warnings.add(message)
+    shortfall = describe_shortfall(source)
+    if shortfall:
+        warnings.add(shortfall)
     work_folder = _make_work_folder(output_path)
     try:
         if extract_frame_first and not source.frame_files:
@@ -127,7 +176,7 @@ def upscale_video(input_path: str,
         if on_start is not None:
             on_start(timeline.num_frames)
         num_workers = min(len(devices), len(segments))
-        _run_workers(plan, devices[:num_workers], progress)
+        _run_workers(plan, devices[:num_workers], progress, warnings)
         joined = os.path.join(work_folder, 'joined.mp4')
         audio = AudioCarrier(source.path, source.start_time) if source.audio_streams else None
         try:
@@ -139,18 +188,112 @@ def upscale_video(input_path: str,
     finally:
         shutil.rmtree(work_folder, ignore_errors=True)
     return VideoJobResult(output_path, timeline.num_frames, timeline.frame_rate, len(segments), num_workers,
-                          source.audio_streams)
+                          source.audio_streams, warnings.lines())
+
+
+def remove_stale_work_folders(output_path: str) -> List[str]:
+    """Remove the work folders that killed jobs writing ``output_path`` left beside it.
+
+    A folder is removed only when its ``owner`` file names this output and a process of this host that no
+    longer runs (its id is free, or now belongs to a process started at another time). Folders of running jobs
+    are kept, and so are folders whose owner cannot be told (made before owners were recorded, or by another
+    host sharing the folder): those are named in a warning instead.
+
+    Args:
+        output_path: The output file of the job about to start.
+
+    Returns:
+        One warning per work folder of this output that may be stale but was kept.
+    """
+    folder = os.path.dirname(os.path.abspath(output_path))
+    name = os.path.basename(output_path)
+    try:
+        entries = [entry for entry in os.listdir(folder) if entry.startswith(f'.{name}.') and entry.endswith('.tmp')]
+    except OSError:
+        return []  # no output folder yet, so nothing stale in it
+    warnings = []
+    for entry in sorted(entries):
+        path = os.path.join(folder, entry)
+        if not os.path.isdir(path):
+            continue
+        owner = _read_owner(path)
+        if owner is not None and owner.get('output') != name:
+            continue  # the folder of another output whose name starts like this one's
+        if owner is not None and owner.get('host') == socket.gethostname():
+            if not _still_running(owner.get('pid'), owner.get('started')):
+                logger.info('removing %s, left by a job that was killed (process %s)', path, owner.get('pid'))
+                shutil.rmtree(path, ignore_errors=True)
+            continue
+        warnings.append(f'{path} is the work folder of another job writing {name} (it may still be running); '
+                        'delete it if no such job runs')
+    return warnings
 
 
 def _make_work_folder(output_path: str) -> str:
-    """A hidden temporary folder beside the output (same file system, so the final rename is atomic)."""
+    """A hidden temporary folder beside the output (same file system, so the final rename is atomic).
+
+    Named ``.<output name>.<pid>.<random>.tmp``, with an ``owner`` file that :func:`remove_stale_work_folders`
+    reads.
+    """
     folder = os.path.dirname(os.path.abspath(output_path))
+    name = os.path.basename(output_path)
+    work_folder = None
     try:
         os.makedirs(folder, exist_ok=True)
-        return tempfile.mkdtemp(prefix=f'.{os.path.basename(output_path)}.', suffix='.tmp', dir=folder)
+        work_folder = tempfile.mkdtemp(prefix=f'.{name}.{os.getpid()}.', suffix='.tmp', dir=folder)
+        owner = {'output': name, 'host': socket.gethostname(), 'pid': os.getpid(), 'started': _start_time(os.getpid())}
+        with open(os.path.join(work_folder, _OWNER_FILE), 'w', encoding='utf-8') as file:
+            json.dump(owner, file)
+        return work_folder
     except OSError as exc:
+        if work_folder is not None:
+            shutil.rmtree(work_folder, ignore_errors=True)
         raise VideoInputError(f'cannot write to the output folder {folder} ({exc.strerror or exc}); choose '
                               'another one with -o') from None
+
+
+def _read_owner(work_folder: str) -> Optional[dict]:
+    """The owner record of a work folder, or ``None`` when it has none (or an unreadable one)."""
+    try:
+        with open(os.path.join(work_folder, _OWNER_FILE), encoding='utf-8') as file:
+            owner = json.load(file)
+    except (OSError, ValueError):
+        return None
+    return owner if isinstance(owner, dict) else None
+
+
+def _start_time(pid: int) -> Optional[int]:
+    """When a process started, in clock ticks since boot (Linux), or ``None`` where that cannot be read."""
+    try:
+        with open(f'/proc/{pid}/stat', encoding='ascii', errors='replace') as file:
+            # the command name (field 2) may hold spaces and parentheses: count the fields after its last ')'
+            fields = file.read().rsplit(')', 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] == 'Z':  # a zombie: ended, only not yet reaped by its parent
+        return None
+    return int(fields[19])
+
+
+def _still_running(pid: object, started: object) -> bool:
+    """Whether the process ``pid`` that started at ``started`` (see :func:`_start_time`) still runs.
+
+    When in doubt (a malformed record, a platform where this cannot be told safely) the answer is yes, so that a
+    running job's folder is never removed.
+    """
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    if os.name == 'nt':
+        return True  # os.kill(pid, 0) would terminate the process there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists and belongs to another user
+    if started is None:
+        return True
+    return _start_time(pid) == started
 
 
 def _process_context() -> BaseContext:
@@ -165,7 +308,8 @@ def _process_context() -> BaseContext:
     return multiprocessing.get_context('spawn')
 
 
-def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Callable[[int], None]]) -> None:
+def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Callable[[int], None]],
+                 warnings: '_Warnings') -> None:
     context = _process_context()
     tasks, events = context.Queue(), context.Queue()
     for segment in plan.segments:
@@ -184,7 +328,7 @@ def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Ca
     for worker in workers:
         worker.start()
     try:
-        _JobWatcher(workers, plan.segments, progress).watch(events)
+        _JobWatcher(workers, plan.segments, progress, warnings).watch(events)
         # every worker has its None by now and exits by itself
         deadline = time.monotonic() + _STOP_SECONDS
         for worker in workers:
@@ -215,6 +359,27 @@ def _terminate(workers: Sequence[multiprocessing.process.BaseProcess]) -> None:
             worker.join()
 
 
+class _Warnings:
+    """The job's warnings in the order they arose, each logged and kept once (a repeated one gets a count)."""
+
+    def __init__(self) -> None:
+        self._counts: Dict[str, int] = {}
+
+    def add(self, message: str) -> None:
+        """Log ``message`` (the first time) and keep it for the result."""
+        if message not in self._counts:
+            logger.warning('%s', message)
+            self._counts[message] = 0
+        self._counts[message] += 1
+
+    def lines(self) -> Tuple[str, ...]:
+        """One line per warning, at most ``_MAX_WARNINGS`` of them (the log has all)."""
+        lines = [message if count == 1 else f'{message} ({count} times)' for message, count in self._counts.items()]
+        if len(lines) > _MAX_WARNINGS:
+            lines[_MAX_WARNINGS - 1:] = [f'... and {len(lines) - _MAX_WARNINGS + 1} more warnings (see the log)']
+        return tuple(lines)
+
+
 class _JobWatcher:
     """Reads worker events until every segment is finished, and fails fast when a worker fails or dies.
 
@@ -223,10 +388,11 @@ class _JobWatcher:
     """
 
     def __init__(self, workers: Sequence[multiprocessing.process.BaseProcess], segments: Sequence[Segment],
-                 progress: Optional[Callable[[int], None]]) -> None:
+                 progress: Optional[Callable[[int], None]], warnings: Optional[_Warnings] = None) -> None:
         self.workers = workers
         self.segments = segments
         self.progress = progress
+        self.warnings = _Warnings() if warnings is None else warnings
         self.current: Dict[int, Optional[int]] = {i: None for i in range(len(workers))}
         self.retired: Set[int] = set()
         self.finished = 0
@@ -259,6 +425,8 @@ class _JobWatcher:
         if kind == 'progress':
             if self.progress is not None:
                 self.progress(event[2])
+        elif kind == 'warning':
+            self.warnings.add(event[2])
         elif kind == 'started':
             self.current[worker_id] = event[2]
         elif kind == 'finished':

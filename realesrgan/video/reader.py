@@ -5,6 +5,11 @@ frame size, the presentation time of every frame (from a demux pass, which reads
 them, so it is quick even for long files) and the number of audio streams. :func:`read_frames` then gives a
 worker the BGR uint8 frames of one contiguous index range: it seeks to the keyframe before the range instead
 of decoding the file from its start.
+
+A truncated file (a download or a copy cut short) still opens when its index comes first, as in MP4 files made
+for streaming: it declares more frames than it holds, and its last packet is incomplete. Incomplete packets are
+left out everywhere (fed to the decoder, one makes it drop the frames before it), the readable frames are
+upscaled and :func:`describe_shortfall` says what is missing.
 """
 import bisect
 import logging
@@ -46,6 +51,10 @@ class VideoSource:
         frame_files: When frames come from image files, one path per frame; empty when they are decoded.
         seekable: Whether every packet had a timestamp, so that workers may seek; otherwise they decode from
             the start of the file.
+        declared_frames: Number of frames the file's header declares (0 when it does not say).
+        incomplete_frames: Frames left out because their packet's data is incomplete (cut off).
+        audio_end: When the last complete audio packet ends, in seconds of the input's clock (``None``: no
+            audio packet).
     """
 
     path: str
@@ -59,6 +68,9 @@ class VideoSource:
     audio_streams: int = 0
     frame_files: Tuple[str, ...] = ()
     seekable: bool = True
+    declared_frames: int = 0
+    incomplete_frames: int = 0
+    audio_end: Optional[Fraction] = None
 
     @property
     def num_frames(self) -> int:
@@ -90,6 +102,30 @@ def probe_source(path: str, fps: Optional[Fraction] = None) -> VideoSource:
     if os.path.isdir(path):
         return _probe_folder(path, fps or DEFAULT_FOLDER_FPS)
     return _probe_video(path)
+
+
+def describe_shortfall(source: VideoSource) -> Optional[str]:
+    """Say, in one line, that the input holds fewer frames than it declares (or has incomplete ones).
+
+    Args:
+        source: The probed input.
+
+    Returns:
+        E.g. ``'clip.mp4 declares 240 frames but only 111 can be read: ...'``, or ``None`` when nothing is
+        missing.
+    """
+    if source.declared_frames > source.num_frames:
+        missing = f'{source.path} declares {source.declared_frames} frames but only {source.num_frames} can be read'
+    elif source.incomplete_frames:
+        missing = f'{source.path}: {source.incomplete_frames} frame(s) have incomplete data and are left out'
+    else:
+        return None
+    video_end = (source.end_pts * source.time_base) - source.start_time
+    text = (f'{missing}: the file is truncated or damaged; the output has the {source.num_frames} readable frames '
+            f'(to {float(video_end):.2f} s)')
+    if source.audio_streams and source.audio_end is not None:
+        text += f' and the audio the file still holds (to {float(source.audio_end - source.start_time):.2f} s)'
+    return text
 
 
 def read_frames(source: VideoSource, start: int, stop: int) -> Iterator[Tuple[int, np.ndarray]]:
@@ -224,11 +260,22 @@ def _probe_video(path: str) -> VideoSource:
         audio_streams = len(container.streams.audio)
         timestamps: List[Optional[int]] = []
         durations: List[int] = []
-        for packet in container.demux(stream):
-            if packet.size and not packet.is_discard:
+        incomplete = 0
+        audio_end: Optional[Fraction] = None
+        for packet in container.demux(stream, *container.streams.audio):
+            if not packet.size or packet.is_discard:
+                continue
+            if packet.stream.index != stream.index:
+                if not packet.is_corrupt and packet.pts is not None:
+                    end = (packet.pts + (packet.duration or 0)) * Fraction(packet.time_base)
+                    audio_end = end if audio_end is None else max(audio_end, end)
+            elif packet.is_corrupt:
+                incomplete += 1
+            else:
                 timestamps.append(packet.pts)
                 durations.append(packet.duration or 0)
         frame_rate = stream.average_rate or stream.guessed_rate
+        declared_frames = stream.frames
     width, height = _first_frame_size(path)
     if not timestamps:
         raise VideoInputError(f'the video stream of {path} holds no frames')
@@ -254,7 +301,10 @@ def _probe_video(path: str) -> VideoSource:
         frame_rate=Fraction(frame_rate),
         start_time=min([frame_pts[0] * Fraction(time_base)] + starts),
         audio_streams=audio_streams,
-        seekable=seekable)
+        seekable=seekable,
+        declared_frames=declared_frames,
+        incomplete_frames=incomplete,
+        audio_end=audio_end)
 
 
 def _typical_interval(frame_pts: Tuple[int, ...], frame_rate: Optional[Fraction], time_base: Fraction) -> int:
@@ -268,7 +318,7 @@ def _first_frame_size(path: str) -> Tuple[int, int]:
     """Decode the first frame: proves that the stream is decodable, and gives its real size."""
     with _open_video(path) as container:
         try:
-            frame = next(container.decode(video=0), None)
+            frame = next(_complete_frames(container, container.streams.video[0]), None)
         except av.error.FFmpegError as exc:
             raise VideoInputError(f'cannot decode the video stream of {path} ({exc})') from None
     if frame is None:
@@ -306,11 +356,11 @@ def _indexed_frames(source: VideoSource, start: int) -> Iterator[Tuple[int, av.V
         stream = container.streams.video[0]
         stream.thread_type = 'AUTO'
         if not source.seekable:
-            yield from enumerate(container.decode(stream))
+            yield from enumerate(_complete_frames(container, stream))
             return
         if start > 0:
             container.seek(source.frame_pts[start], stream=stream, backward=True, any_frame=False)
-        for frame in container.decode(stream):
+        for frame in _complete_frames(container, stream):
             index = bisect.bisect_left(source.frame_pts, frame.pts) if frame.pts is not None else -1
             if index < 0 or index >= source.num_frames or source.frame_pts[index] != frame.pts:
                 break
@@ -319,6 +369,13 @@ def _indexed_frames(source: VideoSource, start: int) -> Iterator[Tuple[int, av.V
             return
     logger.warning('%s: a decoded frame has an unknown timestamp; decoding from the start instead', source.path)
     yield from _indexed_frames(replace(source, seekable=False), start)
+
+
+def _complete_frames(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+    """Decode ``stream``, leaving out packets whose data is incomplete (as :func:`probe_source` does)."""
+    for packet in container.demux(stream):
+        if not packet.is_corrupt:
+            yield from packet.decode()
 
 
 def _to_bgr(frame: av.VideoFrame) -> np.ndarray:

@@ -6,7 +6,6 @@ an odd width or height is padded by repeating its last column or row once, and t
 than ``input x outscale`` in that direction. ``yuv444p`` keeps full-resolution colour and odd sizes as they are,
 but fewer players (browsers, phones) decode it.
 """
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Dict, Optional
 
@@ -15,39 +14,13 @@ import cv2
 import numpy as np
 
 from realesrgan.video.color import BT709_TAG, CONVERSION_FLAGS, OUTPUT_COLORSPACE, OUTPUT_RANGE
+from realesrgan.video.encoder_settings import EncoderSettings
 from realesrgan.video.x264 import repeatable_x264_params
 
-PIXEL_FORMATS = ('yuv420p', 'yuv444p')
-X264_PRESETS = ('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow',
-                'placebo')
-DEFAULT_CRF = 23  # x264's own default: visually good; 0 is lossless (up to the RGB/YUV conversion)
 
-
-@dataclass(frozen=True)
-class EncoderSettings:
-    """How segments are encoded (the same for every segment, so that they join into one stream).
-
-    Attributes:
-        crf: x264 constant rate factor: 0 is lossless, 23 the default, higher is smaller and worse.
-        preset: x264 speed preset (``ultrafast`` ... ``veryslow``): slower gives smaller files.
-        pix_fmt: ``yuv420p`` (plays everywhere, even sizes) or ``yuv444p`` (full colour resolution).
-    """
-
-    crf: float = DEFAULT_CRF
-    preset: str = 'medium'
-    pix_fmt: str = 'yuv420p'
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.crf <= 51:
-            raise ValueError(f'crf must be between 0 (lossless) and 51, got {self.crf}')
-        if self.preset not in X264_PRESETS:
-            raise ValueError(f'preset must be one of {", ".join(X264_PRESETS)}, got {self.preset}')
-        if self.pix_fmt not in PIXEL_FORMATS:
-            raise ValueError(f'pix_fmt must be one of {", ".join(PIXEL_FORMATS)}, got {self.pix_fmt}')
-
-    def codec_options(self) -> Dict[str, str]:
-        """Options for the libx264 encoder (repeatable: see :mod:`realesrgan.video.x264`)."""
-        return {'crf': f'{self.crf:g}', 'preset': self.preset, **repeatable_x264_params()}
+def x264_options(settings: EncoderSettings) -> Dict[str, str]:
+    """Options for the libx264 encoder (repeatable: see :mod:`realesrgan.video.x264`)."""
+    return {'crf': f'{settings.crf:g}', 'preset': settings.preset, **repeatable_x264_params()}
 
 
 def pad_to_even(image: np.ndarray) -> np.ndarray:
@@ -128,7 +101,7 @@ class SegmentWriter:
 
     def _open(self, width: int, height: int) -> None:
         container = av.open(self.path, mode='w', format='mp4')
-        stream = container.add_stream('libx264', rate=self.frame_rate, options=self.settings.codec_options())
+        stream = container.add_stream('libx264', rate=self.frame_rate, options=x264_options(self.settings))
         stream.width, stream.height, stream.pix_fmt = width, height, self.settings.pix_fmt
         stream.time_base = self.time_base
         codec = stream.codec_context
