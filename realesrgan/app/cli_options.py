@@ -7,6 +7,8 @@ values are the settings' own (a bad value is reported as ``--flag ...`` with exi
 import argparse
 import logging
 
+import cv2
+
 from realesrgan.inference.precision import PRECISIONS
 from realesrgan.inference.settings import ALPHA_UPSAMPLERS, UpscaleSettings
 from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
@@ -71,6 +73,12 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_logging() -> None:
-    """Show warnings of the package on stderr, and the one-time weight downloads and conversions as they start."""
+    """Show warnings of the package on stderr, and the one-time weight downloads and conversions as they start.
+
+    OpenCV's own log lines (e.g. for a corrupt PNG) are silenced: the job reports each unreadable file itself.
+    """
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')
     logging.getLogger('realesrgan.zoo.weights').setLevel(logging.INFO)
+    opencv_log = getattr(getattr(cv2, 'utils', None), 'logging', None)
+    if opencv_log is not None:
+        opencv_log.setLogLevel(opencv_log.LOG_LEVEL_SILENT)
