@@ -9,6 +9,7 @@ no input is changed, and no process of it is still running a second after it end
 exits 1 if any case fails.
 """
 import argparse
+import glob
 import os
 import signal
 import subprocess
@@ -46,7 +47,7 @@ class Case:
     says: str
     folders: List[Path] = field(default_factory=list)
     unchanged: List[Path] = field(default_factory=list)
-    kill_after: Optional[float] = None
+    kill_when: Optional[str] = None
     kill_signal: int = signal.SIGTERM
     no_new_entries: List[Path] = field(default_factory=list)
 
@@ -106,8 +107,11 @@ def run_case(case: Case, marker: str) -> Outcome:
     env = dict(os.environ, **{MARKER: marker}, PYTHONPATH=str(REPO_ROOT))
     process = subprocess.Popen(case.argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
-    if case.kill_after is not None:
-        time.sleep(case.kill_after)
+    if case.kill_when is not None:  # kill once the work is under way: a file or folder matching the pattern exists
+        deadline = time.time() + 120
+        while not glob.glob(case.kill_when) and process.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
         os.kill(process.pid, case.kill_signal)
     try:
         out, err = process.communicate(timeout=300)
@@ -211,7 +215,7 @@ def video_cases(root: Path) -> List[Case]:
     photo = cv2.imread(str(REPO_ROOT / 'inputs' / 'chelsea.jpg'))
     write_clip(str(clip), list(panning_frames(photo, (64, 48), 96)))
     long_clip = root / 'long.mp4'
-    write_clip(str(long_clip), list(panning_frames(photo, (96, 64), 240)))
+    write_clip(str(long_clip), list(panning_frames(photo, (96, 64), 480)))
     truncated = root / 'truncated.mp4'
     data = long_clip.read_bytes()
     moov_first = root / 'faststart.mp4'
@@ -247,9 +251,9 @@ def video_cases(root: Path) -> List[Case]:
         case('device tpu', ['-i', clip, '-o', out, '--device', 'tpu'], 2, "Unknown device 'tpu'"),
         case('truncated mp4', ['-i', truncated, '-o', out, '--suffix', 'cut'], 0, 'the file is truncated or damaged'),
         case('SIGTERM mid-job', ['-i', long_clip, '-o', out, '--suffix', 'term', '--num_process_per_gpu', '2'], 143,
-             'interrupted; nothing was written', kill_after=12.0),
+             'interrupted; nothing was written', kill_when=str(out / '.long_term.mp4.*.tmp' / 'segment_*')),
         case('SIGKILL mid-job', ['-i', long_clip, '-o', out, '--suffix', 'kill', '--num_process_per_gpu', '2'], -9,
-             '', kill_after=12.0, kill_signal=signal.SIGKILL),
+             '', kill_when=str(out / '.long_kill.mp4.*.tmp' / 'segment_*'), kill_signal=signal.SIGKILL),
         case('rerun after SIGKILL', ['-i', clip, '-o', out, '--suffix', 'kill'], 0, 'Saved'),
         Case('video', 'no PyAV',
              python('-c', 'import sys, runpy; sys.modules["av"] = None; sys.argv = ["x", *sys.argv[1:]]; '
