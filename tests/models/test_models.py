@@ -13,9 +13,8 @@ from basicsr.metrics import calculate_psnr
 from basicsr.models import build_model
 from basicsr.utils import img_process_util, set_random_seed, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
-from test_degradation_pipeline import QUIET, pulses
+from helpers import QUIET, pulses
 from torch.utils.data import DataLoader, Dataset
-from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from realesrgan.models.degradation_pipeline import (
     FIRST_ORDER_DEFAULTS,

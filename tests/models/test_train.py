@@ -17,9 +17,8 @@ import yaml
 from basicsr.models import build_model
 from basicsr.utils import set_random_seed
 from test_models import gt_batch, synthetic_batch, tiny_opt, weights
-from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 OPTIONS = REPO_ROOT / 'options'
 TINY_G = {'num_feat': 8, 'num_block': 1, 'num_grow_ch': 4}
 TINY_D_FEAT = 8

@@ -24,7 +24,7 @@ from realesrgan.video import upscale_video
 from realesrgan.video.writer import pad_to_even
 from realesrgan.zoo import get_model_spec, resolve_model_path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL = 'realesr-animevideov3'
 
 

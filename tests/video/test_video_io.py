@@ -22,7 +22,7 @@ from realesrgan.video.timeline import plan_timeline
 from realesrgan.video.writer import SegmentWriter, pad_to_even
 from realesrgan.video.x264 import repeatable_x264_params
 
-INPUTS = Path(__file__).resolve().parent.parent / 'inputs'
+INPUTS = Path(__file__).resolve().parents[2] / 'inputs'
 
 
 # ---------------------------------------------------------------- clips and helpers (also used by test_video_cli)
