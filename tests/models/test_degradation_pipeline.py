@@ -1,5 +1,4 @@
 """The second-order degradation pipeline: settings, shapes, and what each stage does to the statistics."""
-from pathlib import Path
 from typing import Any, Dict
 
 import cv2
@@ -10,8 +9,8 @@ import yaml
 from basicsr.data.degradations import bivariate_Gaussian
 from basicsr.utils import set_random_seed
 from basicsr.utils.img_process_util import filter2D
+from helpers import KERNEL_SIZE, QUIET, REPO_ROOT, pulses
 from torch.nn import functional as F
-from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from realesrgan.models.degradation_pipeline import (
     FIRST_ORDER_DEFAULTS,
@@ -21,21 +20,7 @@ from realesrgan.models.degradation_pipeline import (
     SecondOrderDegradation,
 )
 
-OPTIONS = Path(__file__).resolve().parent.parent / 'options'
-KERNEL_SIZE = 21
-# every random degradation switched off (resize keep, zero noise, no second blur); JPEG cannot be switched off in
-# the original either, so it gets its mildest quality here
-QUIET = {
-    'resize_prob': [0, 0, 1],
-    'resize_prob2': [0, 0, 1],
-    'noise_range': [0, 0],
-    'noise_range2': [0, 0],
-    'poisson_scale_range': [0, 0],
-    'poisson_scale_range2': [0, 0],
-    'second_blur_prob': 0,
-    'jpeg_range': [95, 95],
-    'jpeg_range2': [95, 95],
-}
+OPTIONS = REPO_ROOT / 'options'
 
 
 def make_pipeline(**options: Any) -> SecondOrderDegradation:
@@ -43,13 +28,6 @@ def make_pipeline(**options: Any) -> SecondOrderDegradation:
     opt: Dict[str, Any] = {'scale': 4, 'gt_size': 64}
     opt.update(options)
     return SecondOrderDegradation(DegradationSettings.from_options(opt), torch.device('cpu'))
-
-
-def pulses(batch: int) -> torch.Tensor:
-    """Identity (pulse) kernels, (batch, 21, 21)."""
-    kernel = torch.zeros(batch, KERNEL_SIZE, KERNEL_SIZE)
-    kernel[:, KERNEL_SIZE // 2, KERNEL_SIZE // 2] = 1
-    return kernel
 
 
 def gaussian_kernels(batch: int, sigma: float) -> torch.Tensor:

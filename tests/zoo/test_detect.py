@@ -4,7 +4,6 @@ import collections
 import pytest
 import torch
 from basicsr.archs.rrdbnet_arch import RRDBNet
-from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
 import realesrgan  # noqa: F401
 from realesrgan.archs.discriminator_arch import UNetDiscriminatorSN

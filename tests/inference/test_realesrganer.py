@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from helpers import official_weights, packaged_ncnn
 from torch.nn import functional as F
-from zoo_fixtures import official_weights, one_torch_thread, packaged_ncnn  # noqa: F401  (autouse fixture)
 
 from realesrgan import RealESRGANer
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact

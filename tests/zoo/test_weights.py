@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 import torch
-from zoo_fixtures import PACKAGED_MODELS, official_weights, one_torch_thread  # noqa: F401  (autouse fixture)
+from helpers import PACKAGED_MODELS, official_weights
 
 import realesrgan  # noqa: F401
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact

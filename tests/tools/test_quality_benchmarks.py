@@ -3,7 +3,7 @@ import importlib.util
 import re
 import sys
 
-from zoo_fixtures import REPO_ROOT, official_weights, one_torch_thread  # noqa: F401  (autouse fixture)
+from helpers import REPO_ROOT, official_weights
 
 
 def load_benchmark(name: str):

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from zoo_fixtures import REPO_ROOT, WEIGHTS_DIR, official_weights, one_torch_thread  # noqa: F401  (autouse fixture)
+from helpers import REPO_ROOT, WEIGHTS_DIR, official_weights
 
 from realesrgan import RealESRGANer
 from realesrgan.app.face_enhance import GFPGAN_URL

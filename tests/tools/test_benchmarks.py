@@ -2,15 +2,14 @@
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers import REPO_ROOT
 from torch import nn
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / 'benchmarks'
-sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(REPO_ROOT / 'benchmarks'))
 
 import inference_benchmark  # noqa: E402
 import measure  # noqa: E402

@@ -11,7 +11,7 @@ from basicsr.utils.registry import ARCH_REGISTRY
 from realesrgan.archs.discriminator_arch import UNetDiscriminatorSN
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 
-KEYS_FILE = Path(__file__).resolve().parent / 'data' / 'checkpoint_keys.txt'
+KEYS_FILE = Path(__file__).resolve().parent / 'checkpoint_keys.txt'
 
 
 def official_layouts() -> Dict[str, Tuple[List[Tuple[str, List[int]]], int, int]]:

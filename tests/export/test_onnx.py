@@ -5,8 +5,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import read_sample
-from zoo_fixtures import REPO_ROOT, official_weights, one_torch_thread  # noqa: F401  (autouse fixture)
+from helpers import REPO_ROOT, official_weights, read_sample
 
 from realesrgan.export.parity import output_psnr, torch_forward
 from realesrgan.zoo import build_arch, build_model_from_checkpoint

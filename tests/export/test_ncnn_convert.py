@@ -7,8 +7,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 import pytest
 import torch
-from conftest import read_sample
-from zoo_fixtures import REPO_ROOT, one_torch_thread, packaged_ncnn  # noqa: F401  (autouse fixture)
+from helpers import REPO_ROOT, packaged_ncnn, read_sample
 
 import realesrgan  # noqa: F401
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import REPO_ROOT
 
 import realesrgan
 from realesrgan import compat
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_python(code: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:

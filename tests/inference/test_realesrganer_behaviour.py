@@ -9,7 +9,6 @@ import pytest
 import torch
 from basicsr.archs.rrdbnet_arch import RRDBNet
 from torch import nn
-from zoo_fixtures import one_torch_thread  # noqa: F401  (autouse fixture)
 
 from realesrgan import IOConsumer, PrefetchReader, RealESRGANer
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact

@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 import pytest
 from basicsr.utils import FileClient, imfrombytes
+from helpers import REPO_ROOT
 from PIL import Image
 
 from realesrgan.data.realesrgan_dataset import RealESRGANDataset
 
-SCRIPTS = Path(__file__).resolve().parent.parent / 'scripts'
+SCRIPTS = REPO_ROOT / 'scripts'
 
 
 def load_script(name: str) -> ModuleType:
