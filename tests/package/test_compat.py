@@ -5,20 +5,13 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from pathlib import Path
 
 import pytest
 import torch
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, run_python
 
 import realesrgan
 from realesrgan import compat
-
-
-def run_python(code: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh interpreter and return the completed process (stdout/stderr as text)."""
-    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True,
-                          timeout=240)
 
 
 def test_fresh_interpreter_imports_basicsr_after_realesrgan():
