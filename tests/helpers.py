@@ -12,10 +12,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
@@ -87,3 +88,33 @@ def pulses(batch: int) -> torch.Tensor:
     kernel = torch.zeros(batch, KERNEL_SIZE, KERNEL_SIZE)
     kernel[:, KERNEL_SIZE // 2, KERNEL_SIZE // 2] = 1
     return kernel
+
+
+# ---------------------------------------------------------------- markers
+def mark_by_name(items: List[pytest.Item], folder: Path, marks: Dict[str, Dict[str, Sequence[str]]]) -> None:
+    """Add markers to the tests of one folder by file and test name, from that folder's ``conftest.py``.
+
+    For test files that other branches are editing, whose text stays as it is until they are merged.
+
+    Args:
+        items: The collected tests (of every folder; only those in ``folder`` are marked).
+        folder: The test folder.
+        marks: File name -> test function name -> marker names (for every parametrization of the test).
+
+    Raises:
+        pytest.UsageError: A listed test does not exist (renamed or removed): the list must follow.
+    """
+    checked = set()
+    for item in items:
+        path = Path(item.path)
+        if path.parent != folder or path.name not in marks:
+            continue
+        by_test = marks[path.name]
+        if path.name not in checked:
+            checked.add(path.name)
+            missing = sorted(name for name in by_test if not hasattr(item.module, name))
+            if missing:
+                raise pytest.UsageError(f'{folder.name}/conftest.py marks {", ".join(missing)}, which '
+                                        f'{path.name} does not define')
+        for marker in by_test.get(item.originalname, ()):
+            item.add_marker(marker)

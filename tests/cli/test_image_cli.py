@@ -17,6 +17,8 @@ from realesrgan.app.model_choice import choose_model
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.zoo import get_model_spec, save_checkpoint
 
+pytestmark = pytest.mark.weights  # every test: the module's autouse fixture converts the weights
+
 MODEL = 'realesr-animevideov3'
 
 
@@ -240,6 +242,7 @@ def test_face_enhance_gets_gray_images_as_three_channels(tmp_path, sample_gray, 
     assert read(tmp_path / 'out' / 'gray_out.png').shape == (16, 16, 3)
 
 
+@pytest.mark.subprocess
 def test_script_entry_point_reports_errors_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, str(REPO_ROOT / 'inference_realesrgan.py'), '-i', str(tmp_path / 'nope')],
                             capture_output=True, text=True, cwd=str(tmp_path), timeout=300)

@@ -27,6 +27,7 @@ def dynamic_dims(path: str) -> list:
             for value in (graph.input[0], graph.output[0])]
 
 
+@pytest.mark.weights
 @pytest.mark.parametrize('name', ['RealESRGAN_x4plus_anime_6B', 'realesr-animevideov3'])
 def test_official_model_on_onnx_runtime_matches_pytorch_on_two_sizes(name, tmp_path):
     model, info = build_model_from_checkpoint(official_weights(name))
@@ -44,6 +45,7 @@ def test_official_model_on_onnx_runtime_matches_pytorch_on_two_sizes(name, tmp_p
         assert value >= 60
 
 
+@pytest.mark.weights
 def test_batch_axis_is_dynamic(tmp_path):
     model, _ = build_model_from_checkpoint(official_weights('realesr-animevideov3'))
     path = str(tmp_path / 'model.onnx')
@@ -69,6 +71,7 @@ def test_x2_rrdbnet_pixel_unshuffle_follows_the_input_size(tmp_path):
         assert output_psnr(torch_forward(model, image), output) >= 60
 
 
+@pytest.mark.weights
 def test_fp16_export_takes_half_input_and_stays_close(tmp_path):
     model, _ = build_model_from_checkpoint(official_weights('realesr-animevideov3'))
     path = str(tmp_path / 'fp16.onnx')
@@ -110,6 +113,7 @@ def run_cli(main, monkeypatch, *arguments: str) -> int:
     return main()
 
 
+@pytest.mark.weights
 def test_cli_exports_verifies_and_prints_psnr(tmp_path, monkeypatch, capsys, pytorch2onnx_main):
     output = tmp_path / 'animevideov3.onnx'
     status = run_cli(pytorch2onnx_main, monkeypatch, '--input', official_weights('realesr-animevideov3'), '--output',
@@ -124,6 +128,7 @@ def test_cli_exports_verifies_and_prints_psnr(tmp_path, monkeypatch, capsys, pyt
     assert sorted(path.name for path in tmp_path.iterdir()) == ['animevideov3.onnx']
 
 
+@pytest.mark.weights
 def test_cli_below_the_psnr_threshold_exits_non_zero_and_writes_nothing(tmp_path, monkeypatch, capsys,
                                                                         pytorch2onnx_main):
     output = tmp_path / 'model.onnx'

@@ -60,6 +60,7 @@ def fault_counts() -> Tuple[int, int]:
     return default_faults, fewest_faults_of_reallocation()
 
 
+@pytest.mark.subprocess
 def test_kept_memory_is_reused_without_page_faults():
     """Measured in a fresh interpreter: in the test process, freed blocks that earlier tests left in the heap can
     serve the reallocation without faults even with glibc's defaults."""

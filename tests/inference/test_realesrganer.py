@@ -11,6 +11,8 @@ from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.export.ncnn_runtime import run_ncnn
 from realesrgan.zoo import get_model_spec, load_state_dict, save_checkpoint
 
+pytestmark = pytest.mark.weights
+
 
 def psnr(reference: np.ndarray, other: np.ndarray, peak: float = 255.) -> float:
     """PSNR in dB of two integer images of the same shape."""

@@ -10,6 +10,7 @@ from helpers import REPO_ROOT, run_python
 from realesrgan import compat
 
 
+@pytest.mark.subprocess
 def test_fresh_interpreter_imports_basicsr_after_realesrgan():
     result = run_python("""
         import realesrgan
@@ -29,6 +30,7 @@ def test_fresh_interpreter_imports_basicsr_after_realesrgan():
     assert 'RealESRGANModel_basicsr' in eval(models)
 
 
+@pytest.mark.subprocess
 def test_plain_basicsr_import_fails_without_the_compat_layer_on_this_torchvision():
     """Documents why the compat layer exists: the alias module is what makes BasicSR importable here."""
     result = run_python('import basicsr')
@@ -104,6 +106,7 @@ def test_apply_is_idempotent():
     assert not hasattr(wrapped.__wrapped__, '__wrapped__')
 
 
+@pytest.mark.subprocess
 def test_train_script_reaches_basicsr_argument_parser():
     result = subprocess.run([sys.executable, 'realesrgan/train.py', '--help'], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=240)

@@ -5,6 +5,8 @@ import uuid
 import pytest
 from helpers import REPO_ROOT, run_python
 
+pytestmark = pytest.mark.subprocess
+
 
 @pytest.mark.parametrize('folder, suffix, registry', [
     ('archs', '_arch', 'ARCH_REGISTRY'),

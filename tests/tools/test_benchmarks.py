@@ -182,6 +182,7 @@ def test_feed_data_options_keep_the_degradation_settings_of_the_config():
     assert 'perceptual_opt' not in opt['train']  # no VGG19 weights needed to time the data synthesis
 
 
+@pytest.mark.weights
 def test_plan_covers_every_configuration(tmp_path):
     args = inference_benchmark.parse_args([
         '--models', 'realesr-animevideov3', '--sizes', '24', '32t', '--tile', '16', '--ncnn-modes', 'fp32', 'bf16'
@@ -213,6 +214,9 @@ def test_plan_covers_every_configuration(tmp_path):
     assert tasks[0].measurement.gflops == pytest.approx(expected_flops)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.weights
 def test_tiny_run_of_our_side(tmp_path):
     """The whole harness on a tiny image: subprocess workers, reference, PSNR, table, checks and JSON."""
     out = tmp_path / 'bench.json'

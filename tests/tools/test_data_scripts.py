@@ -60,6 +60,7 @@ def test_help(name, capsys):
     assert all(option in text for option in HELP_OPTIONS[name]), text
 
 
+@pytest.mark.subprocess
 def test_extract_subimages_counts_sizes_and_pixels(tmp_path, capsys):
     script = load_script('extract_subimages')
     source = write_noise(tmp_path / 'in' / '0001.png', 100, 130)
@@ -79,6 +80,7 @@ def test_extract_subimages_counts_sizes_and_pixels(tmp_path, capsys):
     assert len(list((tmp_path / 'out10').glob('0001_*.png'))) == 3 * 4
 
 
+@pytest.mark.subprocess
 def test_extract_subimages_bad_input(tmp_path, capsys):
     main = load_script('extract_subimages').main
     code, err = exit_code_and_message(capsys, main, ['--input', str(tmp_path / 'missing'), '--output', 'x'])

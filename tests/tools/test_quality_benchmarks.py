@@ -3,7 +3,10 @@ import importlib.util
 import re
 import sys
 
+import pytest
 from helpers import REPO_ROOT, official_weights
+
+pytestmark = pytest.mark.weights
 
 
 def load_benchmark(name: str):

@@ -137,6 +137,7 @@ def test_explicit_url_is_downloaded_once(tmp_path, server, monkeypatch):
     assert resolve_model_path(None, str(tmp_path), model_path=f'{server}/custom/good.pth') == path
 
 
+@pytest.mark.weights
 @pytest.mark.parametrize('served, reason', [('truncated', 'incomplete file'),
                                             ('html', 'something other than a checkpoint'), ('stall', 'timed out')])
 def test_failed_download_falls_through_to_ncnn_and_leaves_nothing_behind(served, reason, tmp_path, monkeypatch,
@@ -187,6 +188,7 @@ def test_hanging_name_lookup_is_abandoned_after_the_connect_timeout(tmp_path, mo
         lookup_may_finish.set()
 
 
+@pytest.mark.weights
 def test_ncnn_conversion_is_cached_in_the_official_layout(tmp_path, monkeypatch):
     forbid(monkeypatch, 'download_weights')
     weights_dir = tmp_path / 'weights'
@@ -198,6 +200,7 @@ def test_ncnn_conversion_is_cached_in_the_official_layout(tmp_path, monkeypatch)
     assert leftovers(weights_dir) == []
 
 
+@pytest.mark.weights
 def test_official_rrdbnet_weights_are_stored_under_params_ema():
     path = official_weights('RealESRGAN_x4plus_anime_6B')
     assert list(torch.load(path, weights_only=True)) == ['params_ema']
@@ -205,6 +208,7 @@ def test_official_rrdbnet_weights_are_stored_under_params_ema():
     assert info.kwargs == get_model_spec('RealESRGAN_x4plus_anime_6B').network.kwargs
 
 
+@pytest.mark.weights
 @pytest.mark.parametrize('name', PACKAGED_MODELS)
 def test_official_weights_helper_resolves_every_packaged_model(name):
     path = official_weights(name)
