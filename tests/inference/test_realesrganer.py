@@ -9,16 +9,10 @@ from torch.nn import functional as F
 from realesrgan import RealESRGANer
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.export.ncnn_runtime import run_ncnn
+from realesrgan.metrics import psnr
 from realesrgan.zoo import get_model_spec, load_state_dict, save_checkpoint
 
 pytestmark = pytest.mark.weights
-
-
-def psnr(reference: np.ndarray, other: np.ndarray, peak: float = 255.) -> float:
-    """PSNR in dB of two integer images of the same shape."""
-    assert reference.shape == other.shape and reference.dtype == other.dtype
-    mse = np.mean((reference.astype(np.float64) - other.astype(np.float64))**2)
-    return float('inf') if mse == 0 else float(10 * np.log10(peak**2 / mse))
 
 
 def original_enhance(model, img, scale, pre_pad, outscale=None, alpha_upsampler='realesrgan'):
@@ -118,9 +112,9 @@ def test_16_bit_input_gives_16_bit_output(animevideo, animevideo_plain, sample_b
     img = sample_bgr[:32, :32].astype(np.uint16) * 256 + np.arange(32, dtype=np.uint16)[:, None, None]
     output, mode = animevideo.enhance(img)
     reference, _ = original_enhance(animevideo_plain, img, 4, 0)
-    assert mode == 'RGB' and output.shape == (128, 128, 3) and output.dtype == np.uint16
+    assert mode == 'RGB' and output.shape == (128, 128, 3) and output.dtype == reference.dtype == np.uint16
     assert output.max() > 255 * 4  # full 16-bit range, not 8-bit values in a 16-bit array
-    assert psnr(reference, output, 65535.) > 60
+    assert psnr(reference, output) > 60  # peak 65535 for uint16
 
 
 def test_outscale_resizes_with_lanczos(animevideo, animevideo_plain, sample_bgr):
@@ -139,7 +133,7 @@ def test_untiled_output_matches_the_ncnn_runtime(animevideo, sample_bgr):
     rgb = img[:, :, ::-1].astype(np.float32) / 255.
     ncnn_rgb = run_ncnn(param_path, bin_path, rgb, num_threads=1)
     ncnn_bgr = (np.clip(ncnn_rgb, 0, 1)[:, :, ::-1] * 255.).round().astype(np.uint8)
-    assert psnr(ncnn_bgr, output) >= 60
+    assert output.dtype == ncnn_bgr.dtype and psnr(ncnn_bgr, output) >= 60
 
 
 def test_tiled_x4plus_matches_untiled_at_default_tile_pad(sample_bgr):
@@ -153,7 +147,7 @@ def test_tiled_x4plus_matches_untiled_at_default_tile_pad(sample_bgr):
     tiled_output, _ = tiled.enhance(img, on_tile=lambda done, total: reports.append((done, total)))
     untiled_output, _ = untiled.enhance(img)
     assert reports[-1][0] == reports[-1][1] >= 2  # there really are seams
-    assert psnr(untiled_output, tiled_output) >= 50
+    assert tiled_output.dtype == untiled_output.dtype and psnr(untiled_output, tiled_output) >= 50
 
 
 def test_dni_blends_two_checkpoints(tmp_path, animevideo_path, sample_bgr):
@@ -177,8 +171,10 @@ def test_dni_blends_two_checkpoints(tmp_path, animevideo_path, sample_bgr):
     img = sample_bgr[:24, :24]
     output, mode = blended.enhance(img)
     assert mode == 'RGB' and output.shape == (96, 96, 3) and output.dtype == np.uint8
-    assert psnr(single.enhance(img)[0], output) > 60
-    assert psnr(RealESRGANer(4, path_a, model=build(), pre_pad=0, device='cpu').enhance(img)[0], output) < 60
+    single_output = single.enhance(img)[0]
+    assert single_output.dtype == output.dtype and psnr(single_output, output) > 60
+    unblended = RealESRGANer(4, path_a, model=build(), pre_pad=0, device='cpu').enhance(img)[0]
+    assert unblended.dtype == output.dtype and psnr(unblended, output) < 60
 
     other = SRVGGNetCompact(num_conv=4).state_dict()
     save_checkpoint(other, str(tmp_path / 'other.pth'), 'params')
@@ -192,7 +188,8 @@ def test_reduced_precisions_against_fp32(animevideo_path, animevideo, sample_bgr
     reference, _ = animevideo.enhance(img)
     bf16 = RealESRGANer(4, animevideo_path, model=get_model_spec('realesr-animevideov3').build(), pre_pad=0,
                         device='cpu', precision='bf16')
-    assert psnr(reference, bf16.enhance(img)[0]) >= 45
+    bf16_output = bf16.enhance(img)[0]
+    assert bf16_output.dtype == reference.dtype and psnr(reference, bf16_output) >= 45
     fp16 = RealESRGANer(4, animevideo_path, model=get_model_spec('realesr-animevideov3').build(), pre_pad=0,
                         device='cpu', half=True)
     assert fp16.half is True and fp16.precision == 'fp32'

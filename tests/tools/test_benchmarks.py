@@ -18,18 +18,6 @@ import report  # noqa: E402
 from report import Measurement  # noqa: E402
 
 
-def test_psnr_values():
-    reference = np.zeros((4, 4, 3), np.uint8)
-    assert metrics.psnr(reference, reference) == math.inf
-    shifted = reference + 1  # MSE 1 -> 20 * log10(255)
-    assert metrics.psnr(shifted, reference) == pytest.approx(48.1308, abs=1e-4)
-    half = reference.copy()
-    half[:2] = 10  # MSE 50
-    assert metrics.psnr(half, reference) == pytest.approx(10 * math.log10(255**2 / 50))
-    with pytest.raises(ValueError, match='shapes'):
-        metrics.psnr(reference, reference[:2])
-
-
 def test_conv_flops_count_every_resolution():
     single = nn.Conv2d(3, 8, 3, padding=1)
     assert metrics.conv_flops_per_input_pixel(single) == 2 * 8 * 3 * 9
