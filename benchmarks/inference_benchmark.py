@@ -35,13 +35,14 @@ import numpy as np
 import torch
 import yaml
 from measure import THREAD_ENV_VARS
-from metrics import conv_flops_per_input_pixel, model_gflops, psnr
+from metrics import conv_flops_per_input_pixel, model_gflops
 from original_env import ORIGINAL_REQUIREMENT, default_venv_dir, ensure_original_python
 from report import TABLE_HEADERS, Measurement, evaluate_checks, format_table, measurement_rows, size_label
 from sample_data import benchmark_image, degradation_batch
 from tqdm import tqdm
 
 import realesrgan  # noqa: F401 (first: makes BasicSR importable on current torchvision)
+from realesrgan.metrics import psnr
 from realesrgan.zoo import get_model_spec, resolve_model_path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -306,7 +307,7 @@ def attach_psnr(tasks: Sequence[Task], references: Dict[Tuple[str, int], str]) -
         if item.is_reference or item.error is not None:
             continue
         if reference and os.path.exists(reference) and os.path.exists(task.job['output']):
-            item.psnr = psnr(np.load(task.job['output']), np.load(reference))
+            item.psnr = psnr(np.load(reference), np.load(task.job['output']))
 
 
 def feed_data_options(train_config: Dict[str, Any], gt_size: int) -> Dict[str, Any]:
@@ -384,7 +385,7 @@ def run_degradation(args: argparse.Namespace, work_dir: Path, env: Dict[str, str
         summary['speedup_vs_original'] = float(np.median(original.times) / np.median(ours.times))
         lq_ours, lq_original = np.load(outputs['ours']), np.load(outputs['original'])
         if lq_ours.shape == lq_original.shape:
-            summary['lq_psnr_vs_original'] = psnr(to_uint8(lq_ours), to_uint8(lq_original))
+            summary['lq_psnr_vs_original'] = psnr(to_uint8(lq_original), to_uint8(lq_ours))
     return summary
 
 

@@ -1,34 +1,16 @@
-"""What the benchmark computes from its measurements: PSNR between outputs and the models' convolution FLOPs."""
-import math
+"""What the benchmark computes from its measurements: the models' convolution FLOPs and output rates.
+
+PSNR between outputs is the package's own, :func:`realesrgan.metrics.psnr`.
+"""
 from typing import Tuple
 
-import numpy as np
 import torch
 from torch import nn
 
-__all__ = ['psnr', 'conv_flops_per_input_pixel', 'model_gflops', 'megapixels_per_second']
+__all__ = ['conv_flops_per_input_pixel', 'model_gflops', 'megapixels_per_second']
 
 # side of the probe input used to count the FLOPs of each convolution (any size works for 'same' convolutions)
 PROBE_SIZE = 16
-
-
-def psnr(img: np.ndarray, reference: np.ndarray) -> float:
-    """PSNR in dB of an 8-bit image against a reference of the same shape (``inf`` when identical).
-
-    Args:
-        img: uint8 image.
-        reference: uint8 image of the same shape.
-
-    Returns:
-        ``10 * log10(255**2 / MSE)`` over all pixels and channels.
-
-    Raises:
-        ValueError: When the shapes differ.
-    """
-    if img.shape != reference.shape:
-        raise ValueError(f'cannot compare images of shapes {img.shape} and {reference.shape}')
-    mse = np.mean((img.astype(np.float64) - reference.astype(np.float64))**2)
-    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
 def conv_flops_per_input_pixel(model: nn.Module, in_channels: int = 3) -> float:

@@ -15,7 +15,6 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from metrics import psnr
 from sample_data import benchmark_image
 from tqdm import tqdm
 
@@ -23,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from realesrgan import RealESRGANer  # noqa: E402  (the repository first, then BasicSR through it)
 from realesrgan.export.ncnn_runtime import run_ncnn  # noqa: E402
+from realesrgan.metrics import psnr  # noqa: E402
 from realesrgan.zoo import DEFAULT_WEIGHTS_DIR, get_model_spec, resolve_model_path  # noqa: E402
 from realesrgan.zoo.weights import packaged_ncnn_files  # noqa: E402
 
@@ -96,7 +96,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
           f'best of {args.repeats}')
     print(f'{"run":<18} {"PSNR vs fp32":>14} {"time (s)":>9} {"time / fp32":>12}')
     for name in runs:
-        quality = 'reference' if name == 'fp32' else f'{psnr(outputs[name], outputs["fp32"]):.2f} dB'
+        quality = 'reference' if name == 'fp32' else f'{psnr(outputs["fp32"], outputs[name]):.2f} dB'
         print(f'{name:<18} {quality:>14} {min(times[name]):>9.2f} {min(times[name]) / min(times["fp32"]):>12.2f}')
 
 

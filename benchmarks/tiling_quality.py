@@ -17,7 +17,6 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from metrics import psnr
 from sample_data import benchmark_image
 from tqdm import tqdm
 
@@ -25,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from realesrgan import RealESRGANer  # noqa: E402  (the repository first, then BasicSR through it)
 from realesrgan.inference.tiling import DEFAULT_TILE_BLEND, plan_tiles  # noqa: E402
+from realesrgan.metrics import psnr  # noqa: E402
 from realesrgan.zoo import DEFAULT_WEIGHTS_DIR, get_model_spec, resolve_model_path  # noqa: E402
 
 
@@ -86,7 +86,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         plan = plan_tiles(height, width, args.tile, context, {2: 2, 1: 4}.get(spec.netscale, 1), spec.netscale)
         window = f'{plan.rows.size}x{plan.cols.size}'
         pixels = len(plan) * plan.rows.size * plan.cols.size / (height * width)  # network input, relative
-        quality = psnr(outputs[name], outputs['untiled'])
+        quality = psnr(outputs['untiled'], outputs[name])
         print(f'{name:<12} {context:>12} {len(plan):>6} {window:>7} {pixels:>10.2f}x {quality:>13.2f} dB '
               f'{min(times[name]):>9.2f} {min(times[name]) / untiled_time:>14.2f}')
 

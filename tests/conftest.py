@@ -1,27 +1,23 @@
-"""Shared fixtures: sample images from inputs/, a temporary working folder and the repository root."""
+"""Fixtures of every test folder: the repository root, the sample images of inputs/, one torch thread.
+
+Plain helpers (paths, the official weights, training inputs) are in ``tests/helpers.py``.
+"""
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
 import pytest
+import torch
+from helpers import REPO_ROOT, read_sample
 
 import realesrgan  # noqa: F401  (applies the BasicSR compatibility layer before any test imports basicsr)
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-INPUTS = REPO_ROOT / 'inputs'
 
 
 @pytest.fixture(scope='session')
 def repo_root() -> Path:
     """The repository root (where inference_realesrgan.py lives)."""
     return REPO_ROOT
-
-
-def read_sample(name: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
-    """Read one of the bundled sample images of inputs/ as OpenCV does (BGR or BGRA, uint8)."""
-    img = cv2.imread(str(INPUTS / name), flags)
-    assert img is not None, f'sample image inputs/{name} is missing'
-    return img
 
 
 @pytest.fixture(scope='session')
@@ -40,3 +36,15 @@ def sample_gray() -> np.ndarray:
 def sample_bgra() -> np.ndarray:
     """The 120x80 coffee image with an alpha channel, BGRA uint8."""
     return read_sample('coffee_rgba.png')
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Run a test with one torch intra-op thread (the folders that want it use it from their ``conftest.py``).
+
+    On a shared 2-core machine, two spinning intra-op threads can be ten times slower than one.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -4,8 +4,8 @@ In RRDBNet most activation memory sits in the tail, at 2x and 4x the body's reso
 64-channel feature map of ``conv_up2`` / ``conv_hr`` is 1024 x 1024 x 64 floats (268 MB), two or three alive at
 once, while the body's maps are 17 MB. The tail's convolutions reach only a few pixels, so it can run on bands
 of rows with a small halo and give exactly the same numbers (every output pixel sees the same inputs and the
-same zero border; ``tests/test_network_forward.py`` checks equality). Peak memory then depends on the band, not
-the image, and a tiled run's peak stays close to an untiled run of one tile.
+same zero border; ``tests/inference/test_network_forward.py`` checks equality). Peak memory then depends on the
+band, not the image, and a tiled run's peak stays close to an untiled run of one tile.
 """
 import torch
 import torch.nn.functional as F

@@ -1,18 +1,19 @@
 """Weights into a network for inference: one checkpoint, or two blended by deep network interpolation (DNI)."""
 import os
-from typing import Any, Dict, Sequence, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 import torch
 from torch import nn
 
-from realesrgan.zoo import DEFAULT_WEIGHTS_DIR, load_state_dict, resolve_model_path
+from realesrgan.zoo import load_state_dict, resolve_model_path
+from realesrgan.zoo import weights as zoo_weights
 
 __all__ = ['blend_checkpoints', 'load_weights', 'local_weights']
 
 StateDict = Dict[str, torch.Tensor]
 
 
-def local_weights(model_path: Union[str, 'os.PathLike[str]'], weights_dir: str = DEFAULT_WEIGHTS_DIR) -> str:
+def local_weights(model_path: Union[str, 'os.PathLike[str]'], weights_dir: Optional[str] = None) -> str:
     """A local file with the weights: ``model_path`` itself, or its download into ``weights_dir`` for a URL.
 
     Downloads go through the checked downloader of :mod:`realesrgan.zoo.weights` (temporary name, loaded once,
@@ -20,7 +21,7 @@ def local_weights(model_path: Union[str, 'os.PathLike[str]'], weights_dir: str =
 
     Args:
         model_path: A local ``.pth`` or an ``http(s)://`` URL.
-        weights_dir: Folder of downloaded weights.
+        weights_dir: Folder of downloaded weights; None for the default (``realesrgan.zoo.DEFAULT_WEIGHTS_DIR``).
 
     Returns:
         The local path.
@@ -28,7 +29,7 @@ def local_weights(model_path: Union[str, 'os.PathLike[str]'], weights_dir: str =
     Raises:
         realesrgan.zoo.WeightsNotFoundError: The file does not exist, or the download failed.
     """
-    return resolve_model_path(None, weights_dir, model_path=os.fspath(model_path))
+    return resolve_model_path(None, weights_dir or zoo_weights.DEFAULT_WEIGHTS_DIR, model_path=os.fspath(model_path))
 
 
 def load_weights(model: nn.Module, state_dict: StateDict, source: Any) -> None:

