@@ -8,6 +8,7 @@ processes upscale at once (``--num_process_per_gpu`` per GPU, or that many on th
 :mod:`realesrgan.app.video_job`. Exit status: 0 when the video was written, 1 when the job failed (a worker crashed:
 the message names the segment; nothing is left behind), 2 when it could not start (the message says why).
 """
+
 import argparse
 import signal
 import sys
@@ -31,42 +32,85 @@ def build_parser() -> argparse.ArgumentParser:
     from realesrgan.app.cli_options import add_engine_options, add_original_options
     from realesrgan.video import PIXEL_FORMATS, X264_PRESETS, EncoderSettings
     from realesrgan.zoo import MODEL_ZOO
+
     encoder = EncoderSettings()
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('-i', '--input', type=str, default='inputs',
-                        help='Input video file, or folder of frames (default: inputs)')
-    parser.add_argument('-n', '--model_name', type=str, default='realesr-animevideov3',
-                        help=f'Model name (default: realesr-animevideov3): {", ".join(MODEL_ZOO)}')
+    parser.add_argument(
+        '-i', '--input', type=str, default='inputs', help='Input video file, or folder of frames (default: inputs)'
+    )
+    parser.add_argument(
+        '-n',
+        '--model_name',
+        type=str,
+        default='realesr-animevideov3',
+        help=f'Model name (default: realesr-animevideov3): {", ".join(MODEL_ZOO)}',
+    )
     add_original_options(parser, 'video')
-    parser.add_argument('--face_enhance', action='store_true',
-                        help='Use GFPGAN to enhance face (needs gfpgan; ignored for anime models)')
-    parser.add_argument('--fps', type=parse_fps, default=None,
-                        help='FPS of the output video: frames are repeated or dropped, so the duration and the audio '
-                        'sync are kept (default: the input\'s frames and timing); for a folder of frames, their '
-                        'rate (default 24). A number (25, 23.976) or a ratio (24000/1001)')
-    parser.add_argument('--ffmpeg_bin', type=str, default='ffmpeg',
-                        help='Accepted for compatibility and not used: PyAV decodes and encodes with the FFmpeg of '
-                        'its wheel')
-    parser.add_argument('--extract_frame_first', action='store_true',
-                        help='Decode all frames to image files (in a temporary folder beside the output) first, then '
-                        'upscale those')
-    parser.add_argument('--num_process_per_gpu', type=int, default=1,
-                        help='Worker processes per GPU; on a machine without GPU, worker processes on the CPU '
-                        '(default: 1)')
-    parser.add_argument('--ext', type=str, default='auto', choices=('auto', 'jpg', 'png'),
-                        help='Image format of the frames written by --extract_frame_first (default auto: png)')
-    parser.add_argument('--crf', type=float, default=encoder.crf,
-                        help=f'x264 quality: 0 lossless, 18 visually lossless, 51 worst (default: {encoder.crf:g}, '
-                        'as x264 and the original)')
-    parser.add_argument('--preset', type=str, default=encoder.preset,
-                        help=f'x264 speed preset, {", ".join(X264_PRESETS)}: slower gives a smaller file of the same '
-                        f'quality (default: {encoder.preset})')
-    parser.add_argument('--pix_fmt', type=str, default=encoder.pix_fmt,
-                        help=f'{" or ".join(PIXEL_FORMATS)}: yuv420p plays everywhere (odd sizes are padded by one '
-                        f'pixel); yuv444p keeps full colour and, with --crf 0, is near lossless (default: '
-                        f'{encoder.pix_fmt})')
-    parser.add_argument('--model_path', type=str, default=None,
-                        help='Model weights (file or URL) instead of the official ones of --model_name')
+    parser.add_argument(
+        '--face_enhance',
+        action='store_true',
+        help='Use GFPGAN to enhance face (needs gfpgan; ignored for anime models)',
+    )
+    parser.add_argument(
+        '--fps',
+        type=parse_fps,
+        default=None,
+        help='FPS of the output video: frames are repeated or dropped, so the duration and the audio '
+        "sync are kept (default: the input's frames and timing); for a folder of frames, their "
+        'rate (default 24). A number (25, 23.976) or a ratio (24000/1001)',
+    )
+    parser.add_argument(
+        '--ffmpeg_bin',
+        type=str,
+        default='ffmpeg',
+        help='Accepted for compatibility and not used: PyAV decodes and encodes with the FFmpeg of its wheel',
+    )
+    parser.add_argument(
+        '--extract_frame_first',
+        action='store_true',
+        help='Decode all frames to image files (in a temporary folder beside the output) first, then upscale those',
+    )
+    parser.add_argument(
+        '--num_process_per_gpu',
+        type=int,
+        default=1,
+        help='Worker processes per GPU; on a machine without GPU, worker processes on the CPU (default: 1)',
+    )
+    parser.add_argument(
+        '--ext',
+        type=str,
+        default='auto',
+        choices=('auto', 'jpg', 'png'),
+        help='Image format of the frames written by --extract_frame_first (default auto: png)',
+    )
+    parser.add_argument(
+        '--crf',
+        type=float,
+        default=encoder.crf,
+        help=f'x264 quality: 0 lossless, 18 visually lossless, 51 worst (default: {encoder.crf:g}, '
+        'as x264 and the original)',
+    )
+    parser.add_argument(
+        '--preset',
+        type=str,
+        default=encoder.preset,
+        help=f'x264 speed preset, {", ".join(X264_PRESETS)}: slower gives a smaller file of the same '
+        f'quality (default: {encoder.preset})',
+    )
+    parser.add_argument(
+        '--pix_fmt',
+        type=str,
+        default=encoder.pix_fmt,
+        help=f'{" or ".join(PIXEL_FORMATS)}: yuv420p plays everywhere (odd sizes are padded by one '
+        f'pixel); yuv444p keeps full colour and, with --crf 0, is near lossless (default: '
+        f'{encoder.pix_fmt})',
+    )
+    parser.add_argument(
+        '--model_path',
+        type=str,
+        default=None,
+        help='Model weights (file or URL) instead of the official ones of --model_name',
+    )
     add_engine_options(parser)
     return parser
 
@@ -76,6 +120,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
 
     from realesrgan.app.cli_options import configure_logging
+
     try:
         from realesrgan.app.video_job import VideoJob, VideoJobSetupError, run_video_job
     except ImportError as error:  # PyAV missing or broken: the message says what to install
@@ -114,6 +159,7 @@ class _FrameBar:
 
     def start(self, total: int) -> None:
         from tqdm import tqdm
+
         self.bar = tqdm(total=total, unit='frame', desc='upscaling', dynamic_ncols=True)
 
     def update(self, frames: int) -> None:

@@ -1,4 +1,5 @@
 """Installs the realesrgan package (``pip install -e .``; ``pip install -e ".[test]"`` for the test suite)."""
+
 import re
 from pathlib import Path
 

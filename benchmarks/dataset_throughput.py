@@ -9,6 +9,7 @@ alternating, best of ``--rounds``. Timings on a shared machine are noisy.
 
     python benchmarks/dataset_throughput.py --num_samples 240
 """
+
 import argparse
 import copy
 import os
@@ -108,18 +109,25 @@ def main(argv: Optional[List[str]] = None) -> None:
         for _ in range(args.rounds):
             timings['ours'].append(in_process_ms(RealESRGANDataset, opt, args.num_samples // 2))
             timings['original'].append(
-                in_process_ms(DATASET_REGISTRY.get('RealESRGANDataset_basicsr'), opt, args.num_samples // 2))
+                in_process_ms(DATASET_REGISTRY.get('RealESRGANDataset_basicsr'), opt, args.num_samples // 2)
+            )
         ours, original = min(timings['ours']), min(timings['original'])
-        print(f'in-process __getitem__: ours {ours:.1f} ms, original (BasicSR copy) {original:.1f} ms, '
-              f'speed-up {original / ours:.2f}x (best of {args.rounds})')
+        print(
+            f'in-process __getitem__: ours {ours:.1f} ms, original (BasicSR copy) {original:.1f} ms, '
+            f'speed-up {original / ours:.2f}x (best of {args.rounds})'
+        )
 
         dataset = RealESRGANDataset(opt)
         for workers in (1, 2):
             rates[workers] = samples_per_second(dataset, workers, args.num_samples, args.batch_size)
-            print(f'{workers} worker(s): {rates[workers]:.1f} samples/s '
-                  f'({args.num_samples} samples, 400x400 crops of {args.image_size}px PNGs, batch {args.batch_size})')
-    print(f'ratio 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x (on {os.cpu_count()} CPU cores; noisy on a '
-          'shared machine)')
+            print(
+                f'{workers} worker(s): {rates[workers]:.1f} samples/s '
+                f'({args.num_samples} samples, 400x400 crops of {args.image_size}px PNGs, batch {args.batch_size})'
+            )
+    print(
+        f'ratio 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x (on {os.cpu_count()} CPU cores; noisy on a '
+        'shared machine)'
+    )
 
 
 if __name__ == '__main__':

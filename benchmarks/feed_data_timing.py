@@ -15,6 +15,7 @@ to be identical. Timings on a shared machine are noisy.
     python scripts/make_demo_dataset.py --output datasets/demo
     python benchmarks/feed_data_timing.py
 """
+
 import argparse
 import copy
 import os
@@ -69,8 +70,9 @@ def seeded(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def time_alternately(calls: Dict[str, Callable[[int], torch.Tensor]], repeats: int,
-                     desc: str) -> Dict[str, List[float]]:
+def time_alternately(
+    calls: Dict[str, Callable[[int], torch.Tensor]], repeats: int, desc: str
+) -> Dict[str, List[float]]:
     """Time each call ``repeats`` times (after a warm-up), alternating between them with the same seeds.
 
     Args:
@@ -110,6 +112,7 @@ def feed_data_timing(args: argparse.Namespace, models_dir: str) -> Dict[str, Lis
         def call(step: int) -> torch.Tensor:
             model.feed_data(batches[step])
             return model.lq
+
         return call
 
     return time_alternately({name: feed(model) for name, model in models.items()}, args.repeats, 'feed_data')
@@ -139,6 +142,7 @@ def demo_training_timing(args: argparse.Namespace, models_dir: str) -> Dict[str,
             run['model'].feed_data(batch)
             run['model'].optimize_parameters(step + 1)
             return run['model'].lq
+
         return call
 
     return time_alternately({name: iteration(run) for name, run in runs.items()}, args.iters, 'demo training')
@@ -154,23 +158,30 @@ def main() -> int:
     args = parser.parse_args()
     args.meta_info = os.path.join(args.dataroot, 'meta_info', 'meta_info_demo.txt')
     if not os.path.isfile(args.meta_info):
-        parser.error(f'no demo dataset at {args.dataroot}: run python scripts/make_demo_dataset.py --output '
-                     f'{args.dataroot} first')
+        parser.error(
+            f'no demo dataset at {args.dataroot}: run python scripts/make_demo_dataset.py --output '
+            f'{args.dataroot} first'
+        )
 
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; timings on a shared machine are noisy')
     with tempfile.TemporaryDirectory() as models_dir:
         feed = feed_data_timing(args, models_dir)
         train = demo_training_timing(args, models_dir)
     for name in ('ours', 'original'):
-        print(f'feed_data, batch {args.batch_size}, 400x400 GT -> gt_size 256 ({name}): median '
-              f'{statistics.median(feed[name]):.3f} s of {len(feed[name])}')
+        print(
+            f'feed_data, batch {args.batch_size}, 400x400 GT -> gt_size 256 ({name}): median '
+            f'{statistics.median(feed[name]):.3f} s of {len(feed[name])}'
+        )
     print(f'  ratio ours / original: {statistics.median(feed["ours"]) / statistics.median(feed["original"]):.3f}')
     for name in ('ours', 'original'):
         median = statistics.median(train[name])
-        print(f'RealESRNet demo training ({name}): {1 / median:.2f} it/s (median iteration {median:.3f} s, '
-              f'{len(train[name])} iterations)')
-    print(f'  ratio ours / original (it/s): '
-          f'{statistics.median(train["original"]) / statistics.median(train["ours"]):.3f}')
+        print(
+            f'RealESRNet demo training ({name}): {1 / median:.2f} it/s (median iteration {median:.3f} s, '
+            f'{len(train[name])} iterations)'
+        )
+    print(
+        f'  ratio ours / original (it/s): {statistics.median(train["original"]) / statistics.median(train["ours"]):.3f}'
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ the page faults of each, and the speed-up of keeping freed memory.
 
     python benchmarks/heap_reuse.py --model RealESRGAN_x4plus --size 128
 """
+
 import argparse
 import os
 import resource
@@ -70,8 +71,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     results = measure(args.model, args.size, args.rounds)
     medians = {name: statistics.median(seconds for seconds, _ in runs) for name, runs in results.items()}
     baseline = medians['glibc defaults']
-    print(f'{args.model}, {args.size}x{args.size}, channels-last fp32, {torch.get_num_threads()} threads, '
-          f'{args.rounds} alternating rounds')
+    print(
+        f'{args.model}, {args.size}x{args.size}, channels-last fp32, {torch.get_num_threads()} threads, '
+        f'{args.rounds} alternating rounds'
+    )
     for name, runs in results.items():
         faults = statistics.median(count for _, count in runs)
         print(f'{name:18s} {medians[name]:8.3f} s  {faults:9.0f} page faults  {baseline / medians[name]:5.2f}x')

@@ -8,6 +8,7 @@ error line says why (one line, no traceback), no temporary file (``*.partial*``,
 no input is changed, and no process of it is still running a second after it ended. Prints one row per case and
 exits 1 if any case fails.
 """
+
 import argparse
 import glob
 import os
@@ -105,8 +106,15 @@ def run_case(case: Case, marker: str) -> Outcome:
     snapshots = {path: path.read_bytes() for path in case.unchanged}
     entries = {folder: set(os.listdir(folder)) if folder.exists() else set() for folder in case.no_new_entries}
     env = dict(os.environ, **{MARKER: marker}, PYTHONPATH=str(REPO_ROOT))
-    process = subprocess.Popen(case.argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    process = subprocess.Popen(
+        case.argv,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     if case.kill_when is not None:  # kill once the work is under way: a file or folder matching the pattern exists
         deadline = time.time() + 120
         while not glob.glob(case.kill_when) and process.poll() is None and time.time() < deadline:
@@ -138,8 +146,9 @@ def run_case(case: Case, marker: str) -> Outcome:
         problems += [f'left {path}' for path in temporaries(folder)]
     problems += [f'changed {path}' for path, content in snapshots.items() if path.read_bytes() != content]
     for folder, before in entries.items():
-        problems += [f'left {folder / name}' for name in sorted(set(os.listdir(folder)) - before)] \
-            if folder.exists() else []
+        problems += (
+            [f'left {folder / name}' for name in sorted(set(os.listdir(folder)) - before)] if folder.exists() else []
+        )
     return Outcome(process.returncode, last, problems)
 
 
@@ -167,8 +176,16 @@ def image_cases(root: Path, checkpoint: str) -> List[Case]:
     one = str(folder / 'p0.png')
 
     def case(name: str, args: Sequence[str], code: int, says: str, **kwargs: object) -> Case:
-        return Case('image', name, python(*cli, *map(str, args)), code, says,
-                    folders=[out, folder, root / 'weights'], unchanged=list(folder.iterdir()), **kwargs)
+        return Case(
+            'image',
+            name,
+            python(*cli, *map(str, args)),
+            code,
+            says,
+            folders=[out, folder, root / 'weights'],
+            unchanged=list(folder.iterdir()),
+            **kwargs,
+        )
 
     return [
         case('missing input', ['-i', root / 'missing', '-o', out], 2, 'does not exist'),
@@ -180,33 +197,69 @@ def image_cases(root: Path, checkpoint: str) -> List[Case]:
         case('outscale inf', ['-i', one, '-o', out, '-s', 'inf'], 2, '--outscale must be positive and finite'),
         case('outscale nan', ['-i', one, '-o', out, '-s', 'nan'], 2, '--outscale must be positive and finite'),
         case('denoise 2', ['-i', one, '-o', out, '-dn', '2'], 2, '--denoise_strength must be between 0 and 1'),
-        case('alpha upsampler bogus', ['-i', one, '-o', out, '--alpha_upsampler', 'bogus'], 2,
-             '--alpha_upsampler must be one of'),
+        case(
+            'alpha upsampler bogus',
+            ['-i', one, '-o', out, '--alpha_upsampler', 'bogus'],
+            2,
+            '--alpha_upsampler must be one of',
+        ),
         case('precision fp8', ['-i', one, '-o', out, '--precision', 'fp8'], 2, 'Unknown precision'),
         case('ext bmp', ['-i', one, '-o', out, '--ext', 'bmp'], 2, '--ext must be one of'),
-        case('weights dir is a file', ['-i', one, '-o', out, '--model_dir', root / 'blocker'], 2,
-             'is a file, not a folder'),
+        case(
+            'weights dir is a file',
+            ['-i', one, '-o', out, '--model_dir', root / 'blocker'],
+            2,
+            'is a file, not a folder',
+        ),
         case('output is a file', ['-i', one, '-o', root / 'blocker' / 'out'], 2, 'Cannot write to the output folder'),
         case('two inputs, one output', ['-i', same, '-o', out, '--ext', 'png'], 2, 'would both be written'),
-        case('outputs over the inputs', ['-i', folder, '-o', folder, '--suffix', ''], 2,
-             'would overwrite the input'),
+        case('outputs over the inputs', ['-i', folder, '-o', folder, '--suffix', ''], 2, 'would overwrite the input'),
         case('outscale 3000 (memory)', ['-i', big, '-o', out, '-s', '3000'], 1, 'GiB of memory'),
         case('a corrupt image in a folder', ['-i', folder, '-o', out], 1, 'Cannot decode image file'),
         case('max_pixels', ['-i', one, '-o', out, '--max_pixels', '100'], 1, 'more than the limit of 100'),
-        Case('image', 'weights file missing',
-             python('inference_realesrgan.py', '-i', one, '-o', str(out), '--model_path', str(root / 'nope.pth')), 2,
-             'do not exist', folders=[out]),
-        Case('image', 'weights file is an HTML page',
-             python('inference_realesrgan.py', '-i', one, '-o', str(out), '--model_path', str(not_weights)), 2,
-             'not_weights.pth', folders=[out]),
-        Case('image', 'unknown model name',
-             python('inference_realesrgan.py', '-i', one, '-o', str(out), '-n', 'RealESRGAN_x5'), 2, 'Valid names',
-             folders=[out]),
-        Case('image', 'face enhance without GFPGAN',
-             python('-c', 'import sys, runpy; sys.modules["gfpgan"] = None; sys.argv = ["x", *sys.argv[1:]]; '
-                    'runpy.run_path("inference_realesrgan.py", run_name="__main__")',
-                    '-i', one, '-o', str(out), '--face_enhance', '--model_path', checkpoint), 2, 'needs GFPGAN',
-             folders=[out]),
+        Case(
+            'image',
+            'weights file missing',
+            python('inference_realesrgan.py', '-i', one, '-o', str(out), '--model_path', str(root / 'nope.pth')),
+            2,
+            'do not exist',
+            folders=[out],
+        ),
+        Case(
+            'image',
+            'weights file is an HTML page',
+            python('inference_realesrgan.py', '-i', one, '-o', str(out), '--model_path', str(not_weights)),
+            2,
+            'not_weights.pth',
+            folders=[out],
+        ),
+        Case(
+            'image',
+            'unknown model name',
+            python('inference_realesrgan.py', '-i', one, '-o', str(out), '-n', 'RealESRGAN_x5'),
+            2,
+            'Valid names',
+            folders=[out],
+        ),
+        Case(
+            'image',
+            'face enhance without GFPGAN',
+            python(
+                '-c',
+                'import sys, runpy; sys.modules["gfpgan"] = None; sys.argv = ["x", *sys.argv[1:]]; '
+                'runpy.run_path("inference_realesrgan.py", run_name="__main__")',
+                '-i',
+                one,
+                '-o',
+                str(out),
+                '--face_enhance',
+                '--model_path',
+                checkpoint,
+            ),
+            2,
+            'needs GFPGAN',
+            folders=[out],
+        ),
     ]
 
 
@@ -219,7 +272,10 @@ def video_cases(root: Path) -> List[Case]:
     truncated = root / 'truncated.mp4'
     data = long_clip.read_bytes()
     moov_first = root / 'faststart.mp4'
-    subprocess.run(python('-c', textwrap.dedent(f'''
+    subprocess.run(
+        python(
+            '-c',
+            textwrap.dedent(f"""
         import av
         with av.open({str(long_clip)!r}) as source, av.open({str(moov_first)!r}, 'w',
                 options={{'movflags': 'faststart'}}) as target:
@@ -228,9 +284,13 @@ def video_cases(root: Path) -> List[Case]:
                 if packet.dts is not None:
                     packet.stream = streams[packet.stream.index]
                     target.mux(packet)
-        ''')), check=True, cwd=REPO_ROOT)
+        """),
+        ),
+        check=True,
+        cwd=REPO_ROOT,
+    )
     data = moov_first.read_bytes()
-    truncated.write_bytes(data[:len(data) // 2])
+    truncated.write_bytes(data[: len(data) // 2])
     text = root / 'notes.txt'
     text.write_text('not a video')
     out = root / 'video_out'
@@ -238,27 +298,52 @@ def video_cases(root: Path) -> List[Case]:
     cli = ['inference_realesrgan_video.py', '--weights_dir', weights]
 
     def case(name: str, args: Sequence[str], code: int, says: str, **kwargs: object) -> Case:
-        return Case('video', name, python(*cli, *map(str, args)), code, says, folders=[out, root],
-                    unchanged=[clip], **kwargs)
+        return Case(
+            'video', name, python(*cli, *map(str, args)), code, says, folders=[out, root], unchanged=[clip], **kwargs
+        )
 
     return [
         case('not a video', ['-i', text, '-o', out], 2, 'not a video'),
         case('missing file', ['-i', root / 'missing.mp4', '-o', out], 2, 'does not exist'),
         case('outscale -2', ['-i', clip, '-o', out, '-s', '-2'], 2, '--outscale must be positive'),
         case('crf 60', ['-i', clip, '-o', out, '--crf', '60'], 2, 'crf must be between 0 (lossless) and 51'),
-        case('no workers', ['-i', clip, '-o', out, '--num_process_per_gpu', '0'], 2,
-             'num_process_per_gpu must be at least 1'),
+        case(
+            'no workers',
+            ['-i', clip, '-o', out, '--num_process_per_gpu', '0'],
+            2,
+            'num_process_per_gpu must be at least 1',
+        ),
         case('device tpu', ['-i', clip, '-o', out, '--device', 'tpu'], 2, "Unknown device 'tpu'"),
         case('truncated mp4', ['-i', truncated, '-o', out, '--suffix', 'cut'], 0, 'the file is truncated or damaged'),
-        case('SIGTERM mid-job', ['-i', long_clip, '-o', out, '--suffix', 'term', '--num_process_per_gpu', '2'], 143,
-             'interrupted; nothing was written', kill_when=str(out / '.long_term.mp4.*.tmp' / 'segment_*')),
-        case('SIGKILL mid-job', ['-i', long_clip, '-o', out, '--suffix', 'kill', '--num_process_per_gpu', '2'], -9,
-             '', kill_when=str(out / '.long_kill.mp4.*.tmp' / 'segment_*'), kill_signal=signal.SIGKILL),
+        case(
+            'SIGTERM mid-job',
+            ['-i', long_clip, '-o', out, '--suffix', 'term', '--num_process_per_gpu', '2'],
+            143,
+            'interrupted; nothing was written',
+            kill_when=str(out / '.long_term.mp4.*.tmp' / 'segment_*'),
+        ),
+        case(
+            'SIGKILL mid-job',
+            ['-i', long_clip, '-o', out, '--suffix', 'kill', '--num_process_per_gpu', '2'],
+            -9,
+            '',
+            kill_when=str(out / '.long_kill.mp4.*.tmp' / 'segment_*'),
+            kill_signal=signal.SIGKILL,
+        ),
         case('rerun after SIGKILL', ['-i', clip, '-o', out, '--suffix', 'kill'], 0, 'Saved'),
-        Case('video', 'no PyAV',
-             python('-c', 'import sys, runpy; sys.modules["av"] = None; sys.argv = ["x", *sys.argv[1:]]; '
-                    'runpy.run_path("inference_realesrgan_video.py", run_name="__main__")', '-i', str(clip)), 2,
-             'pip install av'),
+        Case(
+            'video',
+            'no PyAV',
+            python(
+                '-c',
+                'import sys, runpy; sys.modules["av"] = None; sys.argv = ["x", *sys.argv[1:]]; '
+                'runpy.run_path("inference_realesrgan_video.py", run_name="__main__")',
+                '-i',
+                str(clip),
+            ),
+            2,
+            'pip install av',
+        ),
     ]
 
 
@@ -274,8 +359,15 @@ def train_cases(root: Path) -> List[Case]:
     experiments = REPO_ROOT / 'experiments'
 
     def case(name: str, args: Sequence[str], says: str) -> Case:
-        return Case('train', name, python(*cli, *map(str, args)), 2, says, folders=[experiments],
-                    no_new_entries=[experiments, REPO_ROOT / 'tb_logger'])
+        return Case(
+            'train',
+            name,
+            python(*cli, *map(str, args)),
+            2,
+            says,
+            folders=[experiments],
+            no_new_entries=[experiments, REPO_ROOT / 'tb_logger'],
+        )
 
     return [
         case('missing -opt file', [bad / 'missing.yml'], 'missing.yml'),
@@ -283,34 +375,58 @@ def train_cases(root: Path) -> List[Case]:
         case('empty YAML', [bad / 'empty.yml'], 'empty'),
         case('total_iter typo', [bad / 'total_iter.yml'], 'not a whole number'),
         case('unknown architecture', [bad / 'arch.yml'], 'RRDBNet'),
-        case('--force_yml without =', [REPO_ROOT / 'options' / 'demo_realesrnet_x4plus.yml', '--force_yml', 'x'],
-             'needs exactly one "="'),
+        case(
+            '--force_yml without =',
+            [REPO_ROOT / 'options' / 'demo_realesrnet_x4plus.yml', '--force_yml', 'x'],
+            'needs exactly one "="',
+        ),
     ]
 
 
 def api_cases(root: Path, checkpoint: str) -> List[Case]:
-    prologue = ('import numpy as np, torch, realesrgan; from realesrgan.archs.srvgg_arch import SRVGGNetCompact; '
-                'from realesrgan import RealESRGANer; '
-                f'up = RealESRGANer(4, {checkpoint!r}, model=SRVGGNetCompact(num_feat=4, num_conv=1), device="cpu"); '
-                'img = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8); ')
+    prologue = (
+        'import numpy as np, torch, realesrgan; from realesrgan.archs.srvgg_arch import SRVGGNetCompact; '
+        'from realesrgan import RealESRGANer; '
+        f'up = RealESRGANer(4, {checkpoint!r}, model=SRVGGNetCompact(num_feat=4, num_conv=1), device="cpu"); '
+        'img = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8); '
+    )
 
     def case(name: str, code: str, exit_code: int, says: str) -> Case:
         return Case('api', name, python('-c', prologue + code), exit_code, says)
 
-    guarded = ('import sys\ntry:\n    {}\nexcept (ValueError, OSError) as error:\n    print(error, file=sys.stderr); '
-               'sys.exit(3)')
+    guarded = (
+        'import sys\ntry:\n    {}\nexcept (ValueError, OSError) as error:\n    print(error, file=sys.stderr); '
+        'sys.exit(3)'
+    )
     return [
-        case('float image in [0, 1]', 'out, _ = up.enhance(img.astype(np.float32) / 255); '
-             'ref, _ = up.enhance(img); assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1; print("same")',
-             0, 'same'),
-        case('NaN in the image', guarded.format('f = img.astype(np.float32); f[0, 0, 0] = np.nan; up.enhance(f)'), 3,
-             'NaN or infinite values'),
+        case(
+            'float image in [0, 1]',
+            'out, _ = up.enhance(img.astype(np.float32) / 255); '
+            'ref, _ = up.enhance(img); assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1; print("same")',
+            0,
+            'same',
+        ),
+        case(
+            'NaN in the image',
+            guarded.format('f = img.astype(np.float32); f[0, 0, 0] = np.nan; up.enhance(f)'),
+            3,
+            'NaN or infinite values',
+        ),
         case('negative strides', 'out, _ = up.enhance(img[:, :, ::-1]); print(out.shape)', 0, '(32, 32, 3)'),
-        case('outscale inf', guarded.format('up.enhance(img, outscale=float("inf"))'), 3,
-             'outscale must be positive and finite'),
-        case('URL that cannot be reached', guarded.format(
-            'RealESRGANer(4, "http://127.0.0.1:9/x.pth", model=SRVGGNetCompact(num_feat=4, num_conv=1))'), 3,
-             'cannot reach 127.0.0.1:9'),
+        case(
+            'outscale inf',
+            guarded.format('up.enhance(img, outscale=float("inf"))'),
+            3,
+            'outscale must be positive and finite',
+        ),
+        case(
+            'URL that cannot be reached',
+            guarded.format(
+                'RealESRGANer(4, "http://127.0.0.1:9/x.pth", model=SRVGGNetCompact(num_feat=4, num_conv=1))'
+            ),
+            3,
+            'cannot reach 127.0.0.1:9',
+        ),
     ]
 
 

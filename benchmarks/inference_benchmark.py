@@ -18,6 +18,7 @@ Example (the full run; --sizes 64 --repeats 1 for a quick look):
 
     python benchmarks/inference_benchmark.py --rounds 2 --repeats 1 --json results/benchmark.json
 """
+
 import argparse
 import json
 import math
@@ -88,27 +89,43 @@ def parse_size(text: str) -> Tuple[int, bool]:
     tiled = text.lower().endswith('t')
     number = text[:-1] if tiled else text
     if not number.isdigit() or int(number) < 8:
-        raise argparse.ArgumentTypeError(f'invalid size {text!r}: give a side length of at least 8 pixels, '
-                                         'optionally followed by "t" for a tiled run (e.g. 256 or 512t)')
+        raise argparse.ArgumentTypeError(
+            f'invalid size {text!r}: give a side length of at least 8 pixels, '
+            'optionally followed by "t" for a tiled run (e.g. 256 or 512t)'
+        )
     return int(number), tiled
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line options (see ``--help``)."""
     parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description=__doc__.split('\n\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS), help='zoo model names')
     parser.add_argument(
-        '--sizes', nargs='+', type=parse_size, default=list(DEFAULT_SIZES),
-        metavar='SIZE', help='square input sizes in pixels; a trailing "t" runs that size tiled (--tile)')
+        '--sizes',
+        nargs='+',
+        type=parse_size,
+        default=list(DEFAULT_SIZES),
+        metavar='SIZE',
+        help='square input sizes in pixels; a trailing "t" runs that size tiled (--tile)',
+    )
     parser.add_argument(
-        '--precisions', nargs='+', choices=('fp32', 'bf16', 'fp16', 'auto'), default=['fp32', 'auto'],
+        '--precisions',
+        nargs='+',
+        choices=('fp32', 'bf16', 'fp16', 'auto'),
+        default=['fp32', 'auto'],
         help='precisions of our runs (auto: our default on this CPU); our fp32 untiled run is always made, as the '
-        'PSNR reference')
+        'PSNR reference',
+    )
     parser.add_argument('--repeats', type=int, default=3, help='timed runs per configuration, after one warm-up')
-    parser.add_argument('--rounds', type=int, default=1,
-                        help='worker runs per configuration, round-robin over all configurations (each adds a '
-                        'warm-up and --repeats timed runs)')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=1,
+        help='worker runs per configuration, round-robin over all configurations (each adds a '
+        'warm-up and --repeats timed runs)',
+    )
     parser.add_argument('--threads', type=int, default=os.cpu_count() or 1, help='CPU threads of every runtime')
     parser.add_argument('--tile', type=int, default=256, help='tile size of the tiled sizes')
     parser.add_argument('--tile-pad', type=int, default=10, help='tile padding (RealESRGANer tile_pad)')
@@ -117,22 +134,32 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--skip-ncnn', action='store_true', help='do not run the ncnn runtime')
     parser.add_argument('--skip-degradation', action='store_true', help='do not time the feed_data degradation')
     parser.add_argument(
-        '--ncnn-modes', nargs='+', choices=NCNN_MODES, default=list(DEFAULT_NCNN_MODES),
-        help='ncnn storage modes (fp16 storage gave output bit-identical to fp32 on an x86 CPU: no effect there)')
+        '--ncnn-modes',
+        nargs='+',
+        choices=NCNN_MODES,
+        default=list(DEFAULT_NCNN_MODES),
+        help='ncnn storage modes (fp16 storage gave output bit-identical to fp32 on an x86 CPU: no effect there)',
+    )
     parser.add_argument('--peak-matmul-size', type=int, default=4096, help='side of the matmul measuring the peak')
     parser.add_argument('--degradation-batch', type=int, default=4, help='batch size of the feed_data timing')
     parser.add_argument('--gt-size', type=int, default=256, help='gt_size of the feed_data timing')
     parser.add_argument(
-        '--train-options', default=str(REPO_ROOT / 'options' / 'train_realesrgan_x4plus.yml'),
-        help='training config whose degradation settings feed_data uses')
+        '--train-options',
+        default=str(REPO_ROOT / 'options' / 'train_realesrgan_x4plus.yml'),
+        help='training config whose degradation settings feed_data uses',
+    )
     parser.add_argument('--weights-dir', default=str(REPO_ROOT / 'weights'), help='where model weights are cached')
     parser.add_argument(
-        '--download', action='store_true',
+        '--download',
+        action='store_true',
         help='download release weights that are not cached (default: cached, else converted from the packaged '
-        'ncnn models, i.e. the very weights the ncnn runtime uses)')
+        'ncnn models, i.e. the very weights the ncnn runtime uses)',
+    )
     parser.add_argument(
-        '--original-venv', default=str(default_venv_dir()),
-        help=f'virtual environment for {ORIGINAL_REQUIREMENT} (created on first use)')
+        '--original-venv',
+        default=str(default_venv_dir()),
+        help=f'virtual environment for {ORIGINAL_REQUIREMENT} (created on first use)',
+    )
     parser.add_argument('--json', metavar='PATH', help='also write every measurement to this JSON file')
     parser.add_argument('--keep-work-dir', action='store_true', help='keep the inputs/outputs of the workers')
     args = parser.parse_args(argv)
@@ -173,16 +200,23 @@ def run_task(task: Task, work_dir: Path, env: Dict[str, str], index: int) -> Dic
     job = dict(task.job, result=str(work_dir / f'result_{index}.json'))
     job_path = work_dir / f'job_{index}.json'
     job_path.write_text(json.dumps(job))
-    completed = subprocess.run([task.python, str(BENCH_DIR / task.worker), str(job_path)],
-                               cwd=work_dir, env=env, capture_output=True, text=True)
+    completed = subprocess.run(
+        [task.python, str(BENCH_DIR / task.worker), str(job_path)],
+        cwd=work_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     result_path = Path(job['result'])
     if completed.returncode != 0 or not result_path.exists():
         lines = (completed.stderr or completed.stdout or 'no output').strip().splitlines()
         task.measurement.error = f'exit status {completed.returncode}: {lines[-1] if lines else ""}'
         log = work_dir / f'stderr_{index}.txt'
         log.write_text(completed.stderr)
-        tqdm.write(f'FAILED {task.worker} {task.job.get("task")}: {task.measurement.error} (full log: {log}, kept '
-                   'with --keep-work-dir)')
+        tqdm.write(
+            f'FAILED {task.worker} {task.job.get("task")}: {task.measurement.error} (full log: {log}, kept '
+            'with --keep-work-dir)'
+        )
         return {}
     result = json.loads(result_path.read_text())
     task.measurement.times = list(task.measurement.times) + result.get('times', [])
@@ -221,8 +255,16 @@ class Config(NamedTuple):
     single_run: bool = False
 
 
-def image_configs(args: argparse.Namespace, spec: Any, model_path: str, tiled: bool, needs_reference: bool,
-                  reference_is_timed: bool, precisions: Sequence[str], original_python: Optional[str]) -> List[Config]:
+def image_configs(
+    args: argparse.Namespace,
+    spec: Any,
+    model_path: str,
+    tiled: bool,
+    needs_reference: bool,
+    reference_is_timed: bool,
+    precisions: Sequence[str],
+    original_python: Optional[str],
+) -> List[Config]:
     """The configurations of one model on one image size.
 
     Args:
@@ -241,25 +283,52 @@ def image_configs(args: argparse.Namespace, spec: Any, model_path: str, tiled: b
     ours = dict(model_path=model_path, tile=args.tile if tiled else 0, tile_pad=args.tile_pad, pre_pad=args.pre_pad)
     configs = []
     if needs_reference:
-        configs.append(Config('ours', 'fp32', 'run_ours.py', sys.executable, dict(ours, tile=0, precision='fp32'),
-                              tiled=False, reference=True, single_run=not reference_is_timed))
+        configs.append(
+            Config(
+                'ours',
+                'fp32',
+                'run_ours.py',
+                sys.executable,
+                dict(ours, tile=0, precision='fp32'),
+                tiled=False,
+                reference=True,
+                single_run=not reference_is_timed,
+            )
+        )
     for precision in precisions:
         if precision != 'fp32' or tiled:  # the untiled fp32 run is the reference
-            configs.append(Config('ours', precision, 'run_ours.py', sys.executable, dict(ours, precision=precision),
-                                  tiled, compute=precision))
+            configs.append(
+                Config(
+                    'ours',
+                    precision,
+                    'run_ours.py',
+                    sys.executable,
+                    dict(ours, precision=precision),
+                    tiled,
+                    compute=precision,
+                )
+            )
     if original_python:
-        configs.append(Config('original', 'fp32', 'run_original.py', original_python,
-                              dict(ours, arch=spec.network.arch, arch_kwargs=dict(spec.network.kwargs),
-                                   netscale=spec.netscale),
-                              tiled))
+        configs.append(
+            Config(
+                'original',
+                'fp32',
+                'run_original.py',
+                original_python,
+                dict(ours, arch=spec.network.arch, arch_kwargs=dict(spec.network.kwargs), netscale=spec.netscale),
+                tiled,
+            )
+        )
     if not args.skip_ncnn and not tiled and spec.ncnn_name:
-        configs.extend(Config('ncnn', mode, 'ncnn_runner.py', sys.executable, dict(mode=mode), tiled)
-                       for mode in args.ncnn_modes)
+        configs.extend(
+            Config('ncnn', mode, 'ncnn_runner.py', sys.executable, dict(mode=mode), tiled) for mode in args.ncnn_modes
+        )
     return configs
 
 
-def plan_inference(args: argparse.Namespace, work_dir: Path, precisions: Sequence[str],
-                   original_python: Optional[str]) -> Tuple[List[Task], Dict[Tuple[str, int], str]]:
+def plan_inference(
+    args: argparse.Namespace, work_dir: Path, precisions: Sequence[str], original_python: Optional[str]
+) -> Tuple[List[Task], Dict[Tuple[str, int], str]]:
     """Every inference configuration to run, plus where each image's reference output will be.
 
     Args:
@@ -283,18 +352,40 @@ def plan_inference(args: argparse.Namespace, work_dir: Path, precisions: Sequenc
             input_path = work_dir / f'input_{size}.npy'
             if not input_path.exists():
                 np.save(input_path, benchmark_image(size))
-            configs = image_configs(args, spec, model_path, tiled, (model, size) not in references,
-                                    (size, False) in sizes, precisions, original_python)
+            configs = image_configs(
+                args,
+                spec,
+                model_path,
+                tiled,
+                (model, size) not in references,
+                (size, False) in sizes,
+                precisions,
+                original_python,
+            )
             for config in configs:
                 output = str(work_dir / f'out_{len(tasks)}.npy')
                 if config.reference:
                     references[(model, size)] = output
                 measurement = Measurement(
-                    model=model, size=size, tiled=config.tiled, impl=config.impl, precision=config.precision,
-                    out_pixels=(size * spec.netscale)**2, gflops=model_gflops(flops_per_pixel, size, size),
-                    compute=config.compute, is_reference=config.reference)
-                job = dict(config.extra, task='inference', model_name=model, input=str(input_path), output=output,
-                           repeats=1 if config.single_run else args.repeats, threads=args.threads)
+                    model=model,
+                    size=size,
+                    tiled=config.tiled,
+                    impl=config.impl,
+                    precision=config.precision,
+                    out_pixels=(size * spec.netscale) ** 2,
+                    gflops=model_gflops(flops_per_pixel, size, size),
+                    compute=config.compute,
+                    is_reference=config.reference,
+                )
+                job = dict(
+                    config.extra,
+                    task='inference',
+                    model_name=model,
+                    input=str(input_path),
+                    output=output,
+                    repeats=1 if config.single_run else args.repeats,
+                    threads=args.threads,
+                )
                 tasks.append(Task(measurement, config.worker, config.python, job, every_round=not config.single_run))
     return tasks, references
 
@@ -327,34 +418,66 @@ def feed_data_options(train_config: Dict[str, Any], gt_size: int) -> Dict[str, A
     opt = {key: value for key, value in train_config.items() if key not in sections}
     scale = int(opt.get('scale', 4))
     adam = {'type': 'Adam', 'lr': 1e-4, 'weight_decay': 0, 'betas': [0.9, 0.99]}
-    opt.update({
-        'name': 'benchmark_feed_data', 'model_type': 'RealESRGANModel', 'num_gpu': 0, 'is_train': True,
-        'dist': False, 'rank': 0, 'world_size': 1, 'gt_size': gt_size,
-        'network_g': {'type': 'SRVGGNetCompact', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 4, 'num_conv': 1,
-                      'upscale': scale, 'act_type': 'prelu'},
-        'network_d': {'type': 'UNetDiscriminatorSN', 'num_in_ch': 3, 'num_feat': 4, 'skip_connection': True},
-        'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None, 'pretrain_network_d': None},
-        'train': {
-            'ema_decay': 0, 'optim_g': dict(adam), 'optim_d': dict(adam), 'total_iter': 1, 'warmup_iter': -1,
-            'scheduler': {'type': 'MultiStepLR', 'milestones': [1], 'gamma': 0.5},
-            'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0, 'reduction': 'mean'},
-            'gan_opt': {'type': 'GANLoss', 'gan_type': 'vanilla', 'real_label_val': 1.0, 'fake_label_val': 0.0,
-                        'loss_weight': 0.1},
-            'net_d_iters': 1, 'net_d_init_iters': 0,
-        },
-    })
+    opt.update(
+        {
+            'name': 'benchmark_feed_data',
+            'model_type': 'RealESRGANModel',
+            'num_gpu': 0,
+            'is_train': True,
+            'dist': False,
+            'rank': 0,
+            'world_size': 1,
+            'gt_size': gt_size,
+            'network_g': {
+                'type': 'SRVGGNetCompact',
+                'num_in_ch': 3,
+                'num_out_ch': 3,
+                'num_feat': 4,
+                'num_conv': 1,
+                'upscale': scale,
+                'act_type': 'prelu',
+            },
+            'network_d': {'type': 'UNetDiscriminatorSN', 'num_in_ch': 3, 'num_feat': 4, 'skip_connection': True},
+            'path': {
+                'pretrain_network_g': None,
+                'strict_load_g': True,
+                'resume_state': None,
+                'pretrain_network_d': None,
+            },
+            'train': {
+                'ema_decay': 0,
+                'optim_g': dict(adam),
+                'optim_d': dict(adam),
+                'total_iter': 1,
+                'warmup_iter': -1,
+                'scheduler': {'type': 'MultiStepLR', 'milestones': [1], 'gamma': 0.5},
+                'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0, 'reduction': 'mean'},
+                'gan_opt': {
+                    'type': 'GANLoss',
+                    'gan_type': 'vanilla',
+                    'real_label_val': 1.0,
+                    'fake_label_val': 0.0,
+                    'loss_weight': 0.1,
+                },
+                'net_d_iters': 1,
+                'net_d_init_iters': 0,
+            },
+        }
+    )
     return opt
 
 
-def run_degradation(args: argparse.Namespace, work_dir: Path, env: Dict[str, str],
-                    original_python: Optional[str]) -> Dict[str, Any]:
+def run_degradation(
+    args: argparse.Namespace, work_dir: Path, env: Dict[str, str], original_python: Optional[str]
+) -> Dict[str, Any]:
     """Time ``feed_data`` of our RealESRGANModel and of the original's on the same batch and settings."""
     if not os.path.isfile(args.train_options):
         return {'error': f'training config {args.train_options} not found (give one with --train-options)'}
     with open(args.train_options, encoding='utf-8') as handle:
         train_config = yaml.safe_load(handle)
     dataset_opt = {
-        key: value for key, value in train_config.get('datasets', {}).get('train', {}).items()
+        key: value
+        for key, value in train_config.get('datasets', {}).get('train', {}).items()
         if key not in ('name', 'type', 'dataroot_gt', 'meta_info', 'io_backend')
     }
     gt_folder = work_dir / 'degradation_gt'
@@ -368,17 +491,28 @@ def run_degradation(args: argparse.Namespace, work_dir: Path, env: Dict[str, str
         implementations.append(('original', 'run_original.py', original_python))
     results = {impl: DegradationMeasurement(impl=impl, times=[]) for impl, _, _ in implementations}
     outputs = {impl: str(work_dir / f'degraded_{impl}.npy') for impl, _, _ in implementations}
-    runs = [(number, impl, worker, python) for _ in range(args.rounds)
-            for number, (impl, worker, python) in enumerate(implementations)]
+    runs = [
+        (number, impl, worker, python)
+        for _ in range(args.rounds)
+        for number, (impl, worker, python) in enumerate(implementations)
+    ]
     for number, impl, worker, python in tqdm(runs, desc='feed_data', unit='run'):
-        job = dict(task='degradation', opt=opt, batch=str(batch_path), output=outputs[impl], seed=DEGRADATION_SEED,
-                   repeats=args.repeats, threads=args.threads)
+        job = dict(
+            task='degradation',
+            opt=opt,
+            batch=str(batch_path),
+            output=outputs[impl],
+            seed=DEGRADATION_SEED,
+            repeats=args.repeats,
+            threads=args.threads,
+        )
         if results[impl].error is None:
             run_task(Task(results[impl], worker, python, job), work_dir, env, index=1000 + number)
 
     summary: Dict[str, Any] = {
-        'batch': args.degradation_batch, 'gt_size': args.gt_size,
-        'results': {impl: asdict(item) for impl, item in results.items()}
+        'batch': args.degradation_batch,
+        'gt_size': args.gt_size,
+        'results': {impl: asdict(item) for impl, item in results.items()},
     }
     ours, original = results.get('ours'), results.get('original')
     if ours and original and ours.times and original.times and not (ours.error or original.error):
@@ -401,25 +535,39 @@ def degradation_lines(summary: Dict[str, Any]) -> List[str]:
     rows = []
     for impl, item in summary['results'].items():
         median = float(np.median(item['times'])) if item['times'] and not item['error'] else None
-        rows.append([impl, f'{median:.3f}' if median else 'failed', f'{item["peak_rss_mib"]:.0f}'
-                     if item['peak_rss_mib'] else '-'])
-    lines = [f'feed_data (RealESRGANModel, batch {summary["batch"]}, gt_size {summary["gt_size"]}, CPU):',
-             format_table(('impl', 'median s', 'peak MiB'), rows)]
+        rows.append(
+            [
+                impl,
+                f'{median:.3f}' if median else 'failed',
+                f'{item["peak_rss_mib"]:.0f}' if item['peak_rss_mib'] else '-',
+            ]
+        )
+    lines = [
+        f'feed_data (RealESRGANModel, batch {summary["batch"]}, gt_size {summary["gt_size"]}, CPU):',
+        format_table(('impl', 'median s', 'peak MiB'), rows),
+    ]
     if 'speedup_vs_original' in summary:
         lines.append(f'feed_data speed-up vs original: {summary["speedup_vs_original"]:.2f}x')
     if 'lq_psnr_vs_original' in summary:
         value = summary['lq_psnr_vs_original']
-        lines.append(f'LQ from the same batch and seed vs the original\'s: '
-                     f'{"identical" if math.isinf(value) else f"{value:.1f} dB"} (equal only when both implementations '
-                     'draw their random numbers in the same order)')
+        lines.append(
+            f"LQ from the same batch and seed vs the original's: "
+            f'{"identical" if math.isinf(value) else f"{value:.1f} dB"} (equal only when both implementations '
+            'draw their random numbers in the same order)'
+        )
     return lines
 
 
 def measure_peaks(args: argparse.Namespace, work_dir: Path, env: Dict[str, str]) -> Dict[str, Optional[float]]:
     """Measured matmul peak GFLOP/s per precision (None where it failed)."""
     holder = Measurement(model='-', size=0, tiled=False, impl='peak', precision='-')
-    job = dict(task='peak', precisions=list(PEAK_PRECISIONS), matmul_size=args.peak_matmul_size, repeats=3,
-               threads=args.threads)
+    job = dict(
+        task='peak',
+        precisions=list(PEAK_PRECISIONS),
+        matmul_size=args.peak_matmul_size,
+        repeats=3,
+        threads=args.threads,
+    )
     result = run_task(Task(holder, 'peak_flops.py', sys.executable, job), work_dir, env, index=999)
     return {name: result.get('peak_gflops', {}).get(name) for name in PEAK_PRECISIONS}
 
@@ -440,11 +588,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     command = ' '.join([os.path.relpath(__file__)] + list(sys.argv[1:] if argv is None else argv))
     load_before = os.getloadavg()
-    default_precision, = resolve_precisions(['auto'])
+    (default_precision,) = resolve_precisions(['auto'])
     precisions = resolve_precisions(args.precisions)
-    print(f'{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.threads} threads, '
-          f'torch {torch.__version__}; load average {load_before[0]:.2f}; our default CPU precision: '
-          f'{default_precision}')
+    print(
+        f'{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.threads} threads, '
+        f'torch {torch.__version__}; load average {load_before[0]:.2f}; our default CPU precision: '
+        f'{default_precision}'
+    )
 
     original_python = None
     if not args.skip_original:
@@ -463,18 +613,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f'error: {error}')
             return 2
         peaks = measure_peaks(args, work_dir, env)
-        print('measured matmul peak GFLOP/s: ' + ', '.join(f'{name} {value:.0f}' if value else f'{name} -'
-                                                           for name, value in peaks.items()))
-        runs = [(round_index, index, task) for round_index in range(args.rounds) for index, task in enumerate(tasks)
-                if round_index == 0 or task.every_round]
+        print(
+            'measured matmul peak GFLOP/s: '
+            + ', '.join(f'{name} {value:.0f}' if value else f'{name} -' for name, value in peaks.items())
+        )
+        runs = [
+            (round_index, index, task)
+            for round_index in range(args.rounds)
+            for index, task in enumerate(tasks)
+            if round_index == 0 or task.every_round
+        ]
         for round_index, index, task in tqdm(runs, desc='inference', unit='run'):
             item = task.measurement
             if item.error is None:  # a configuration that failed once is not retried
                 tqdm.write(f'round {round_index + 1}: {item.model} {size_label(item.size, item.tiled)}: {item.label}')
                 run_task(task, work_dir, env, index)
         attach_psnr(tasks, references)
-        degradation = ({'error': '--skip-degradation'} if args.skip_degradation else
-                       run_degradation(args, work_dir, env, original_python))
+        degradation = (
+            {'error': '--skip-degradation'}
+            if args.skip_degradation
+            else run_degradation(args, work_dir, env, original_python)
+        )
     finally:
         if args.keep_work_dir:
             print(f'worker files kept in {work_dir}')
@@ -489,23 +648,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print()
     print(f'Command: python {command}')
     print(format_table(TABLE_HEADERS, measurement_rows(measurements, peaks)))
-    print('(size: input side in px; vs original: original time / this time; PSNR: against our fp32 untiled output; '
-          '% peak: achieved conv GFLOP/s over the measured matmul peak of the same precision)')
+    print(
+        '(size: input side in px; vs original: original time / this time; PSNR: against our fp32 untiled output; '
+        '% peak: achieved conv GFLOP/s over the measured matmul peak of the same precision)'
+    )
     print()
     for line in degradation_lines(degradation):
         print(line)
     print()
     for check in checks:
         print(f'{check.status}: {check.name}: {check.detail}')
-    print(f'load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1-minute; above ~0.5 before the run '
-          'means other work shared the CPUs and timings are noisy)')
+    print(
+        f'load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1-minute; above ~0.5 before the run '
+        'means other work shared the CPUs and timings are noisy)'
+    )
 
     if args.json:
         report = {
-            'command': f'python {command}', 'default_precision': default_precision, 'threads': args.threads,
-            'load_average_before': load_before, 'load_average_after': load_after, 'peak_gflops': peaks,
+            'command': f'python {command}',
+            'default_precision': default_precision,
+            'threads': args.threads,
+            'load_average_before': load_before,
+            'load_average_after': load_after,
+            'peak_gflops': peaks,
             'measurements': [dict(asdict(item), median_s=item.median_s) for item in measurements],
-            'degradation': degradation, 'checks': [asdict(check) for check in checks],
+            'degradation': degradation,
+            'checks': [asdict(check) for check in checks],
             'timestamp': time.strftime('%Y-%m-%d %H:%M:%S'),
         }
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

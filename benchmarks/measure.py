@@ -6,6 +6,7 @@ environment that holds the original ``realesrgan==0.3.0`` package. A worker is s
 times, and writes the timings and its own peak resident memory to the result file the job names. One configuration
 per process keeps the memory peaks apart.
 """
+
 import json
 import os
 import resource

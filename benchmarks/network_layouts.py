@@ -6,6 +6,7 @@ on CPUs without AMX-BF16, bf16 is slower than channels-last fp32.
 
     python benchmarks/network_layouts.py --model realesr-animevideov3 --size 256
 """
+
 import argparse
 import os
 import statistics

@@ -8,6 +8,7 @@ Prints the medians and the ratio ONNX Runtime / PyTorch (below 1: ONNX Runtime i
 Usage:
     python benchmarks/onnx_latency.py [--model realesr-animevideov3] [--size 256] [--threads 1] [--repeats 10]
 """
+
 import argparse
 import statistics
 import tempfile
@@ -57,8 +58,10 @@ def main() -> None:
             onnx_times.append(timed(run_onnx, session, image))
 
     torch_ms, onnx_ms = 1000 * statistics.median(torch_times), 1000 * statistics.median(onnx_times)
-    print(f'{args.model} ({info.arch}), {args.size}x{args.size} input, {args.threads} thread(s), CPU, '
-          f'median of {args.repeats}; outputs agree to {agreement:.1f} dB')
+    print(
+        f'{args.model} ({info.arch}), {args.size}x{args.size} input, {args.threads} thread(s), CPU, '
+        f'median of {args.repeats}; outputs agree to {agreement:.1f} dB'
+    )
     print(f'PyTorch {torch.__version__}: {torch_ms:.1f} ms')
     print(f'ONNX Runtime: {onnx_ms:.1f} ms')
     print(f'ratio ONNX Runtime / PyTorch: {onnx_ms / torch_ms:.2f}')

@@ -8,6 +8,7 @@ used by both sides (no second multi-gigabyte torch download), while ``import rea
 The project's editable install is a ``.pth`` hook of the project environment, which a plain path entry does not
 run, so it cannot shadow the original.
 """
+
 import json
 import os
 import subprocess
@@ -22,9 +23,11 @@ ORIGINAL_REQUIREMENT = 'realesrgan==0.3.0'
 SHARED_SITE_PTH = 'zz_realesrgan_benchmark_shared_site.pth'
 READY_MARKER = 'realesrgan-benchmark-ready.json'
 # Finds the package without importing it (the original cannot be imported before the harness's adjustments).
-PROBE = ('import importlib.metadata as m, importlib.util as u, json, os; '
-         "print(json.dumps({'version': m.version('realesrgan'), "
-         "'file': os.path.realpath(u.find_spec('realesrgan').origin)}))")
+PROBE = (
+    'import importlib.metadata as m, importlib.util as u, json, os; '
+    "print(json.dumps({'version': m.version('realesrgan'), "
+    "'file': os.path.realpath(u.find_spec('realesrgan').origin)}))"
+)
 
 
 def default_venv_dir() -> Path:
@@ -44,9 +47,11 @@ def _run(command: list, what: str) -> str:
     """Run a setup command; on failure raise with its output and what to do."""
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
-        raise RuntimeError(f'{what} failed (exit status {completed.returncode}): {" ".join(map(str, command))}\n'
-                           f'{completed.stdout[-2000:]}{completed.stderr[-2000:]}\n'
-                           'Check network access to the package registry, or pass --skip-original.')
+        raise RuntimeError(
+            f'{what} failed (exit status {completed.returncode}): {" ".join(map(str, command))}\n'
+            f'{completed.stdout[-2000:]}{completed.stderr[-2000:]}\n'
+            'Check network access to the package registry, or pass --skip-original.'
+        )
     return completed.stdout
 
 
@@ -83,16 +88,31 @@ def ensure_original_python(venv_dir: Optional[Path] = None) -> Path:
             pass
 
     _run([sys.executable, '-m', 'venv', '--clear', str(venv_dir)], 'creating the virtual environment')
-    _run([str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps',
-          ORIGINAL_REQUIREMENT], f'installing {ORIGINAL_REQUIREMENT}')
-    own_site = _run([str(python), '-c', "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                    'locating the environment\'s site-packages').strip()
+    _run(
+        [
+            str(python),
+            '-m',
+            'pip',
+            'install',
+            '--quiet',
+            '--disable-pip-version-check',
+            '--no-deps',
+            ORIGINAL_REQUIREMENT,
+        ],
+        f'installing {ORIGINAL_REQUIREMENT}',
+    )
+    own_site = _run(
+        [str(python), '-c', "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        "locating the environment's site-packages",
+    ).strip()
     Path(own_site, SHARED_SITE_PTH).write_text(shared_site + '\n')
 
     probe = json.loads(_run([str(python), '-c', PROBE], 'importing the original package').strip().splitlines()[-1])
     wanted_version = ORIGINAL_REQUIREMENT.split('==')[1]
     if probe['version'] != wanted_version or not probe['file'].startswith(os.path.realpath(own_site)):
-        raise RuntimeError(f'the environment {venv_dir} imports realesrgan {probe["version"]} from {probe["file"]}, '
-                           f'not the original {wanted_version} from {own_site}; delete that folder and retry.')
+        raise RuntimeError(
+            f'the environment {venv_dir} imports realesrgan {probe["version"]} from {probe["file"]}, '
+            f'not the original {wanted_version} from {own_site}; delete that folder and retry.'
+        )
     marker.write_text(json.dumps(expected))
     return python

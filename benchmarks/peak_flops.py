@@ -4,6 +4,7 @@ Run by ``inference_benchmark.py`` as ``python peak_flops.py job.json``. A square
 large enough to run at the BLAS library's best speed; the best of a few runs is reported as the peak against
 which the models' achieved GFLOP/s are compared.
 """
+
 import time
 from typing import Any, Dict
 

@@ -6,6 +6,7 @@ original runs it, and with ``--ncnn`` the official ncnn model in the ncnn runtim
 
     python benchmarks/precision_quality.py --model RealESRGAN_x4plus --size 128 --ncnn
 """
+
 import argparse
 import os
 import sys
@@ -28,17 +29,30 @@ from realesrgan.zoo.weights import packaged_ncnn_files  # noqa: E402
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument('--model', default='RealESRGAN_x4plus', help='official model name')
-    parser.add_argument('--size', type=int, default=128,
-                        help='side of the square test image (the astronaut photograph of scikit-image, resized)')
-    parser.add_argument('--precisions', nargs='+', default=['bf16', 'fp16', 'auto'],
-                        choices=('fp16', 'bf16', 'auto'), help='precisions compared with fp32')
-    parser.add_argument('--ncnn', action='store_true',
-                        help='also run the official ncnn model with the ncnn runtime (fp32), for the models it ships')
+    parser.add_argument(
+        '--size',
+        type=int,
+        default=128,
+        help='side of the square test image (the astronaut photograph of scikit-image, resized)',
+    )
+    parser.add_argument(
+        '--precisions',
+        nargs='+',
+        default=['bf16', 'fp16', 'auto'],
+        choices=('fp16', 'bf16', 'auto'),
+        help='precisions compared with fp32',
+    )
+    parser.add_argument(
+        '--ncnn',
+        action='store_true',
+        help='also run the official ncnn model with the ncnn runtime (fp32), for the models it ships',
+    )
     parser.add_argument('--repeats', type=int, default=2, help='runs of each setting; the best time counts')
-    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s choice)')
+    parser.add_argument('--threads', type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps')
     parser.add_argument('--weights_dir', default=DEFAULT_WEIGHTS_DIR, help='folder of cached/converted weights')
     return parser.parse_args(argv)
@@ -46,8 +60,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def ncnn_output(param_path: str, bin_path: str, img: np.ndarray) -> np.ndarray:
     """The official ncnn model run by the ncnn runtime in fp32, as a BGR uint8 image."""
-    rgb = run_ncnn(param_path, bin_path, img[:, :, ::-1].astype(np.float32) / 255., torch.get_num_threads())
-    return (np.clip(rgb[:, :, ::-1], 0, 1) * 255.).round().astype(np.uint8)
+    rgb = run_ncnn(param_path, bin_path, img[:, :, ::-1].astype(np.float32) / 255.0, torch.get_num_threads())
+    return (np.clip(rgb[:, :, ::-1], 0, 1) * 255.0).round().astype(np.uint8)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -59,8 +73,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     img = benchmark_image(args.size)
 
     def upsampler(precision: str) -> RealESRGANer:
-        return RealESRGANer(spec.netscale, weights, model=spec.build(), pre_pad=0, device=args.device,
-                            precision=precision)
+        return RealESRGANer(
+            spec.netscale, weights, model=spec.build(), pre_pad=0, device=args.device, precision=precision
+        )
 
     settings: Dict[str, RealESRGANer] = {'fp32': upsampler('fp32')}
     plain = upsampler('fp32')
@@ -73,8 +88,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         if runner.precision != 'fp32' and label not in settings:
             settings[label] = runner
     runs: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        name: (lambda image, runner=runner: runner.enhance(image)[0])
-        for name, runner in settings.items()
+        name: (lambda image, runner=runner: runner.enhance(image)[0]) for name, runner in settings.items()
     }
     if args.ncnn and spec.ncnn_name and not spec.outscale:
         runs['ncnn runtime fp32'] = partial(ncnn_output, *packaged_ncnn_files(spec))
@@ -92,8 +106,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     height, width = img.shape[:2]
     device = settings['fp32'].device
-    print(f'\n{spec.name}, {width}x{height} image, untiled on {device}, {torch.get_num_threads()} threads, '
-          f'best of {args.repeats}')
+    print(
+        f'\n{spec.name}, {width}x{height} image, untiled on {device}, {torch.get_num_threads()} threads, '
+        f'best of {args.repeats}'
+    )
     print(f'{"run":<18} {"PSNR vs fp32":>14} {"time (s)":>9} {"time / fp32":>12}')
     for name in runs:
         quality = 'reference' if name == 'fp32' else f'{psnr(outputs["fp32"], outputs[name]):.2f} dB'

@@ -1,4 +1,5 @@
 """Turning the benchmark's measurements into the printed table and the PASS/FAIL checks of issue 9."""
+
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -101,8 +102,9 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max([len(header)] + [len(row[col]) for row in rows]) for col, header in enumerate(headers)]
 
     def is_number(text: str) -> bool:
-        return text not in ('', '-') and (text.replace('.', '', 1).replace('x', '').replace('%', '').isdigit()
-                                          or text == 'inf')
+        return text not in ('', '-') and (
+            text.replace('.', '', 1).replace('x', '').replace('%', '').isdigit() or text == 'inf'
+        )
 
     def line(cells: Sequence[str]) -> str:
         padded = [cell.rjust(width) if is_number(cell) else cell.ljust(width) for cell, width in zip(cells, widths)]
@@ -111,14 +113,29 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return '\n'.join([line(headers), '  '.join('-' * width for width in widths)] + [line(row) for row in rows])
 
 
-TABLE_HEADERS = ('model', 'size', 'config', 'median s', 'out MP/s', 'GFLOP/s', '% peak', 'peak MiB', 'vs original',
-                 'PSNR dB')
+TABLE_HEADERS = (
+    'model',
+    'size',
+    'config',
+    'median s',
+    'out MP/s',
+    'GFLOP/s',
+    '% peak',
+    'peak MiB',
+    'vs original',
+    'PSNR dB',
+)
 
 
 def _original_of(measurements: Sequence[Measurement], item: Measurement) -> Optional[Measurement]:
     for other in measurements:
-        if (other.impl == 'original' and other.model == item.model and other.size == item.size
-                and other.tiled == item.tiled and other.median_s):
+        if (
+            other.impl == 'original'
+            and other.model == item.model
+            and other.size == item.size
+            and other.tiled == item.tiled
+            and other.median_s
+        ):
             return other
     return None
 
@@ -148,23 +165,33 @@ def measurement_rows(measurements: Sequence[Measurement], peak_gflops: Dict[str,
         peak = peak_gflops.get(item.compute)
         original = _original_of(measurements, item)
         speedup = original.median_s / seconds if original is not None else None
-        rows.append(cells + [
-            _fmt(seconds, 3),
-            _fmt(item.out_pixels / 1e6 / seconds if item.out_pixels else None, 3),
-            _fmt(achieved, 1),
-            _fmt(100 * achieved / peak if achieved is not None and peak else None, 0, '%'),
-            _fmt(item.peak_rss_mib, 0),
-            _fmt(speedup, 2, 'x'),
-            'ref' if item.is_reference else _fmt(item.psnr, 1),
-        ])
+        rows.append(
+            cells
+            + [
+                _fmt(seconds, 3),
+                _fmt(item.out_pixels / 1e6 / seconds if item.out_pixels else None, 3),
+                _fmt(achieved, 1),
+                _fmt(100 * achieved / peak if achieved is not None and peak else None, 0, '%'),
+                _fmt(item.peak_rss_mib, 0),
+                _fmt(speedup, 2, 'x'),
+                'ref' if item.is_reference else _fmt(item.psnr, 1),
+            ]
+        )
     return rows
 
 
-def _find(measurements: Sequence[Measurement], model: str, size: int, tiled: bool, impl: str,
-          precision: Optional[str] = None) -> List[Measurement]:
+def _find(
+    measurements: Sequence[Measurement], model: str, size: int, tiled: bool, impl: str, precision: Optional[str] = None
+) -> List[Measurement]:
     return [
-        item for item in measurements if item.model == model and item.size == size and item.tiled == tiled
-        and item.impl == impl and (precision is None or item.precision == precision) and item.median_s is not None
+        item
+        for item in measurements
+        if item.model == model
+        and item.size == size
+        and item.tiled == tiled
+        and item.impl == impl
+        and (precision is None or item.precision == precision)
+        and item.median_s is not None
     ]
 
 
@@ -202,23 +229,37 @@ def evaluate_checks(measurements: Sequence[Measurement], default_precision: str)
     name = f'fp32 time <= {FP32_MAX_TIME_RATIO} x original ({CHECK_MODEL}, {CHECK_SIZE} px)'
     if ours_fp32 and original:
         ratio = ours_fp32[0].median_s / original[0].median_s
-        checks.append(_verdict(name, ratio <= FP32_MAX_TIME_RATIO,
-                               f'{ratio:.3f} x ({ours_fp32[0].median_s:.2f} s vs {original[0].median_s:.2f} s)'))
+        checks.append(
+            _verdict(
+                name,
+                ratio <= FP32_MAX_TIME_RATIO,
+                f'{ratio:.3f} x ({ours_fp32[0].median_s:.2f} s vs {original[0].median_s:.2f} s)',
+            )
+        )
     else:
         checks.append(_skip(name, f'needs ours fp32 and the original at {CHECK_SIZE} px'))
 
     ours_default = _find(measurements, CHECK_MODEL, CHECK_SIZE, False, 'ours', default_precision)
-    name = f'default precision ({default_precision}) >= {DEFAULT_MIN_SPEEDUP}x faster than original fp32 ' \
-           f'({CHECK_MODEL}, {CHECK_SIZE} px)'
+    name = (
+        f'default precision ({default_precision}) >= {DEFAULT_MIN_SPEEDUP}x faster than original fp32 '
+        f'({CHECK_MODEL}, {CHECK_SIZE} px)'
+    )
     if ours_default and original:
         speedup = original[0].median_s / ours_default[0].median_s
-        checks.append(_verdict(name, speedup >= DEFAULT_MIN_SPEEDUP,
-                               f'{speedup:.2f}x ({ours_default[0].median_s:.2f} s vs {original[0].median_s:.2f} s)'))
+        checks.append(
+            _verdict(
+                name,
+                speedup >= DEFAULT_MIN_SPEEDUP,
+                f'{speedup:.2f}x ({ours_default[0].median_s:.2f} s vs {original[0].median_s:.2f} s)',
+            )
+        )
     else:
         checks.append(_skip(name, f'needs ours {default_precision} and the original at {CHECK_SIZE} px'))
 
-    name = f'default precision ({default_precision}) >= {DEFAULT_MIN_PSNR:.0f} dB vs our fp32 ({CHECK_MODEL}, ' \
-           f'{CHECK_SIZE} px)'
+    name = (
+        f'default precision ({default_precision}) >= {DEFAULT_MIN_PSNR:.0f} dB vs our fp32 ({CHECK_MODEL}, '
+        f'{CHECK_SIZE} px)'
+    )
     if ours_default and ours_default[0].psnr is not None:
         checks.append(_verdict(name, ours_default[0].psnr >= DEFAULT_MIN_PSNR, f'{_fmt(ours_default[0].psnr, 1)} dB'))
     elif default_precision == 'fp32':
@@ -228,29 +269,41 @@ def evaluate_checks(measurements: Sequence[Measurement], default_precision: str)
 
     fast_ours = _find(measurements, CHECK_FAST_MODEL, CHECK_SIZE, False, 'ours', default_precision)
     ncnn = _find(measurements, CHECK_FAST_MODEL, CHECK_SIZE, False, 'ncnn')
-    name = f'{CHECK_FAST_MODEL} {CHECK_SIZE} px: ours ({default_precision}) >= {NCNN_MIN_SPEEDUP}x faster than ' \
-           'ncnn fastest mode'
+    name = (
+        f'{CHECK_FAST_MODEL} {CHECK_SIZE} px: ours ({default_precision}) >= {NCNN_MIN_SPEEDUP}x faster than '
+        'ncnn fastest mode'
+    )
     if fast_ours and ncnn:
         fastest = min(ncnn, key=lambda item: item.median_s)
         speedup = fastest.median_s / fast_ours[0].median_s
-        checks.append(_verdict(name, speedup >= NCNN_MIN_SPEEDUP,
-                               f'{speedup:.2f}x ({fast_ours[0].median_s:.3f} s vs ncnn {fastest.precision} '
-                               f'{fastest.median_s:.3f} s)'))
+        checks.append(
+            _verdict(
+                name,
+                speedup >= NCNN_MIN_SPEEDUP,
+                f'{speedup:.2f}x ({fast_ours[0].median_s:.3f} s vs ncnn {fastest.precision} {fastest.median_s:.3f} s)',
+            )
+        )
     else:
         checks.append(_skip(name, f'needs ours {default_precision} and ncnn at {CHECK_SIZE} px'))
 
     models = sorted({item.model for item in measurements})
     for model in models:
         for precision in sorted({item.precision for item in measurements if item.impl == 'ours'}):
-            name = f'{model} {precision}: tiled {TILED_CHECK_SIZE} px peak memory <= {TILED_MAX_MEMORY_RATIO}x ' \
-                   f'untiled {CHECK_SIZE} px'
+            name = (
+                f'{model} {precision}: tiled {TILED_CHECK_SIZE} px peak memory <= {TILED_MAX_MEMORY_RATIO}x '
+                f'untiled {CHECK_SIZE} px'
+            )
             tiled = _find(measurements, model, TILED_CHECK_SIZE, True, 'ours', precision)
             untiled = _find(measurements, model, CHECK_SIZE, False, 'ours', precision)
             if tiled and untiled:
                 ratio = tiled[0].peak_rss_mib / untiled[0].peak_rss_mib
-                checks.append(_verdict(name, ratio <= TILED_MAX_MEMORY_RATIO,
-                                       f'{ratio:.2f}x ({tiled[0].peak_rss_mib:.0f} MiB vs '
-                                       f'{untiled[0].peak_rss_mib:.0f} MiB)'))
+                checks.append(
+                    _verdict(
+                        name,
+                        ratio <= TILED_MAX_MEMORY_RATIO,
+                        f'{ratio:.2f}x ({tiled[0].peak_rss_mib:.0f} MiB vs {untiled[0].peak_rss_mib:.0f} MiB)',
+                    )
+                )
             else:
                 checks.append(_skip(name, f'needs ours {precision} at {CHECK_SIZE} px and {TILED_CHECK_SIZE} px tiled'))
     return checks

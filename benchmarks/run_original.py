@@ -12,6 +12,7 @@ training model hard-codes CUDA, so the harness adjusts the running interpreter (
 * for the degradation task only, ``Tensor.cuda`` and ``Module.cuda`` return their object unchanged, so the
   model's hard-coded ``.cuda()`` calls keep everything on the CPU.
 """
+
 import sys
 import types
 from typing import Any, Dict
@@ -86,7 +87,8 @@ def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
         tile_pad=job['tile_pad'],
         pre_pad=job['pre_pad'],
         half=False,
-        device=torch.device('cpu'))
+        device=torch.device('cpu'),
+    )
     img = np.load(job['input'])
     times, (output, _) = time_calls(lambda: upsampler.enhance(img, outscale=job['netscale']), job['repeats'])
     np.save(job['output'], output)

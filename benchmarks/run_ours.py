@@ -2,6 +2,7 @@
 
 Started by ``inference_benchmark.py`` as ``python run_ours.py job.json`` with the project's Python.
 """
+
 from typing import Any, Dict
 
 import numpy as np
@@ -27,7 +28,8 @@ def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
         pre_pad=job['pre_pad'],
         half=False,
         device=torch.device('cpu'),
-        precision=job['precision'])
+        precision=job['precision'],
+    )
     img = np.load(job['input'])
     times, (output, _) = time_calls(lambda: upsampler.enhance(img, outscale=spec.netscale), job['repeats'])
     np.save(job['output'], output)

@@ -1,4 +1,5 @@
 """Real images and training batches for the benchmark (scikit-image's bundled photographs)."""
+
 import os
 import random
 from typing import Any, Dict, Mapping

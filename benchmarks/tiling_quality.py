@@ -9,6 +9,7 @@ Example (the figures quoted for issue 4)::
 
     python benchmarks/tiling_quality.py --model RealESRGAN_x4plus --size 256 --tile 64 --tile_pad 10 --blends 22 0
 """
+
 import argparse
 import os
 import sys
@@ -29,18 +30,28 @@ from realesrgan.zoo import DEFAULT_WEIGHTS_DIR, get_model_spec, resolve_model_pa
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument('--model', default='RealESRGAN_x4plus', help='official model name')
-    parser.add_argument('--size', type=int, default=256,
-                        help='side of the square test image (the astronaut photograph of scikit-image, resized)')
+    parser.add_argument(
+        '--size',
+        type=int,
+        default=256,
+        help='side of the square test image (the astronaut photograph of scikit-image, resized)',
+    )
     parser.add_argument('--tile', type=int, default=64, help='tile size')
     parser.add_argument('--tile_pad', type=int, default=10, help='tile_pad (the CLI default is 10)')
-    parser.add_argument('--blends', type=int, nargs='+', default=[DEFAULT_TILE_BLEND, 0],
-                        help='tile_blend values to compare (0: the context of the original)')
+    parser.add_argument(
+        '--blends',
+        type=int,
+        nargs='+',
+        default=[DEFAULT_TILE_BLEND, 0],
+        help='tile_blend values to compare (0: the context of the original)',
+    )
     parser.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'fp16', 'auto'))
     parser.add_argument('--repeats', type=int, default=1, help='runs of each setting; the best time counts')
-    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s choice)')
+    parser.add_argument('--threads', type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps')
     parser.add_argument('--weights_dir', default=DEFAULT_WEIGHTS_DIR, help='folder of cached/converted weights')
     return parser.parse_args(argv)
@@ -55,8 +66,17 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     img = benchmark_image(args.size)
 
     def upsampler(tile: int, blend: int) -> RealESRGANer:
-        return RealESRGANer(spec.netscale, weights, model=spec.build(), tile=tile, tile_pad=args.tile_pad,
-                            pre_pad=0, device=args.device, precision=args.precision, tile_blend=blend)
+        return RealESRGANer(
+            spec.netscale,
+            weights,
+            model=spec.build(),
+            tile=tile,
+            tile_pad=args.tile_pad,
+            pre_pad=0,
+            device=args.device,
+            precision=args.precision,
+            tile_blend=blend,
+        )
 
     settings: Dict[str, RealESRGANer] = {'untiled': upsampler(0, 0)}
     settings.update({f'blend {blend}': upsampler(args.tile, blend) for blend in args.blends})
@@ -73,10 +93,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     height, width = img.shape[:2]
     first = settings['untiled']
-    print(f'\n{spec.name}, {width}x{height} image, tile {args.tile}, tile_pad {args.tile_pad}, {first.precision} on '
-          f'{first.device}, {torch.get_num_threads()} threads, best of {args.repeats}')
-    print(f'{"setting":<12} {"seam context":>12} {"tiles":>6} {"window":>7} {"pixels run":>11} {"PSNR vs untiled":>16} '
-          f'{"time (s)":>9} {"tiled/untiled":>14}')
+    print(
+        f'\n{spec.name}, {width}x{height} image, tile {args.tile}, tile_pad {args.tile_pad}, {first.precision} on '
+        f'{first.device}, {torch.get_num_threads()} threads, best of {args.repeats}'
+    )
+    print(
+        f'{"setting":<12} {"seam context":>12} {"tiles":>6} {"window":>7} {"pixels run":>11} {"PSNR vs untiled":>16} '
+        f'{"time (s)":>9} {"tiled/untiled":>14}'
+    )
     untiled_time = min(times['untiled'])
     for name, runner in settings.items():
         if name == 'untiled':
@@ -87,8 +111,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         window = f'{plan.rows.size}x{plan.cols.size}'
         pixels = len(plan) * plan.rows.size * plan.cols.size / (height * width)  # network input, relative
         quality = psnr(outputs['untiled'], outputs[name])
-        print(f'{name:<12} {context:>12} {len(plan):>6} {window:>7} {pixels:>10.2f}x {quality:>13.2f} dB '
-              f'{min(times[name]):>9.2f} {min(times[name]) / untiled_time:>14.2f}')
+        print(
+            f'{name:<12} {context:>12} {len(plan):>6} {window:>7} {pixels:>10.2f}x {quality:>13.2f} dB '
+            f'{min(times[name]):>9.2f} {min(times[name]) / untiled_time:>14.2f}'
+        )
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ process server and loads the weights once with a two-frame job (so neither run p
 clip x4 with one worker and with two, end to end (decode, upscale, encode, join, audio), and prints both frame
 rates and their ratio. Both runs use the same default segments, so their outputs are identical files.
 """
+
 import argparse
 import os
 import sys
@@ -50,11 +51,15 @@ def main() -> int:
             result = upscale_video(clip, outputs[workers], recipe, devices=['cpu'] * workers)
             seconds = time.perf_counter() - start
             rates[workers] = result.num_frames / seconds
-            print(f'{workers} worker(s): {result.num_frames} frames {size[0]}x{size[1]} -> x4 in {seconds:.1f} s = '
-                  f'{rates[workers]:.2f} fps ({result.num_segments} segments)')
+            print(
+                f'{workers} worker(s): {result.num_frames} frames {size[0]}x{size[1]} -> x4 in {seconds:.1f} s = '
+                f'{rates[workers]:.2f} fps ({result.num_segments} segments)'
+            )
         identical = open(outputs[1], 'rb').read() == open(outputs[2], 'rb').read()
-    print(f'ratio 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x; outputs identical: {identical}; '
-          f'{os.cpu_count()} CPU cores, model {args.model}')
+    print(
+        f'ratio 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x; outputs identical: {identical}; '
+        f'{os.cpu_count()} CPU cores, model {args.model}'
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ downloads are disabled. The median of ``--repeats`` runs is printed.
 Usage:
     python benchmarks/weights_load_time.py [--repeats 3]
 """
+
 import argparse
 import statistics
 import subprocess
@@ -32,8 +33,9 @@ def time_one_load(name: str, weights_dir: str) -> float:
 
 def load_in_new_process(name: str, weights_dir: str) -> float:
     """Run :func:`time_one_load` in a fresh interpreter (no warm caches) and return its figure."""
-    result = subprocess.run([sys.executable, __file__, '--child', name, weights_dir], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, __file__, '--child', name, weights_dir], capture_output=True, text=True, check=True
+    )
     return float(result.stdout.split()[-1])
 
 

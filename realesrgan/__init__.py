@@ -3,6 +3,7 @@
 Importing this package first makes the released BasicSR work on current torch/torchvision/numpy
 (:mod:`realesrgan.compat`), then registers the architectures, datasets and models in BasicSR's registries.
 """
+
 # flake8: noqa
 from realesrgan import compat
 

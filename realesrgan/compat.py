@@ -15,6 +15,7 @@ site-packages, :func:`apply` adjusts things at run time, before and right after 
 
 Importing :mod:`realesrgan` calls :func:`apply`; calling it again does nothing.
 """
+
 import collections
 import importlib
 import importlib.util
@@ -44,6 +45,7 @@ def _install_functional_tensor_alias() -> None:
     except ImportError:
         pass
     from torchvision.transforms import functional as tv_functional
+
     try:
         current = importlib.import_module('torchvision.transforms._functional_tensor')
     except ImportError:
@@ -144,8 +146,10 @@ def _load_resume_state(opt: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     if resume_state_path is None:
         return None
     if not os.path.isfile(resume_state_path):
-        raise FileNotFoundError(f'Resume state {resume_state_path} does not exist; fix path.resume_state in the '
-                                'options file or drop it to start from scratch.')
+        raise FileNotFoundError(
+            f'Resume state {resume_state_path} does not exist; fix path.resume_state in the '
+            'options file or drop it to start from scratch.'
+        )
     resume_state = load_training_state(resume_state_path)
     check_resume(opt, resume_state['iter'])
     return resume_state
@@ -171,7 +175,8 @@ def _model_to_device(self: Any, net: torch.nn.Module) -> torch.nn.Module:
     if self.opt['dist']:
         device_ids = [torch.cuda.current_device()] if self.device.type == 'cuda' else None
         net = DistributedDataParallel(
-            net, device_ids=device_ids, find_unused_parameters=self.opt.get('find_unused_parameters', False))
+            net, device_ids=device_ids, find_unused_parameters=self.opt.get('find_unused_parameters', False)
+        )
     elif self.opt['num_gpu'] > 1:
         net = DataParallel(net)
     return net

@@ -4,6 +4,7 @@ BasicSR finds components by name in its registries; a class lands there when the
 imported. The ``archs``, ``data`` and ``models`` subpackages call :func:`import_sibling_modules` from their
 ``__init__`` so that adding a component is only adding a file.
 """
+
 import importlib
 from pathlib import Path
 from types import ModuleType

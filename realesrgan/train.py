@@ -17,6 +17,7 @@ options or arguments, or data or setup failing before the first training iterati
 experiment folder it made is removed); 1 when training stopped later (the experiment folder is kept for
 ``--auto_resume``); 130 when interrupted.
 """
+
 import os
 import sys
 import traceback

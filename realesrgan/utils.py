@@ -16,6 +16,7 @@ of lives in :mod:`realesrgan.inference`:
 * ``enhance`` is safe to call from several threads: it keeps its state in locals and only mirrors the last
   call's tensors into ``img`` / ``output`` for scripts that read them.
 """
+
 import inspect
 import logging
 import queue
@@ -74,24 +75,33 @@ class RealESRGANer:
         realesrgan.inference.settings.SettingError: A setting has a value it cannot take.
     """
 
-    def __init__(self,
-                 scale: int,
-                 model_path: Union[str, Sequence[str], None],
-                 dni_weight: Optional[Sequence[float]] = None,
-                 model: Optional[nn.Module] = None,
-                 tile: int = 0,
-                 tile_pad: int = 10,
-                 pre_pad: int = 10,
-                 half: bool = False,
-                 device: Union[str, torch.device, None] = None,
-                 gpu_id: Optional[int] = None,
-                 *,
-                 precision: Optional[str] = None,
-                 tile_blend: int = DEFAULT_TILE_BLEND,
-                 tile_batch: int = 1) -> None:
-        self.settings = UpscaleSettings(tile=tile, tile_pad=tile_pad, pre_pad=pre_pad, tile_blend=tile_blend,
-                                        tile_batch=tile_batch, precision=precision or ('fp16' if half else 'fp32'),
-                                        device='auto' if device is None else device, gpu_id=gpu_id)
+    def __init__(
+        self,
+        scale: int,
+        model_path: Union[str, Sequence[str], None],
+        dni_weight: Optional[Sequence[float]] = None,
+        model: Optional[nn.Module] = None,
+        tile: int = 0,
+        tile_pad: int = 10,
+        pre_pad: int = 10,
+        half: bool = False,
+        device: Union[str, torch.device, None] = None,
+        gpu_id: Optional[int] = None,
+        *,
+        precision: Optional[str] = None,
+        tile_blend: int = DEFAULT_TILE_BLEND,
+        tile_batch: int = 1,
+    ) -> None:
+        self.settings = UpscaleSettings(
+            tile=tile,
+            tile_pad=tile_pad,
+            pre_pad=pre_pad,
+            tile_blend=tile_blend,
+            tile_batch=tile_batch,
+            precision=precision or ('fp16' if half else 'fp32'),
+            device='auto' if device is None else device,
+            gpu_id=gpu_id,
+        )
         self.scale = scale
         self.tile_size = tile
         self.tile_pad = tile_pad
@@ -116,8 +126,10 @@ class RealESRGANer:
             model = ArchInfo(x4plus.arch, dict(x4plus.kwargs, scale=scale), scale).build()
         if isinstance(model_path, (list, tuple)):
             if dni_weight is None or len(model_path) != 2 or len(dni_weight) != 2:
-                raise ValueError('Deep network interpolation needs exactly two model paths and two dni_weight '
-                                 f'values, got model_path={model_path!r} and dni_weight={dni_weight!r}.')
+                raise ValueError(
+                    'Deep network interpolation needs exactly two model paths and two dni_weight '
+                    f'values, got model_path={model_path!r} and dni_weight={dni_weight!r}.'
+                )
             load_weights(model, self.dni(model_path[0], model_path[1], dni_weight)['params'], model_path)
         elif model_path is not None:
             path = local_weights(model_path)
@@ -146,10 +158,12 @@ class RealESRGANer:
             model_path=list(choice.model_paths) if choice.dni_weight else choice.model_paths[0],
             dni_weight=list(choice.dni_weight) if choice.dni_weight else None,
             model=choice.network.build(),
-            **engine)
+            **engine,
+        )
 
-    def dni(self, net_a: str, net_b: str, dni_weight: Sequence[float], key: str = 'params',
-            loc: str = 'cpu') -> Dict[str, Dict[str, torch.Tensor]]:
+    def dni(
+        self, net_a: str, net_b: str, dni_weight: Sequence[float], key: str = 'params', loc: str = 'cpu'
+    ) -> Dict[str, Dict[str, torch.Tensor]]:
         """Deep network interpolation: ``dni_weight[0] * net_a + dni_weight[1] * net_b``, parameter by parameter.
 
         Args:
@@ -177,7 +191,8 @@ class RealESRGANer:
         """Store an (H, W, 3) RGB float image in [0, 1] in ``img`` as the padded (1, 3, H', W') network input."""
         self.mod_scale = self._current_mod_scale()
         self.img, self.mod_pad_h, self.mod_pad_w = network_input(
-            np.asarray(img), 1, False, self.pre_pad, self.mod_scale, self.device, self.channels_last)
+            np.asarray(img), 1, False, self.pre_pad, self.mod_scale, self.device, self.channels_last
+        )
 
     @torch.inference_mode()
     def process(self) -> None:
@@ -188,9 +203,16 @@ class RealESRGANer:
     def tile_process(self) -> None:
         """Run the network on ``img`` tile by tile (``tile_size``, ``tile_pad``) into ``output``."""
         _, _, height, width = self.img.shape
-        self.output = self._runner().tiled_forward(self.img, self.precision, self.tile_size, self.tile_batch,
-                                                   self.tile_pad + self.tile_blend, self._current_mod_scale() or 1,
-                                                   (height * self.scale, width * self.scale), None)
+        self.output = self._runner().tiled_forward(
+            self.img,
+            self.precision,
+            self.tile_size,
+            self.tile_batch,
+            self.tile_pad + self.tile_blend,
+            self._current_mod_scale() or 1,
+            (height * self.scale, width * self.scale),
+            None,
+        )
 
     def post_process(self) -> torch.Tensor:
         """Remove the mod-pad and the pre-pad from ``output`` and return it."""
@@ -216,8 +238,16 @@ class RealESRGANer:
 
         return runner.with_retries(attempt, self.precision, self.tile_size, self.tile_batch, max(planes.shape[:2]))
 
-    def _upscale_once(self, runner: TileRunner, planes: np.ndarray, max_range: int, precision: str, tile: int,
-                      tile_batch: int, on_tile: Optional[TileCallback]) -> torch.Tensor:
+    def _upscale_once(
+        self,
+        runner: TileRunner,
+        planes: np.ndarray,
+        max_range: int,
+        precision: str,
+        tile: int,
+        tile_batch: int,
+        on_tile: Optional[TileCallback],
+    ) -> torch.Tensor:
         """One attempt of :meth:`_upscale_planes`; mirrors the result into ``img`` and ``output``."""
         height, width = planes.shape[:2]
         crop = (height * self.scale, width * self.scale)
@@ -226,13 +256,15 @@ class RealESRGANer:
         tiled = tile > 0
         source_device = torch.device('cpu') if tiled else self.device  # tiles: the full image stays on the host
         mod_scale = self._current_mod_scale()
-        image, mod_pad_h, mod_pad_w = network_input(planes, max_range, True, self.pre_pad, mod_scale, source_device,
-                                                    self.channels_last)
+        image, mod_pad_h, mod_pad_w = network_input(
+            planes, max_range, True, self.pre_pad, mod_scale, source_device, self.channels_last
+        )
         if tiled:
-            output = runner.tiled_forward(image, precision, tile, tile_batch, self.tile_pad + self.tile_blend,
-                                          mod_scale or 1, crop, on_tile)
+            output = runner.tiled_forward(
+                image, precision, tile, tile_batch, self.tile_pad + self.tile_blend, mod_scale or 1, crop, on_tile
+            )
         else:
-            output = runner.forward(image, precision)[:, :, :crop[0], :crop[1]]
+            output = runner.forward(image, precision)[:, :, : crop[0], : crop[1]]
         with self._state_lock:
             self.img, self.output, self.mod_pad_h, self.mod_pad_w = image, output, mod_pad_h, mod_pad_w
         return output
@@ -247,17 +279,21 @@ class RealESRGANer:
         # the float32 RGB network output (on the host when tiled or on the CPU), its integer copy, the final resize
         on_host = 3 * 4 * network_pixels if self.tile_size > 0 or self.device.type == 'cpu' else 0
         resized = int(height * final) * int(width * final) * channels * itemsize if final != self.scale else 0
-        check_memory(on_host + network_pixels * channels * itemsize + resized,
-                     f'Upscaling the {width}x{height} image to {int(width * final)}x{int(height * final)}',
-                     'use a smaller -s/--outscale, or a smaller image')
+        check_memory(
+            on_host + network_pixels * channels * itemsize + resized,
+            f'Upscaling the {width}x{height} image to {int(width * final)}x{int(height * final)}',
+            'use a smaller -s/--outscale, or a smaller image',
+        )
 
     @torch.inference_mode()
-    def enhance(self,
-                img: np.ndarray,
-                outscale: Optional[float] = None,
-                alpha_upsampler: str = 'realesrgan',
-                *,
-                on_tile: Optional[TileCallback] = None) -> Tuple[np.ndarray, str]:
+    def enhance(
+        self,
+        img: np.ndarray,
+        outscale: Optional[float] = None,
+        alpha_upsampler: str = 'realesrgan',
+        *,
+        on_tile: Optional[TileCallback] = None,
+    ) -> Tuple[np.ndarray, str]:
         """Upscale one image as the original does.
 
         Args:
@@ -314,8 +350,10 @@ class RealESRGANer:
 
         if outscale is not None and outscale != float(self.scale):
             output = cv2.resize(
-                output, (int(width * outscale), int(height * outscale)), interpolation=cv2.INTER_LANCZOS4)
+                output, (int(width * outscale), int(height * outscale)), interpolation=cv2.INTER_LANCZOS4
+            )
         return output, img_mode
+
 
 class ReadResult(NamedTuple):
     """One file read by :class:`PrefetchReader`: the image, or why it could not be read."""

@@ -1,4 +1,5 @@
 """Package version, and the git commit the package was loaded from (``'unknown'`` outside a git checkout)."""
+
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -15,7 +16,7 @@ def _read_git_sha(repo_root: Path) -> Optional[str]:
         head = (git_dir / 'HEAD').read_text().strip()
         if not head.startswith('ref: '):
             return head[:7]
-        ref = head[len('ref: '):]
+        ref = head[len('ref: ') :]
         ref_file = git_dir / ref
         if ref_file.is_file():
             return ref_file.read_text().strip()[:7]

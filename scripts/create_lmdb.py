@@ -12,6 +12,7 @@ Examples::
     python scripts/create_lmdb.py --input_folder datasets/DIV2K/HR_sub datasets/DIV2K/LR_X4_sub \\
         --lmdb_path datasets/DIV2K/HR_sub.lmdb datasets/DIV2K/LR_X4_sub.lmdb
 """
+
 import argparse
 import os
 import shutil
@@ -69,19 +70,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        '--input_folder', '--input', nargs='+', required=True, help='Image folder, or GT folder and LQ folder')
+        '--input_folder', '--input', nargs='+', required=True, help='Image folder, or GT folder and LQ folder'
+    )
     parser.add_argument(
         '--lmdb_path',
         '--output',
         nargs='+',
         default=None,
-        help='Output .lmdb folder per input folder. Default: the input folder name plus ".lmdb"')
+        help='Output .lmdb folder per input folder. Default: the input folder name plus ".lmdb"',
+    )
     parser.add_argument(
-        '--compress_level', type=int, default=1, help='PNG compression level of the stored images, 0-9. '
-        'Default: %(default)s')
+        '--compress_level',
+        type=int,
+        default=1,
+        help='PNG compression level of the stored images, 0-9. Default: %(default)s',
+    )
     parser.add_argument('--batch', type=int, default=5000, help='Images per LMDB commit. Default: %(default)s')
     parser.add_argument(
-        '--multiprocessing_read', action='store_true', help='Read all images into memory with several processes')
+        '--multiprocessing_read', action='store_true', help='Read all images into memory with several processes'
+    )
     parser.add_argument('--n_thread', type=int, default=8, help='Processes for --multiprocessing_read')
     args = parser.parse_args(argv)
 
@@ -104,30 +111,36 @@ def main(argv: Optional[List[str]] = None) -> int:
     keys = sorted(set.intersection(*(set(scan[0]) for scan in scans)))
     if len(scans) == 2:
         for (names, _, _), folder in zip(scans, folders):
-            problems += [f'"{folder}/{names[key]}": no readable partner in the other folder'
-                         for key in sorted(set(names) - set(keys))]
+            problems += [
+                f'"{folder}/{names[key]}": no readable partner in the other folder'
+                for key in sorted(set(names) - set(keys))
+            ]
     if not keys:
         parser.error(f'no readable images to pack in {", ".join(folders)}')
 
     from basicsr.utils.lmdb_util import make_lmdb_from_imgs  # after realesrgan, which makes BasicSR importable
+
     written = []
     try:
         for (names, raw_bytes, _), folder, lmdb_path in zip(scans, folders, lmdb_paths):
             written.append(lmdb_path)
             make_lmdb_from_imgs(
                 folder,
-                lmdb_path, [names[key] for key in keys],
+                lmdb_path,
+                [names[key] for key in keys],
                 keys,
                 batch=args.batch,
                 compress_level=args.compress_level,
                 multiprocessing_read=args.multiprocessing_read,
                 n_thread=args.n_thread,
-                map_size=int(raw_bytes * MAP_SIZE_MARGIN) + MAP_SIZE_EXTRA)
+                map_size=int(raw_bytes * MAP_SIZE_MARGIN) + MAP_SIZE_EXTRA,
+            )
     except Exception as error:  # never leave a half-written database behind
         for lmdb_path in written:
             shutil.rmtree(lmdb_path, ignore_errors=True)
-        print(f'error: writing {written[-1]} failed ({type(error).__name__}: {error}); nothing was kept',
-              file=sys.stderr)
+        print(
+            f'error: writing {written[-1]} failed ({type(error).__name__}: {error}); nothing was kept', file=sys.stderr
+        )
         return 1
     print(f'Packed {len(keys)} images into {", ".join(lmdb_paths)}.')
     for problem in problems:

@@ -10,6 +10,7 @@ Example (the DF2K multiscale preparation of Real-ESRGAN)::
     python scripts/extract_subimages.py --input datasets/DF2K/DF2K_multiscale \\
         --output datasets/DF2K/DF2K_multiscale_sub --crop_size 400 --step 200
 """
+
 import argparse
 import os
 import sys
@@ -42,8 +43,9 @@ def crop_starts(length: int, crop_size: int, step: int, thresh_size: int) -> Lis
     return starts
 
 
-def extract_one(path: str, output: str, crop_size: int, step: int, thresh_size: int,
-                compression_level: int) -> Tuple[str, int, Optional[str]]:
+def extract_one(
+    path: str, output: str, crop_size: int, step: int, thresh_size: int, compression_level: int
+) -> Tuple[str, int, Optional[str]]:
     """Crop one image into sub-images and write them.
 
     Args:
@@ -69,10 +71,12 @@ def extract_one(path: str, output: str, crop_size: int, step: int, thresh_size: 
     for top in crop_starts(h, crop_size, step, thresh_size):
         for left in crop_starts(w, crop_size, step, thresh_size):
             index += 1
-            patch = np.ascontiguousarray(img[top:top + crop_size, left:left + crop_size, ...])
+            patch = np.ascontiguousarray(img[top : top + crop_size, left : left + crop_size, ...])
             write_image(
-                os.path.join(output, f'{name}_s{index:03d}{ext}'), patch,
-                [cv2.IMWRITE_PNG_COMPRESSION, compression_level])
+                os.path.join(output, f'{name}_s{index:03d}{ext}'),
+                patch,
+                [cv2.IMWRITE_PNG_COMPRESSION, compression_level],
+            )
     return path, index, None
 
 
@@ -94,10 +98,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         '--thresh_size',
         type=int,
         default=0,
-        help='An edge strip wider than this gets one more crop flush with the edge. Default: %(default)s')
+        help='An edge strip wider than this gets one more crop flush with the edge. Default: %(default)s',
+    )
     parser.add_argument('--n_thread', type=int, default=20, help='Worker processes. Default: %(default)s')
     parser.add_argument(
-        '--compression_level', type=int, default=3, help='PNG compression level, 0-9. Default: %(default)s')
+        '--compression_level', type=int, default=3, help='PNG compression level, 0-9. Default: %(default)s'
+    )
     args = parser.parse_args(argv)
 
     if args.crop_size < 1 or args.step < 1 or args.thresh_size < 0 or args.n_thread < 1:
@@ -110,8 +116,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not names:
         parser.error(f'input folder "{args.input}" holds no images')
     if os.path.isdir(args.output) and os.listdir(args.output):
-        parser.error(f'output folder "{args.output}" already exists and is not empty; remove it or pick another '
-                     '--output, so that sub-images of different runs do not mix')
+        parser.error(
+            f'output folder "{args.output}" already exists and is not empty; remove it or pick another '
+            '--output, so that sub-images of different runs do not mix'
+        )
     os.makedirs(args.output, exist_ok=True)
 
     worker = partial(
@@ -120,7 +128,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         crop_size=args.crop_size,
         step=args.step,
         thresh_size=args.thresh_size,
-        compression_level=args.compression_level)
+        compression_level=args.compression_level,
+    )
     paths = [os.path.join(args.input, name) for name in names]
     problems, total = [], 0
     with Pool(min(args.n_thread, len(paths))) as pool, tqdm(total=len(paths), unit='image') as pbar:

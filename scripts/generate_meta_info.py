@@ -9,6 +9,7 @@ Example (the DF2K + multiscale list of Real-ESRGAN)::
     python scripts/generate_meta_info.py --input datasets/DF2K/DF2K_HR datasets/DF2K/DF2K_multiscale \\
         --root datasets/DF2K datasets/DF2K --meta_info datasets/DF2K/meta_info/meta_info_DF2Kmultiscale.txt
 """
+
 import argparse
 import os
 import sys
@@ -35,16 +36,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         '--input',
         nargs='+',
         default=['datasets/DF2K/DF2K_HR', 'datasets/DF2K/DF2K_multiscale'],
-        help='Input folders. Default: %(default)s')
+        help='Input folders. Default: %(default)s',
+    )
     parser.add_argument(
         '--root',
         nargs='+',
         default=None,
-        help='Dataset root of each input folder; paths are written relative to it. Default: the parent folders')
+        help='Dataset root of each input folder; paths are written relative to it. Default: the parent folders',
+    )
     parser.add_argument(
         '--meta_info',
         default='datasets/DF2K/meta_info/meta_info_DF2Kmultiscale.txt',
-        help='Output meta_info file. Default: %(default)s')
+        help='Output meta_info file. Default: %(default)s',
+    )
     parser.add_argument('--check', action='store_true', help='Decode every image and leave out unreadable ones')
     args = parser.parse_args(argv)
 
@@ -61,8 +65,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         names = list_images(folder, recursive=True)
         if not names:
             parser.error(f'input folder "{folder}" holds no images')
-        listed += [(os.path.join(folder, name), os.path.normpath(os.path.join(relative, name)).replace(os.sep, '/'))
-                   for name in names]
+        listed += [
+            (os.path.join(folder, name), os.path.normpath(os.path.join(relative, name)).replace(os.sep, '/'))
+            for name in names
+        ]
 
     lines, unreadable = [], []
     for path, line in tqdm(listed, unit='image', desc='check' if args.check else 'list'):

@@ -11,6 +11,7 @@ Example (the DIV2K pairs of the fine-tuning config)::
         --input datasets/DF2K/DIV2K_train_HR_sub datasets/DF2K/DIV2K_train_LR_bicubic_X4_sub \\
         --meta_info datasets/DF2K/meta_info/meta_info_DIV2K_sub_pair.txt
 """
+
 import argparse
 import os
 import sys
@@ -37,17 +38,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         nargs=2,
         metavar=('GT_FOLDER', 'LQ_FOLDER'),
         default=['datasets/DF2K/DIV2K_train_HR_sub', 'datasets/DF2K/DIV2K_train_LR_bicubic_X4_sub'],
-        help='GT folder and LQ folder. Default: %(default)s')
+        help='GT folder and LQ folder. Default: %(default)s',
+    )
     parser.add_argument(
         '--root',
         nargs=2,
         metavar=('GT_ROOT', 'LQ_ROOT'),
         default=[None, None],
-        help='Roots the GT and LQ paths are written relative to. Default: the parent folders of the inputs')
+        help='Roots the GT and LQ paths are written relative to. Default: the parent folders of the inputs',
+    )
     parser.add_argument(
         '--meta_info',
         default='datasets/DF2K/meta_info/meta_info_DIV2K_sub_pair.txt',
-        help='Output meta_info file. Default: %(default)s')
+        help='Output meta_info file. Default: %(default)s',
+    )
     args = parser.parse_args(argv)
 
     columns = []
@@ -64,8 +68,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         columns.append([os.path.normpath(os.path.join(relative, name)).replace(os.sep, '/') for name in names])
     gt_paths, lq_paths = columns
     if len(gt_paths) != len(lq_paths):
-        parser.error(f'GT folder "{args.input[0]}" has {len(gt_paths)} images but LQ folder "{args.input[1]}" has '
-                     f'{len(lq_paths)}; every GT image needs exactly one LQ partner')
+        parser.error(
+            f'GT folder "{args.input[0]}" has {len(gt_paths)} images but LQ folder "{args.input[1]}" has '
+            f'{len(lq_paths)}; every GT image needs exactly one LQ partner'
+        )
     lines = [f'{gt}, {lq}' for gt, lq in tqdm(zip(gt_paths, lq_paths), total=len(gt_paths), unit='pair')]
     write_meta_info(args.meta_info, lines)
     print(f'Wrote {len(lines)} pairs to {args.meta_info}.')

@@ -8,6 +8,7 @@ Example::
 
     python scripts/generate_multiscale_DF2K.py --input datasets/DF2K/DF2K_HR --output datasets/DF2K/DF2K_multiscale
 """
+
 import argparse
 import os
 import sys
@@ -63,8 +64,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--input', default='datasets/DF2K/DF2K_HR', help='Input folder. Default: %(default)s')
-    parser.add_argument(
-        '--output', default='datasets/DF2K/DF2K_multiscale', help='Output folder. Default: %(default)s')
+    parser.add_argument('--output', default='datasets/DF2K/DF2K_multiscale', help='Output folder. Default: %(default)s')
     args = parser.parse_args(argv)
 
     if not os.path.isdir(args.input):

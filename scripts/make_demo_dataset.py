@@ -18,6 +18,7 @@ run writes the same files; running it again on an earlier demo dataset rewrites 
 
     python scripts/make_demo_dataset.py --output datasets/demo
 """
+
 import argparse
 import os
 import shutil
@@ -77,12 +78,13 @@ def downscale_bicubic(img: np.ndarray, scale: int) -> np.ndarray:
     """
     from basicsr.utils.matlab_functions import imresize  # after realesrgan, which makes BasicSR importable
 
-    small = imresize(img.astype(np.float32) / 255., 1 / scale)
-    return np.clip(np.round(small * 255.), 0, 255).astype(np.uint8)
+    small = imresize(img.astype(np.float32) / 255.0, 1 / scale)
+    return np.clip(np.round(small * 255.0), 0, 255).astype(np.uint8)
 
 
-def write_pairs(photos: Dict[str, np.ndarray], crops: List[Tuple[str, int, int, int, int]], prefix: str,
-                gt_dir: str, lq_dir: str) -> List[str]:
+def write_pairs(
+    photos: Dict[str, np.ndarray], crops: List[Tuple[str, int, int, int, int]], prefix: str, gt_dir: str, lq_dir: str
+) -> List[str]:
     """Crop, downscale and write GT/LQ pairs.
 
     Args:
@@ -97,7 +99,7 @@ def write_pairs(photos: Dict[str, np.ndarray], crops: List[Tuple[str, int, int, 
     """
     names = []
     for index, (photo, top, left, height, width) in enumerate(tqdm(crops, desc=f'{prefix} images', unit='image')):
-        gt = photos[photo][top:top + height, left:left + width]
+        gt = photos[photo][top : top + height, left : left + width]
         if gt.shape[:2] != (height, width):
             raise ValueError(f'crop {index} ({photo}, {top}, {left}, {height}, {width}) leaves the photo')
         name = f'{prefix}_{index:02d}.png'
@@ -137,14 +139,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument(
         '--overwrite',
         action='store_true',
-        help='Replace the output folder even if it holds something else than an earlier demo dataset')
+        help='Replace the output folder even if it holds something else than an earlier demo dataset',
+    )
     args = parser.parse_args(argv)
 
     output = os.path.abspath(args.output)
     is_demo = os.path.isfile(os.path.join(output, 'meta_info', 'meta_info_demo.txt'))
     if os.path.exists(output) and os.listdir(output) and not (is_demo or args.overwrite):
-        parser.error(f'output folder "{args.output}" already exists, is not empty and holds no demo dataset; '
-                     'pass --overwrite to replace it')
+        parser.error(
+            f'output folder "{args.output}" already exists, is not empty and holds no demo dataset; '
+            'pass --overwrite to replace it'
+        )
     parent = os.path.dirname(output)
     os.makedirs(parent, exist_ok=True)
     # build beside the target and swap at the end, so that a failure never leaves a half-written dataset
@@ -158,8 +163,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if os.path.exists(output):
         shutil.rmtree(output)
     os.replace(staging, output)
-    print(f'Demo dataset written to {args.output}: {len(TRAIN_CROPS)} training pairs, {len(VAL_CROPS)} validation '
-          'pairs.')
+    print(
+        f'Demo dataset written to {args.output}: {len(TRAIN_CROPS)} training pairs, {len(VAL_CROPS)} validation pairs.'
+    )
     return 0
 
 

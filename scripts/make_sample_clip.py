@@ -1,8 +1,9 @@
 """Make a small clip with sound to try the video CLI on: a 2 s pan over inputs/chelsea.jpg, 24 fps, AAC tone.
 
-    python scripts/make_sample_clip.py                       # writes inputs/sample_clip.mp4 (about 30 KB)
-    python inference_realesrgan_video.py -i inputs/sample_clip.mp4 -o results
+python scripts/make_sample_clip.py                       # writes inputs/sample_clip.mp4 (about 30 KB)
+python inference_realesrgan_video.py -i inputs/sample_clip.mp4 -o results
 """
+
 import argparse
 import os
 import sys
@@ -34,8 +35,10 @@ def main() -> int:
         print('error: --size needs even, positive numbers and --frames at least 1', file=sys.stderr)
         return 2
     write_clip(args.output, list(panning_frames(photo, (width, height), args.frames)))
-    print(f'Wrote {args.output} ({os.path.getsize(args.output) // 1024} KB, {args.frames} frames of {width}x{height}, '
-          'with sound)')
+    print(
+        f'Wrote {args.output} ({os.path.getsize(args.output) // 1024} KB, {args.frames} frames of {width}x{height}, '
+        'with sound)'
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ release files do, so ``inference_realesrgan.py --model_path OUT.pth`` and the or
 ``--check`` runs the ncnn runtime (``pip install ncnn``) and the converted PyTorch model on the same input and
 prints the PSNR between them.
 """
+
 import argparse
 import sys
 from typing import Optional
@@ -21,14 +22,17 @@ from realesrgan.zoo import OFFICIAL_PARAM_KEY, NcnnFormatError, build_model_from
 from realesrgan.zoo.checkpoint import save_checkpoint
 
 
-def check_against_ncnn(param_path: str, bin_path: str, model: torch.nn.Module, final_resize: Optional[float],
-                       size: int) -> float:
+def check_against_ncnn(
+    param_path: str, bin_path: str, model: torch.nn.Module, final_resize: Optional[float], size: int
+) -> float:
     """PSNR of the PyTorch model against the ncnn runtime on a random image (final resize applied bicubically)."""
     from realesrgan.export.ncnn_runtime import run_ncnn
 
     image = np.random.default_rng(0).random((size, size, 3), dtype=np.float32)
-    return output_psnr(run_ncnn(param_path, bin_path, image, num_threads=torch.get_num_threads()),
-                torch_forward(model, image, final_resize))
+    return output_psnr(
+        run_ncnn(param_path, bin_path, image, num_threads=torch.get_num_threads()),
+        torch_forward(model, image, final_resize),
+    )
 
 
 def main() -> int:
@@ -48,12 +52,16 @@ def main() -> int:
         return 1
     info = conversion.info
     numbers = sum(tensor.numel() for tensor in conversion.state_dict.values())
-    print(f'{info.arch}({", ".join(f"{key}={value!r}" for key, value in info.kwargs.items())}): netscale '
-          f'{info.netscale}, {numbers:,} numbers stored as {conversion.storage}')
+    print(
+        f'{info.arch}({", ".join(f"{key}={value!r}" for key, value in info.kwargs.items())}): netscale '
+        f'{info.netscale}, {numbers:,} numbers stored as {conversion.storage}'
+    )
     if conversion.final_resize:
-        print(f'Note: the ncnn graph resizes the x{info.netscale} output by {conversion.final_resize:g} at the end; '
-              f'the checkpoint holds the x{info.netscale} network: use outscale {conversion.outscale:g} '
-              f'(e.g. inference_realesrgan.py -s {conversion.outscale:g}) for the same output size.')
+        print(
+            f'Note: the ncnn graph resizes the x{info.netscale} output by {conversion.final_resize:g} at the end; '
+            f'the checkpoint holds the x{info.netscale} network: use outscale {conversion.outscale:g} '
+            f'(e.g. inference_realesrgan.py -s {conversion.outscale:g}) for the same output size.'
+        )
 
     param_key = OFFICIAL_PARAM_KEY[info.arch]
     save_checkpoint(conversion.state_dict, args.output, param_key)

@@ -10,6 +10,7 @@ It is checked with ``onnx.checker`` and run with ONNX Runtime on a random image 
 different sizes; the PSNR against PyTorch (float32) is printed. Below ``--min-psnr`` (50 dB) the export is
 discarded and the exit status is 1.
 """
+
 import argparse
 import os
 import sys
@@ -40,15 +41,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--input', required=True, help='generator checkpoint (.pth) or official model name')
     parser.add_argument('--output', required=True, help='ONNX file to write')
     parser.add_argument('--params', action='store_true', help='export "params" instead of "params_ema"')
-    parser.add_argument('--opset', type=int, default=None,
-                        help='ONNX opset (default: ' + ', '.join(f'{opset} for {name}'
-                                                               for name, opset in DEFAULT_OPSETS.items()) + ')')
+    parser.add_argument(
+        '--opset',
+        type=int,
+        default=None,
+        help='ONNX opset (default: ' + ', '.join(f'{opset} for {name}' for name, opset in DEFAULT_OPSETS.items()) + ')',
+    )
     parser.add_argument('--fp16', action='store_true', help='float16 weights, input and output')
-    parser.add_argument('--exporter', choices=EXPORTERS, default='torchscript',
-                        help='torchscript: fast, no extra package; dynamo: torch.export based, needs onnxscript')
+    parser.add_argument(
+        '--exporter',
+        choices=EXPORTERS,
+        default='torchscript',
+        help='torchscript: fast, no extra package; dynamo: torch.export based, needs onnxscript',
+    )
     parser.add_argument('--image', default=str(DEFAULT_IMAGE), help='real image for the check (default: %(default)s)')
     parser.add_argument('--verify-size', type=int, default=64, help='side of the check inputs (default 64)')
-    parser.add_argument('--min-psnr', type=float, default=50., help='lowest accepted PSNR in dB (default 50)')
+    parser.add_argument('--min-psnr', type=float, default=50.0, help='lowest accepted PSNR in dB (default 50)')
     parser.add_argument('--weights-dir', default='weights', help='where official weights are cached')
     return parser.parse_args()
 
@@ -72,9 +80,9 @@ def check_inputs(image_path: str, num_in_ch: int, side: int) -> List[Tuple[str, 
         raise FileNotFoundError(f'Cannot read the check image {image_path}; pass another one with --image.')
     image = image[:, :, ::-1] if num_in_ch == 3 else image[:, :, None]
     top, left = max(0, (image.shape[0] - side) // 2), max(0, (image.shape[1] - side) // 2)
-    crop = image[top:top + side, left:left + side]
-    crop = crop[:crop.shape[0] // 4 * 4, :crop.shape[1] // 4 * 4]
-    inputs.append((f'{Path(image_path).name} {crop.shape[0]}x{crop.shape[1]}', crop.astype(np.float32) / 255.))
+    crop = image[top : top + side, left : left + side]
+    crop = crop[: crop.shape[0] // 4 * 4, : crop.shape[1] // 4 * 4]
+    inputs.append((f'{Path(image_path).name} {crop.shape[0]}x{crop.shape[1]}', crop.astype(np.float32) / 255.0))
     return inputs
 
 
@@ -88,8 +96,9 @@ def main() -> int:
     except (FileNotFoundError, CheckpointError, WeightsNotFoundError) as error:
         print(f'Error: {error}', file=sys.stderr)
         return 1
-    print(f'{path}: {info.arch}({", ".join(f"{key}={value!r}" for key, value in info.kwargs.items())}), '
-          f'x{info.netscale}')
+    print(
+        f'{path}: {info.arch}({", ".join(f"{key}={value!r}" for key, value in info.kwargs.items())}), x{info.netscale}'
+    )
 
     output = os.path.abspath(args.output)
     unverified = f'{output}.unverified'
@@ -106,8 +115,11 @@ def main() -> int:
             print(f'PSNR ONNX Runtime vs PyTorch, {label}: {value:.1f} dB')
         worst = min(value for _, value in results)
         if worst < args.min_psnr:
-            print(f'Error: ONNX Runtime differs from PyTorch ({worst:.1f} dB < {args.min_psnr:g} dB); '
-                  f'{args.output} was not written.', file=sys.stderr)
+            print(
+                f'Error: ONNX Runtime differs from PyTorch ({worst:.1f} dB < {args.min_psnr:g} dB); '
+                f'{args.output} was not written.',
+                file=sys.stderr,
+            )
             return 1
         os.replace(unverified, output)
     finally:

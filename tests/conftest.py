@@ -2,6 +2,7 @@
 
 Plain helpers (paths, the official weights, training inputs) are in ``tests/helpers.py``.
 """
+
 from pathlib import Path
 from typing import Iterator
 

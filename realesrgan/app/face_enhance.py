@@ -3,6 +3,7 @@
 GFPGAN is not a dependency of this package. When it is missing, or its weights cannot be found or downloaded,
 :func:`build_face_enhancer` raises :class:`FaceEnhanceUnavailable` with what to do, before any image is processed.
 """
+
 import importlib.util
 import os
 import sys
@@ -34,8 +35,10 @@ def require_gfpgan() -> None:
         raise FaceEnhanceUnavailable(_NOT_INSTALLED)
 
 
-_NOT_INSTALLED = ('--face_enhance needs GFPGAN, which is not installed. Install it with pip install -e ".[face]" '
-                  '(or pip install gfpgan), or run without --face_enhance.')
+_NOT_INSTALLED = (
+    '--face_enhance needs GFPGAN, which is not installed. Install it with pip install -e ".[face]" '
+    '(or pip install gfpgan), or run without --face_enhance.'
+)
 
 
 def build_face_enhancer(upsampler: Any, outscale: float, weights_dir: str) -> Any:
@@ -55,16 +58,19 @@ def build_face_enhancer(upsampler: Any, outscale: float, weights_dir: str) -> An
     """
     require_gfpgan()
     from gfpgan import GFPGANer
+
     local = os.path.join(weights_dir, os.path.basename(GFPGAN_URL))
     model_path = local if os.path.isfile(local) else GFPGAN_URL
     try:
         return GFPGANer(
-            model_path=model_path, upscale=outscale, arch='clean', channel_multiplier=2, bg_upsampler=upsampler)
+            model_path=model_path, upscale=outscale, arch='clean', channel_multiplier=2, bg_upsampler=upsampler
+        )
     except Exception as error:  # GFPGAN and facexlib raise many types for missing or undownloadable weights
         raise FaceEnhanceUnavailable(
             f'GFPGAN could not load its weights ({type(error).__name__}: {error}). Download {GFPGAN_URL} into '
             f'{weights_dir}/ (facexlib also downloads its face detector on first use, so run once with internet '
-            'access), or run without --face_enhance.') from None
+            'access), or run without --face_enhance.'
+        ) from None
 
 
 def enhance_faces(face_enhancer: Any, img: np.ndarray) -> np.ndarray:

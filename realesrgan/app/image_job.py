@@ -5,6 +5,7 @@ weights, GFPGAN), each with a message that says what to do (:class:`ImageJobErro
 ahead in a thread, upscaled, and written atomically by another thread; a file that cannot be read, upscaled or
 written is skipped with a one-line reason and listed in the :class:`JobSummary`.
 """
+
 import logging
 import os
 import queue
@@ -20,9 +21,7 @@ from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.fileio.images import IMAGE_EXTENSIONS
 from realesrgan.utils import IOConsumer, PrefetchReader
 
-__all__ = [
-    'EXTENSIONS', 'ImageJob', 'ImageJobError', 'JobSummary', 'collect_inputs', 'output_path', 'run_image_job'
-]
+__all__ = ['EXTENSIONS', 'ImageJob', 'ImageJobError', 'JobSummary', 'collect_inputs', 'output_path', 'run_image_job']
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +97,13 @@ def collect_inputs(path: str) -> Tuple[List[str], List[Tuple[str, str]]]:
     if os.path.isfile(path):
         return [path], []
     if not os.path.isdir(path):
-        raise ImageJobError(f'Input "{path}" is neither an image file nor a folder (a device or a pipe?): give an '
-                            'image file or a folder of images with -i.')
+        raise ImageJobError(
+            f'Input "{path}" is neither an image file nor a folder (a device or a pipe?): give an '
+            'image file or a folder of images with -i.'
+        )
     files = [
-        os.path.join(path, name) for name in sorted(os.listdir(path))
+        os.path.join(path, name)
+        for name in sorted(os.listdir(path))
         if not name.startswith('.') and os.path.isfile(os.path.join(path, name))
     ]
     if not files:
@@ -112,8 +114,9 @@ def collect_inputs(path: str) -> Tuple[List[str], List[Tuple[str, str]]]:
         if extension in IMAGE_EXTENSIONS:
             images.append(file)
         else:
-            skipped.append((file, f'not an image file (extension "{extension}"; images are '
-                            f'{", ".join(IMAGE_EXTENSIONS)})'))
+            skipped.append(
+                (file, f'not an image file (extension "{extension}"; images are {", ".join(IMAGE_EXTENSIONS)})')
+            )
     return images, skipped
 
 
@@ -143,8 +146,10 @@ def _prepare_output_folder(folder: str) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
-        raise ImageJobError(f'Cannot write to the output folder "{folder}" ({error.strerror or error}). Choose a '
-                            'writable folder with -o.') from None
+        raise ImageJobError(
+            f'Cannot write to the output folder "{folder}" ({error.strerror or error}). Choose a '
+            'writable folder with -o.'
+        ) from None
     for path in remove_stale_partials(folder):
         logger.info('Removed %s, left by an interrupted run.', path)
 
@@ -156,11 +161,15 @@ def _check_output_names(paths: List[str], job: ImageJob) -> None:
     for path in paths:
         planned = os.path.realpath(output_path(path, job.output, job.suffix, job.ext, None))
         if planned in inputs:
-            raise ImageJobError(f'The output of "{path}" would overwrite the input "{inputs[planned]}": choose another '
-                                'folder with -o or a --suffix.')
+            raise ImageJobError(
+                f'The output of "{path}" would overwrite the input "{inputs[planned]}": choose another '
+                'folder with -o or a --suffix.'
+            )
         if planned in claimed:
-            raise ImageJobError(f'"{claimed[planned]}" and "{path}" would both be written to "{planned}": rename one '
-                                'of them, or keep their formats apart with --ext auto.')
+            raise ImageJobError(
+                f'"{claimed[planned]}" and "{path}" would both be written to "{planned}": rename one '
+                'of them, or keep their formats apart with --ext auto.'
+            )
         claimed[planned] = path
 
 

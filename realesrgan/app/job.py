@@ -1,4 +1,5 @@
 """What the image job and the video job share: their common options, and how setup errors reach the user."""
+
 import argparse
 import contextlib
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """Turn a model name and/or weights file into what ``RealESRGANer`` needs: network, scale, weights, DNI blend."""
+
 import os
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -44,10 +45,12 @@ class ModelChoice:
         return self.network.netscale
 
 
-def choose_model(model_name: Optional[str] = None,
-                 model_path: Optional[str] = None,
-                 denoise_strength: float = 0.5,
-                 weights_dir: str = DEFAULT_WEIGHTS_DIR) -> ModelChoice:
+def choose_model(
+    model_name: Optional[str] = None,
+    model_path: Optional[str] = None,
+    denoise_strength: float = 0.5,
+    weights_dir: str = DEFAULT_WEIGHTS_DIR,
+) -> ModelChoice:
     """Resolve the model of an inference run, as the original CLI does, and find its weights.
 
     Args:
@@ -72,12 +75,15 @@ def choose_model(model_name: Optional[str] = None,
     if not 0 <= denoise_strength <= 1:
         raise SettingError('denoise_strength', f'denoise_strength must be between 0 and 1, got {denoise_strength:g}.')
     if os.path.exists(weights_dir) and not os.path.isdir(weights_dir):
-        raise SettingError('weights_dir', f'weights_dir "{weights_dir}" is a file, not a folder: give a folder for '
-                           'the downloaded and converted weights.')
+        raise SettingError(
+            'weights_dir',
+            f'weights_dir "{weights_dir}" is a file, not a folder: give a folder for '
+            'the downloaded and converted weights.',
+        )
     if model_path and model_name is None:
         path = resolve_model_path(None, weights_dir, model_path=model_path)
         network = detect_architecture(load_state_dict(path))
-        return ModelChoice(os.path.basename(path), network, (path, ), None, float(network.netscale))
+        return ModelChoice(os.path.basename(path), network, (path,), None, float(network.netscale))
 
     spec = get_model_spec(model_name or DEFAULT_MODEL_NAME)
     outscale = float(spec.outscale or DEFAULT_OUTSCALE)

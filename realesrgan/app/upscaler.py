@@ -4,6 +4,7 @@ The parent process resolves the model once (:func:`realesrgan.app.model_choice.c
 settings into an :class:`UpscalerRecipe`, which is small and picklable; the image job builds its upscaler from it,
 and each video worker process builds its own on its device, so weights are found, downloaded or converted once.
 """
+
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
@@ -47,8 +48,14 @@ class ImageUpscaler:
         face_enhancer: A GFPGAN restorer built on ``upsampler``, or None.
     """
 
-    def __init__(self, upsampler: RealESRGANer, outscale: float, alpha_upsampler: str, max_pixels: int,
-                 face_enhancer: Optional[Any] = None) -> None:
+    def __init__(
+        self,
+        upsampler: RealESRGANer,
+        outscale: float,
+        alpha_upsampler: str,
+        max_pixels: int,
+        face_enhancer: Optional[Any] = None,
+    ) -> None:
         self.upsampler = upsampler
         self.outscale = outscale
         self.alpha_upsampler = alpha_upsampler
@@ -67,12 +74,15 @@ class ImageUpscaler:
         """
         height, width = img.shape[:2]
         if self.max_pixels and height * width > self.max_pixels:
-            raise ValueError(f'{width}x{height} is {height * width:,} pixels, more than the limit of '
-                             f'{self.max_pixels:,} (raise it with --max_pixels, 0 for none)')
+            raise ValueError(
+                f'{width}x{height} is {height * width:,} pixels, more than the limit of '
+                f'{self.max_pixels:,} (raise it with --max_pixels, 0 for none)'
+            )
         if self.face_enhancer is not None:
             return enhance_faces(self.face_enhancer, img)
-        output, _ = self.upsampler.enhance(img, outscale=self.outscale, alpha_upsampler=self.alpha_upsampler,
-                                           on_tile=on_tile)
+        output, _ = self.upsampler.enhance(
+            img, outscale=self.outscale, alpha_upsampler=self.alpha_upsampler, on_tile=on_tile
+        )
         return output
 
 

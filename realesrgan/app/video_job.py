@@ -5,6 +5,7 @@ original), the worker devices are chosen (``num_process_per_gpu`` on every CUDA 
 device asked for), the model and its weights are resolved once in this process and handed to the workers as an
 :class:`~realesrgan.app.upscaler.UpscalerRecipe`. The work itself is :func:`realesrgan.video.upscale_video`.
 """
+
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,7 +38,8 @@ class VideoJob(UpscaleJob):
 
     setup_error: ClassVar[Type[JobSetupError]] = VideoJobSetupError
     nested: ClassVar[Dict[str, Callable[[Mapping[str, Any]], Any]]] = {
-        **UpscaleJob.nested, 'encoder': lambda values: EncoderSettings(**fields_from(EncoderSettings, values))
+        **UpscaleJob.nested,
+        'encoder': lambda values: EncoderSettings(**fields_from(EncoderSettings, values)),
     }
 
     model_name: str = 'realesr-animevideov3'
@@ -62,9 +64,11 @@ class VideoRunSummary(NamedTuple):
         """One line for the user: the file, frames, rate, audio and workers."""
         result = self.result
         audio = f', {result.audio_streams} audio stream(s) copied' if result.audio_streams else ''
-        used = ', '.join(sorted(set(self.devices[:result.num_workers])))
-        return (f'Saved {result.output_path}: {result.num_frames} frames at {float(result.frame_rate):.3f} fps{audio} '
-                f'({result.num_workers} worker(s) on {used}).')
+        used = ', '.join(sorted(set(self.devices[: result.num_workers])))
+        return (
+            f'Saved {result.output_path}: {result.num_frames} frames at {float(result.frame_rate):.3f} fps{audio} '
+            f'({result.num_workers} worker(s) on {used}).'
+        )
 
 
 def video_name(input_path: str) -> str:
@@ -89,10 +93,12 @@ def job_devices(settings: UpscaleSettings, num_process_per_gpu: int) -> List[str
     return worker_devices(str(device), num_process_per_gpu)
 
 
-def run_video_job(job: VideoJob,
-                  log: Callable[[str], None],
-                  progress: Optional[Callable[[int], None]] = None,
-                  on_start: Optional[Callable[[int], None]] = None) -> VideoRunSummary:
+def run_video_job(
+    job: VideoJob,
+    log: Callable[[str], None],
+    progress: Optional[Callable[[int], None]] = None,
+    on_start: Optional[Callable[[int], None]] = None,
+) -> VideoRunSummary:
     """Upscale ``job.input`` into :attr:`VideoJob.output_path`.
 
     Args:
@@ -121,7 +127,16 @@ def run_video_job(job: VideoJob,
     recipe = UpscalerRecipe(choice, job.settings, face_enhance, job.weights_dir)
     first = select_device(devices[0])
     log(describe_engine(first, resolve_precision(job.settings.precision, first), job.settings.precision))
-    result = upscale_video(job.input, job.output_path, recipe, devices=devices, fps=job.fps, encoder=job.encoder,
-                           extract_frame_first=job.extract_frame_first,
-                           frame_ext='png' if job.ext == 'auto' else job.ext, progress=progress, on_start=on_start)
+    result = upscale_video(
+        job.input,
+        job.output_path,
+        recipe,
+        devices=devices,
+        fps=job.fps,
+        encoder=job.encoder,
+        extract_frame_first=job.extract_frame_first,
+        frame_ext='png' if job.ext == 'auto' else job.ext,
+        progress=progress,
+        on_start=on_start,
+    )
     return VideoRunSummary(result, devices)

@@ -4,6 +4,7 @@ Instead of one realness score per image it returns a realness map with the input
 per-pixel feedback on which regions still look synthetic. Spectral normalisation keeps the U-Net's training
 stable under the strong, mixed degradations.
 """
+
 import torch
 from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
@@ -60,8 +61,10 @@ class UNetDiscriminatorSN(nn.Module):
         """
         height, width = x.shape[-2:]
         if height % 8 or width % 8:
-            raise ValueError(f'UNetDiscriminatorSN needs height and width divisible by 8, got {height}x{width}; '
-                             'crop or pad the patches (e.g. choose gt_size as a multiple of 8).')
+            raise ValueError(
+                f'UNetDiscriminatorSN needs height and width divisible by 8, got {height}x{width}; '
+                'crop or pad the patches (e.g. choose gt_size as a multiple of 8).'
+            )
 
         def act(t: torch.Tensor) -> torch.Tensor:
             return F.leaky_relu(t, negative_slope=_NEGATIVE_SLOPE, inplace=True)

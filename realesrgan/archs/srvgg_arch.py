@@ -4,6 +4,7 @@ It is the small, fast network behind the realesr-animevideov3 and realesr-genera
 happens at the low resolution, the last convolution predicts ``upscale**2`` sub-pixels per channel, a pixel
 shuffle arranges them, and the network only learns the residual over a nearest-neighbour upscale of the input.
 """
+
 from typing import Callable, Dict
 
 import torch
@@ -35,8 +36,15 @@ class SRVGGNetCompact(nn.Module):
         act_type: Activation after each convolution: ``'relu'``, ``'prelu'`` or ``'leakyrelu'``.
     """
 
-    def __init__(self, num_in_ch: int = 3, num_out_ch: int = 3, num_feat: int = 64, num_conv: int = 16,
-                 upscale: int = 4, act_type: str = 'prelu') -> None:
+    def __init__(
+        self,
+        num_in_ch: int = 3,
+        num_out_ch: int = 3,
+        num_feat: int = 64,
+        num_conv: int = 16,
+        upscale: int = 4,
+        act_type: str = 'prelu',
+    ) -> None:
         super().__init__()
         if act_type not in _ACTIVATIONS:
             raise ValueError(f'SRVGGNetCompact: unknown act_type {act_type!r}; use one of {sorted(_ACTIVATIONS)}.')
@@ -70,6 +78,8 @@ class SRVGGNetCompact(nn.Module):
         out = self.upsampler(out)
         base = F.interpolate(x, scale_factor=self.upscale, mode='nearest')
         if base.shape[1] != out.shape[1]:
-            raise ValueError(f'SRVGGNetCompact: the residual needs num_in_ch == num_out_ch, got input with '
-                             f'{x.shape[1]} channels and {out.shape[1]} output channels.')
+            raise ValueError(
+                f'SRVGGNetCompact: the residual needs num_in_ch == num_out_ch, got input with '
+                f'{x.shape[1]} channels and {out.shape[1]} output channels.'
+            )
         return out + base

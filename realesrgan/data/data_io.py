@@ -4,6 +4,7 @@ The datasets read bytes through BasicSR's ``FileClient`` (disk or LMDB) and deco
 flaky or corrupt file ends in one clear error naming it instead of a ``NoneType`` traceback deep inside OpenCV.
 Plain image files are listed, read and written by :mod:`realesrgan.fileio.images`.
 """
+
 import logging
 import os
 import time
@@ -18,15 +19,22 @@ from realesrgan.fileio.atomic import atomic_output
 from realesrgan.fileio.images import decode_buffer
 
 __all__ = [
-    'read_bytes_with_retry', 'decode_image_bytes', 'image_to_tensor', 'read_meta_info', 'write_meta_info',
-    'make_file_client', 'require_folder', 'require_listed_files'
+    'read_bytes_with_retry',
+    'decode_image_bytes',
+    'image_to_tensor',
+    'read_meta_info',
+    'write_meta_info',
+    'make_file_client',
+    'require_folder',
+    'require_listed_files',
 ]
 
 logger = logging.getLogger(__name__)
 
 
-def read_bytes_with_retry(file_client: FileClient, path: str, client_key: str = 'default', attempts: int = 3,
-                          wait_s: float = 1.0) -> bytes:
+def read_bytes_with_retry(
+    file_client: FileClient, path: str, client_key: str = 'default', attempts: int = 3, wait_s: float = 1.0
+) -> bytes:
     """Fetch one file's bytes from a BasicSR ``FileClient``, retrying transient IO errors.
 
     A file that does not exist (or an LMDB key that is not stored) is reported at once; other IO errors
@@ -52,8 +60,10 @@ def read_bytes_with_retry(file_client: FileClient, path: str, client_key: str = 
         try:
             content = file_client.get(path, client_key)
         except FileNotFoundError as error:
-            raise FileNotFoundError(f'Listed {client_key} image "{path}" does not exist. Check the dataroot and '
-                                    'the meta_info file (regenerate it with scripts/generate_meta_info.py).') from error
+            raise FileNotFoundError(
+                f'Listed {client_key} image "{path}" does not exist. Check the dataroot and '
+                'the meta_info file (regenerate it with scripts/generate_meta_info.py).'
+            ) from error
         except OSError as error:
             if attempt == attempts:
                 raise OSError(f'Reading {client_key} image "{path}" failed {attempts} times: {error}') from error
@@ -61,8 +71,10 @@ def read_bytes_with_retry(file_client: FileClient, path: str, client_key: str = 
             time.sleep(wait_s)
             continue
         if content is None:
-            raise FileNotFoundError(f'LMDB key "{path}" is not stored in the {client_key} database. Check that '
-                                    'its meta_info.txt belongs to it (recreate it with scripts/create_lmdb.py).')
+            raise FileNotFoundError(
+                f'LMDB key "{path}" is not stored in the {client_key} database. Check that '
+                'its meta_info.txt belongs to it (recreate it with scripts/create_lmdb.py).'
+            )
         return content
 
 
@@ -84,8 +96,10 @@ def decode_image_bytes(content: bytes, path: str) -> np.ndarray:
     """
     img = decode_buffer(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
-        raise ValueError(f'Cannot decode image "{path}" ({len(content)} bytes): it is truncated or not an image. '
-                         'Remove it from the dataset or its meta_info file.')
+        raise ValueError(
+            f'Cannot decode image "{path}" ({len(content)} bytes): it is truncated or not an image. '
+            'Remove it from the dataset or its meta_info file.'
+        )
     return img
 
 
@@ -98,7 +112,7 @@ def image_to_tensor(img: np.ndarray) -> torch.Tensor:
     Returns:
         The tensor (values ``uint8 / 255``, as BasicSR's ``imfrombytes(float32=True)`` gives).
     """
-    return img2tensor(img.astype(np.float32) / 255., bgr2rgb=True, float32=True)
+    return img2tensor(img.astype(np.float32) / 255.0, bgr2rgb=True, float32=True)
 
 
 def require_folder(folder: str, what: str) -> None:
@@ -112,8 +126,10 @@ def require_folder(folder: str, what: str) -> None:
         FileNotFoundError: It does not exist or is not a folder.
     """
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f'{what} folder "{folder}" does not exist (or is not a folder). Check the path in '
-                                'the options file; relative paths are resolved from the current working folder.')
+        raise FileNotFoundError(
+            f'{what} folder "{folder}" does not exist (or is not a folder). Check the path in '
+            'the options file; relative paths are resolved from the current working folder.'
+        )
 
 
 def require_listed_files(paths: Sequence[str], meta_info: str, what: str) -> None:
@@ -132,10 +148,12 @@ def require_listed_files(paths: Sequence[str], meta_info: str, what: str) -> Non
     """
     missing = [path for path in paths if not os.path.isfile(path)]
     if missing:
-        raise FileNotFoundError(f'meta_info file "{meta_info}" lists {len(missing)} of {len(paths)} files that do not '
-                                f'exist under {what}, e.g. "{missing[0]}". Check {what} in the options file, or '
-                                'regenerate the list with scripts/generate_meta_info.py '
-                                '(generate_meta_info_pairdata.py for pairs).')
+        raise FileNotFoundError(
+            f'meta_info file "{meta_info}" lists {len(missing)} of {len(paths)} files that do not '
+            f'exist under {what}, e.g. "{missing[0]}". Check {what} in the options file, or '
+            'regenerate the list with scripts/generate_meta_info.py '
+            '(generate_meta_info_pairdata.py for pairs).'
+        )
 
 
 def read_meta_info(meta_info: str) -> List[str]:
@@ -152,8 +170,10 @@ def read_meta_info(meta_info: str) -> List[str]:
         ValueError: It lists nothing.
     """
     if not os.path.isfile(meta_info):
-        raise FileNotFoundError(f'meta_info file "{meta_info}" does not exist. Create it with '
-                                'scripts/generate_meta_info.py (or generate_meta_info_pairdata.py for pairs).')
+        raise FileNotFoundError(
+            f'meta_info file "{meta_info}" does not exist. Create it with '
+            'scripts/generate_meta_info.py (or generate_meta_info_pairdata.py for pairs).'
+        )
     with open(meta_info, encoding='utf-8') as fin:
         lines = [line.strip() for line in fin]
     lines = [line for line in lines if line]

@@ -5,6 +5,7 @@ JPEG) runs on the training device in the model's ``feed_data``; this dataset doe
 data-loader workers: it reads a ground-truth image, flips/rotates it, pads/crops it to a fixed 400x400 patch and
 draws the three kernels (first-order blur, second-order blur, final sinc) the model will apply to it.
 """
+
 import logging
 import math
 import os
@@ -78,7 +79,7 @@ def pad_and_random_crop(img: np.ndarray, crop_pad_size: int) -> np.ndarray:
     if h > crop_pad_size or w > crop_pad_size:
         top = random.randint(0, h - crop_pad_size)
         left = random.randint(0, w - crop_pad_size)
-        img = img[top:top + crop_pad_size, left:left + crop_pad_size, ...]
+        img = img[top : top + crop_pad_size, left : left + crop_pad_size, ...]
     return img
 
 
@@ -138,8 +139,12 @@ class RealESRGANDataset(data.Dataset):
 
         for key in ('blur_kernel_size', 'blur_kernel_size2'):
             if getattr(self, key) != KERNEL_PAD_SIZE:
-                logger.warning('%s=%s is ignored: kernel sizes are drawn from 7..%d as in the original Real-ESRGAN',
-                               key, getattr(self, key), KERNEL_PAD_SIZE)
+                logger.warning(
+                    '%s=%s is ignored: kernel sizes are drawn from 7..%d as in the original Real-ESRGAN',
+                    key,
+                    getattr(self, key),
+                    KERNEL_PAD_SIZE,
+                )
         self.kernel_range = [2 * v + 1 for v in range(3, 11)]  # odd kernel sizes 7, 9, ..., 21
         self.pulse_tensor = torch.zeros(KERNEL_PAD_SIZE, KERNEL_PAD_SIZE).float()  # identity kernel
         self.pulse_tensor[KERNEL_PAD_SIZE // 2, KERNEL_PAD_SIZE // 2] = 1
@@ -149,9 +154,11 @@ class RealESRGANDataset(data.Dataset):
         backend = self.io_backend_opt.get('type', 'disk')
         if backend == 'lmdb':
             if not str(self.gt_folder).endswith('.lmdb'):
-                raise ValueError(f'dataroot_gt must be an LMDB folder whose name ends in ".lmdb" when io_backend '
-                                 f'type is lmdb, but got "{self.gt_folder}". Create one with scripts/create_lmdb.py '
-                                 'or use io_backend type disk.')
+                raise ValueError(
+                    f'dataroot_gt must be an LMDB folder whose name ends in ".lmdb" when io_backend '
+                    f'type is lmdb, but got "{self.gt_folder}". Create one with scripts/create_lmdb.py '
+                    'or use io_backend type disk.'
+                )
             require_folder(self.gt_folder, 'dataroot_gt')
             self.io_backend_opt['db_paths'] = [self.gt_folder]
             self.io_backend_opt['client_keys'] = ['gt']
@@ -165,12 +172,20 @@ class RealESRGANDataset(data.Dataset):
             return paths
         names = list_images(self.gt_folder)
         if not names:
-            raise ValueError(f'dataroot_gt folder "{self.gt_folder}" holds no images; give a folder of images or '
-                             'a meta_info file.')
+            raise ValueError(
+                f'dataroot_gt folder "{self.gt_folder}" holds no images; give a folder of images or a meta_info file.'
+            )
         return [os.path.join(self.gt_folder, name) for name in names]
 
-    def _random_kernel(self, kernel_list: Sequence[str], kernel_prob: Sequence[float], blur_sigma: Sequence[float],
-                       betag_range: Sequence[float], betap_range: Sequence[float], sinc_prob: float) -> torch.Tensor:
+    def _random_kernel(
+        self,
+        kernel_list: Sequence[str],
+        kernel_prob: Sequence[float],
+        blur_sigma: Sequence[float],
+        betag_range: Sequence[float],
+        betap_range: Sequence[float],
+        sinc_prob: float,
+    ) -> torch.Tensor:
         """Draw one blur kernel: a sinc kernel with probability ``sinc_prob``, else a random mixed kernel.
 
         Args:
@@ -196,10 +211,12 @@ class RealESRGANDataset(data.Dataset):
                 kernel_prob,
                 kernel_size,
                 blur_sigma,
-                blur_sigma, [-math.pi, math.pi],
+                blur_sigma,
+                [-math.pi, math.pi],
                 betag_range,
                 betap_range,
-                noise_range=None)
+                noise_range=None,
+            )
         pad_size = (KERNEL_PAD_SIZE - kernel_size) // 2
         kernel = np.pad(kernel, ((pad_size, pad_size), (pad_size, pad_size)))
         return torch.as_tensor(kernel, dtype=torch.float32)
@@ -218,14 +235,24 @@ class RealESRGANDataset(data.Dataset):
             self.file_client = make_file_client(self.io_backend_opt)
         gt_path = self.paths[index]
         img_gt = decode_image_bytes(read_bytes_with_retry(self.file_client, gt_path, 'gt'), gt_path)
-        img_gt = augment(img_gt, self.opt.get('use_hflip', DEFAULT_OPTIONS['use_hflip']),
-                         self.opt.get('use_rot', DEFAULT_OPTIONS['use_rot']))
+        img_gt = augment(
+            img_gt,
+            self.opt.get('use_hflip', DEFAULT_OPTIONS['use_hflip']),
+            self.opt.get('use_rot', DEFAULT_OPTIONS['use_rot']),
+        )
         img_gt = pad_and_random_crop(img_gt, self.crop_pad_size)
 
-        kernel1 = self._random_kernel(self.kernel_list, self.kernel_prob, self.blur_sigma, self.betag_range,
-                                      self.betap_range, self.sinc_prob)
-        kernel2 = self._random_kernel(self.kernel_list2, self.kernel_prob2, self.blur_sigma2, self.betag_range2,
-                                      self.betap_range2, self.sinc_prob2)
+        kernel1 = self._random_kernel(
+            self.kernel_list, self.kernel_prob, self.blur_sigma, self.betag_range, self.betap_range, self.sinc_prob
+        )
+        kernel2 = self._random_kernel(
+            self.kernel_list2,
+            self.kernel_prob2,
+            self.blur_sigma2,
+            self.betag_range2,
+            self.betap_range2,
+            self.sinc_prob2,
+        )
         sinc_kernel = self._random_final_sinc()
         gt = image_to_tensor(img_gt)  # only the patch is converted to float
         return {'gt': gt, 'kernel1': kernel1, 'kernel2': kernel2, 'sinc_kernel': sinc_kernel, 'gt_path': gt_path}

@@ -3,6 +3,7 @@
 With ``high_order_degradation: False`` the model skips the synthetic degradation and trains on these pairs as
 they are; this dataset only reads them, crops matching patches and flips/rotates both alike.
 """
+
 import os
 from typing import Any, Dict, List, Tuple
 
@@ -67,8 +68,10 @@ class RealESRGANPairedDataset(data.Dataset):
         if backend == 'lmdb':
             for key, folder in (('dataroot_gt', self.gt_folder), ('dataroot_lq', self.lq_folder)):
                 if not str(folder).endswith('.lmdb'):
-                    raise ValueError(f'{key} must be an LMDB folder whose name ends in ".lmdb" when io_backend type '
-                                     f'is lmdb, but got "{folder}". Create one with scripts/create_lmdb.py.')
+                    raise ValueError(
+                        f'{key} must be an LMDB folder whose name ends in ".lmdb" when io_backend type '
+                        f'is lmdb, but got "{folder}". Create one with scripts/create_lmdb.py.'
+                    )
                 require_folder(folder, key)
                 read_meta_info(os.path.join(folder, 'meta_info.txt'))
             self.io_backend_opt['db_paths'] = [self.lq_folder, self.gt_folder]
@@ -76,8 +79,10 @@ class RealESRGANPairedDataset(data.Dataset):
             try:
                 return paired_paths_from_lmdb([self.lq_folder, self.gt_folder], ['lq', 'gt'])
             except ValueError as error:
-                raise ValueError(f'LMDB folders "{self.gt_folder}" and "{self.lq_folder}" must hold the same keys '
-                                 f'(compare their meta_info.txt files): {error}') from error
+                raise ValueError(
+                    f'LMDB folders "{self.gt_folder}" and "{self.lq_folder}" must hold the same keys '
+                    f'(compare their meta_info.txt files): {error}'
+                ) from error
         require_folder(self.gt_folder, 'dataroot_gt')
         require_folder(self.lq_folder, 'dataroot_lq')
         if self.opt.get('meta_info'):
@@ -87,8 +92,10 @@ class RealESRGANPairedDataset(data.Dataset):
         try:
             pairs = paired_paths_from_folder([self.lq_folder, self.gt_folder], ['lq', 'gt'], self.filename_tmpl)
         except AssertionError as error:
-            raise ValueError(f'GT folder "{self.gt_folder}" and LQ folder "{self.lq_folder}" do not pair up '
-                             f'(filename_tmpl "{self.filename_tmpl}"): {error}') from error
+            raise ValueError(
+                f'GT folder "{self.gt_folder}" and LQ folder "{self.lq_folder}" do not pair up '
+                f'(filename_tmpl "{self.filename_tmpl}"): {error}'
+            ) from error
         return sorted(pairs, key=lambda pair: pair['gt_path'])  # the folder scan order depends on the file system
 
     def _pairs_from_meta_info(self, meta_info: str) -> List[Dict[str, str]]:
@@ -97,35 +104,41 @@ class RealESRGANPairedDataset(data.Dataset):
         for number, line in enumerate(read_meta_info(meta_info), start=1):
             fields = [field.strip() for field in line.split(',')]
             if len(fields) != 2 or not all(fields):
-                raise ValueError(f'Line {number} of meta_info file "{meta_info}" is "{line}"; expected '
-                                 '"gt_path, lq_path" (make the file with scripts/generate_meta_info_pairdata.py).')
-            pairs.append({
-                'gt_path': os.path.join(self.gt_folder, fields[0]),
-                'lq_path': os.path.join(self.lq_folder, fields[1])
-            })
+                raise ValueError(
+                    f'Line {number} of meta_info file "{meta_info}" is "{line}"; expected '
+                    '"gt_path, lq_path" (make the file with scripts/generate_meta_info_pairdata.py).'
+                )
+            pairs.append(
+                {'gt_path': os.path.join(self.gt_folder, fields[0]), 'lq_path': os.path.join(self.lq_folder, fields[1])}
+            )
         require_listed_files([pair['gt_path'] for pair in pairs], meta_info, 'dataroot_gt')
         require_listed_files([pair['lq_path'] for pair in pairs], meta_info, 'dataroot_lq')
         return pairs
 
-    def _crop_pair(self, img_gt: np.ndarray, img_lq: np.ndarray, gt_path: str,
-                   lq_path: str) -> Tuple[np.ndarray, np.ndarray]:
+    def _crop_pair(
+        self, img_gt: np.ndarray, img_lq: np.ndarray, gt_path: str, lq_path: str
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """Crop matching patches (training) or trim the GT to ``scale`` x LQ (validation), with clear errors."""
         scale = self.opt['scale']
         (h_gt, w_gt), (h_lq, w_lq) = img_gt.shape[:2], img_lq.shape[:2]
         is_train = self.opt.get('phase') == 'train'
         too_small = h_gt < h_lq * scale or w_gt < w_lq * scale
         if too_small or (is_train and (h_gt, w_gt) != (h_lq * scale, w_lq * scale)):
-            raise ValueError(f'Scale mismatches: GT "{gt_path}" is {h_gt}x{w_gt} (HxW) but LQ "{lq_path}" is '
-                             f'{h_lq}x{w_lq}; with scale {scale} the GT must be {h_lq * scale}x{w_lq * scale}. '
-                             'Fix or remove this pair, or set the right scale.')
+            raise ValueError(
+                f'Scale mismatches: GT "{gt_path}" is {h_gt}x{w_gt} (HxW) but LQ "{lq_path}" is '
+                f'{h_lq}x{w_lq}; with scale {scale} the GT must be {h_lq * scale}x{w_lq * scale}. '
+                'Fix or remove this pair, or set the right scale.'
+            )
         if not is_train:
-            return img_gt[:h_lq * scale, :w_lq * scale, ...], img_lq
+            return img_gt[: h_lq * scale, : w_lq * scale, ...], img_lq
         gt_size = self.opt['gt_size']
         lq_patch = gt_size // scale
         if h_lq < lq_patch or w_lq < lq_patch:
-            raise ValueError(f'LQ smaller than patch size: LQ "{lq_path}" is {h_lq}x{w_lq} (HxW) but gt_size '
-                             f'{gt_size} / scale {scale} needs at least {lq_patch}x{lq_patch} (GT "{gt_path}" is '
-                             f'{h_gt}x{w_gt}). Remove this pair or lower gt_size.')
+            raise ValueError(
+                f'LQ smaller than patch size: LQ "{lq_path}" is {h_lq}x{w_lq} (HxW) but gt_size '
+                f'{gt_size} / scale {scale} needs at least {lq_patch}x{lq_patch} (GT "{gt_path}" is '
+                f'{h_gt}x{w_gt}). Remove this pair or lower gt_size.'
+            )
         img_gt, img_lq = paired_random_crop(img_gt, img_lq, gt_size, scale, gt_path)
         return augment([img_gt, img_lq], self.opt.get('use_hflip', True), self.opt.get('use_rot', False))
 
@@ -139,8 +152,8 @@ class RealESRGANPairedDataset(data.Dataset):
 
         img_gt, img_lq = image_to_tensor(img_gt), image_to_tensor(img_lq)
         if self.mean is not None or self.std is not None:
-            mean = self.mean if self.mean is not None else [0., 0., 0.]
-            std = self.std if self.std is not None else [1., 1., 1.]
+            mean = self.mean if self.mean is not None else [0.0, 0.0, 0.0]
+            std = self.std if self.std is not None else [1.0, 1.0, 1.0]
             normalize(img_lq, mean, std, inplace=True)
             normalize(img_gt, mean, std, inplace=True)
         return {'lq': img_lq, 'gt': img_gt, 'lq_path': lq_path, 'gt_path': gt_path}

@@ -3,6 +3,7 @@
 Needs the optional ``ncnn`` package (``pip install ncnn``); only the tests and ``scripts/ncnn2pytorch.py --check``
 use it.
 """
+
 from typing import Optional
 
 import numpy as np

@@ -3,6 +3,7 @@
 Needs the optional ``onnx`` and ``onnxruntime`` packages (``pip install "realesrgan[export]"``); the ``dynamo``
 exporter also needs ``onnxscript``.
 """
+
 import copy
 import warnings
 from typing import Any, Optional
@@ -28,17 +29,27 @@ def _import(module: str) -> Any:
     try:
         return __import__(module)
     except ImportError as error:
-        raise ImportError(f'ONNX export needs the {module} package: pip install {module} '
-                          '(or pip install "realesrgan[export]").') from error
+        raise ImportError(
+            f'ONNX export needs the {module} package: pip install {module} (or pip install "realesrgan[export]").'
+        ) from error
 
 
 def _export(model: nn.Module, example: torch.Tensor, path: str, opset: int, exporter: str) -> None:
     if exporter == 'dynamo':
         _import('onnxscript')
         dynamic = torch.export.Dim.DYNAMIC
-        torch.onnx.export(model, (example, ), path, dynamo=True, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                          dynamic_shapes=({0: dynamic, 2: dynamic, 3: dynamic}, ), opset_version=opset,
-                          external_data=False, verbose=False)
+        torch.onnx.export(
+            model,
+            (example,),
+            path,
+            dynamo=True,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes=({0: dynamic, 2: dynamic, 3: dynamic},),
+            opset_version=opset,
+            external_data=False,
+            verbose=False,
+        )
         return
     axes = {
         INPUT_NAME: {0: 'batch', 2: 'height', 3: 'width'},
@@ -49,12 +60,27 @@ def _export(model: nn.Module, example: torch.Tensor, path: str, opset: int, expo
         # checks in forward() trace to constants, which is right here (channel counts are fixed).
         warnings.simplefilter('ignore', DeprecationWarning)
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
-        torch.onnx.export(model, (example, ), path, dynamo=False, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                          dynamic_axes=axes, opset_version=opset, do_constant_folding=True)
+        torch.onnx.export(
+            model,
+            (example,),
+            path,
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes=axes,
+            opset_version=opset,
+            do_constant_folding=True,
+        )
 
 
-def export_onnx(model: nn.Module, path: str, num_in_ch: int = 3, opset: Optional[int] = None, fp16: bool = False,
-                exporter: str = 'torchscript') -> int:
+def export_onnx(
+    model: nn.Module,
+    path: str,
+    num_in_ch: int = 3,
+    opset: Optional[int] = None,
+    fp16: bool = False,
+    exporter: str = 'torchscript',
+) -> int:
     """Export a generator to ONNX with dynamic batch, height and width, checked by ``onnx.checker``.
 
     The file appears at ``path`` only once export and check succeeded.

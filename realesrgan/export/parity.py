@@ -1,4 +1,5 @@
 """Numerical parity between a PyTorch network and another runtime (ncnn, ONNX Runtime) on the same input."""
+
 from typing import Optional
 
 import numpy as np

@@ -5,6 +5,7 @@ file is removed on failure, so nothing half-written stays behind either. A proce
 cannot remove its temporary file: the name carries the writer's process id, and
 :func:`remove_stale_partials` deletes the ones whose writer is gone (the jobs call it on their output folder).
 """
+
 import contextlib
 import os
 import re

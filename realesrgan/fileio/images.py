@@ -4,6 +4,7 @@
 (``np.fromfile`` + ``cv2.imdecode``) and written encoded (``cv2.imencode``), atomically
 (:func:`realesrgan.fileio.atomic.atomic_output`).
 """
+
 import os
 from typing import List, Optional, Sequence
 

@@ -1,4 +1,5 @@
 """Choose the device that inference runs on, once: CUDA when present, else Apple MPS, else the CPU."""
+
 from typing import Optional, Union
 
 import torch
@@ -43,12 +44,15 @@ def select_device(device: DeviceLike = None, gpu_id: Optional[int] = None) -> to
 
     if chosen.type == 'cuda':
         if not torch.cuda.is_available():
-            raise ValueError(f'Device {device!r} was requested, but this PyTorch build sees no CUDA GPU. '
-                             'Use --device cpu (or auto).')
+            raise ValueError(
+                f'Device {device!r} was requested, but this PyTorch build sees no CUDA GPU. Use --device cpu (or auto).'
+            )
         index = chosen.index if chosen.index is not None else (gpu_id or 0)
         if not 0 <= index < torch.cuda.device_count():
-            raise ValueError(f'GPU {index} does not exist: this machine has {torch.cuda.device_count()} CUDA '
-                             'device(s), numbered from 0.')
+            raise ValueError(
+                f'GPU {index} does not exist: this machine has {torch.cuda.device_count()} CUDA '
+                'device(s), numbered from 0.'
+            )
         chosen = torch.device('cuda', index)
     elif chosen.type == 'mps' and not _mps_available():
         raise ValueError(f'Device {device!r} was requested, but MPS is not available here. Use --device cpu.')

@@ -12,6 +12,7 @@ The cost: the process keeps its peak heap size until it exits (other allocators,
 the peak may be a little higher from fragmentation (RealESRGAN_x4plus at 256 px: 1149 instead of 1064 MiB). This
 only applies to glibc (Linux); elsewhere it does nothing.
 """
+
 import ctypes
 import ctypes.util
 import logging
@@ -71,8 +72,11 @@ def keep_freed_memory(keep: bool = True) -> bool:
         libc = _glibc()
         if libc is None:
             return False
-        settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _NEVER_TRIM)) if keep else (
-            (_M_MMAP_MAX, _DEFAULT_MMAP_MAX), (_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD))
+        settings = (
+            ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _NEVER_TRIM))
+            if keep
+            else ((_M_MMAP_MAX, _DEFAULT_MMAP_MAX), (_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD))
+        )
         # mallopt returns 1 on success.
         if not all(libc.mallopt(parameter, value) == 1 for parameter, value in settings):
             logger.debug('mallopt refused %s; the allocator settings are unchanged.', settings)

@@ -1,4 +1,5 @@
 """Check before a big allocation that the host has the memory, instead of failing (or swapping) half-way."""
+
 import os
 from typing import Optional
 
@@ -39,5 +40,7 @@ def check_memory(needed: int, what: str, advice: str) -> None:
     """
     available = available_memory()
     if available is not None and needed > available:
-        raise MemoryError(f'{what} needs about {needed / 2**30:.1f} GiB of memory, but only '
-                          f'{available / 2**30:.1f} GiB is available: {advice}.')
+        raise MemoryError(
+            f'{what} needs about {needed / 2**30:.1f} GiB of memory, but only '
+            f'{available / 2**30:.1f} GiB is available: {advice}.'
+        )

@@ -5,6 +5,7 @@ turned into RGB, padded by reflection at the bottom and right (pre-pad, then mod
 (1, 3, H, W) float32 tensor. Output: the network's RGB tensor is clamped to [0, 1], turned back to BGR (or to gray
 by OpenCV, in float, as the original), multiplied by the range and rounded.
 """
+
 from typing import Optional, Tuple
 
 import cv2
@@ -60,8 +61,15 @@ def pad_indices(size: int, pre_pad: int, mod_scale: Optional[int]) -> Tuple[np.n
     return indices[reflect(size + pre_pad, size + pre_pad + mod_pad)], mod_pad
 
 
-def network_input(planes: np.ndarray, max_range: float, bgr: bool, pre_pad: int, mod_scale: Optional[int],
-                  device: torch.device, channels_last: bool) -> Tuple[torch.Tensor, int, int]:
+def network_input(
+    planes: np.ndarray,
+    max_range: float,
+    bgr: bool,
+    pre_pad: int,
+    mod_scale: Optional[int],
+    device: torch.device,
+    channels_last: bool,
+) -> Tuple[torch.Tensor, int, int]:
     """Turn an (H, W) gray or (H, W, 3) image into the padded (1, 3, H', W') RGB float32 network input.
 
     The image is normalised by ``max_range`` on ``device`` (bit-identical to the original's float32 division on
@@ -120,10 +128,10 @@ def quantize(values: torch.Tensor, max_range: int, reverse_channels: bool = Fals
     result = np.empty(tuple(values.shape), dtype=np.uint16 if max_range == 65535 else np.uint8)
     target = torch.from_numpy(result)
     for first in range(0, values.shape[0], _QUANTIZE_ROWS):
-        band = values[first:first + _QUANTIZE_ROWS].mul(float(max_range)).round_()
+        band = values[first : first + _QUANTIZE_ROWS].mul(float(max_range)).round_()
         # uint16 is a CPU type in PyTorch (barely supported on accelerators): convert those bands on the host.
         band = (band.cpu() if dtype == torch.uint16 else band).to(dtype)
-        target[first:first + _QUANTIZE_ROWS].copy_(band.flip(-1) if reverse_channels else band)
+        target[first : first + _QUANTIZE_ROWS].copy_(band.flip(-1) if reverse_channels else band)
     return result
 
 

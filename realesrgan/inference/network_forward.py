@@ -7,6 +7,7 @@ of rows with a small halo and give exactly the same numbers (every output pixel 
 same zero border; ``tests/inference/test_network_forward.py`` checks equality). Peak memory then depends on the
 band, not the image, and a tiled run's peak stays close to an untiled run of one tile.
 """
+
 import torch
 import torch.nn.functional as F
 from basicsr.archs.arch_util import pixel_unshuffle
@@ -59,12 +60,19 @@ def _rrdbnet_forward(model: RRDBNet, x: torch.Tensor, band_pixels: int) -> torch
         first, last = max(0, top - TAIL_HALO), min(height, bottom + TAIL_HALO)
         band = _rrdbnet_tail(model, feat[:, :, first:last])
         if output is None:  # dtype and layout of the band (autocast may give bf16/fp16)
-            memory_format = (torch.channels_last if band.is_contiguous(memory_format=torch.channels_last) else
-                             torch.contiguous_format)
-            output = torch.empty((batch, band.shape[1], height * TAIL_SCALE, width * TAIL_SCALE), dtype=band.dtype,
-                                 device=band.device, memory_format=memory_format)
+            memory_format = (
+                torch.channels_last
+                if band.is_contiguous(memory_format=torch.channels_last)
+                else torch.contiguous_format
+            )
+            output = torch.empty(
+                (batch, band.shape[1], height * TAIL_SCALE, width * TAIL_SCALE),
+                dtype=band.dtype,
+                device=band.device,
+                memory_format=memory_format,
+            )
         skip = (top - first) * TAIL_SCALE
-        output[:, :, top * TAIL_SCALE:bottom * TAIL_SCALE] = band[:, :, skip:skip + (bottom - top) * TAIL_SCALE]
+        output[:, :, top * TAIL_SCALE : bottom * TAIL_SCALE] = band[:, :, skip : skip + (bottom - top) * TAIL_SCALE]
     return output
 
 

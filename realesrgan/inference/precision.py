@@ -8,6 +8,7 @@ measured slower than channels-last fp32 (realesr-animevideov3 at 256 px, torch 2
 CPU falls back to fp32 with a warning. Reduced precision runs under :func:`torch.autocast`, so the weights stay
 in fp32 and an image can be redone in fp32 at any time.
 """
+
 import contextlib
 import functools
 import logging
@@ -16,7 +17,12 @@ from typing import ContextManager, Optional
 import torch
 
 __all__ = [
-    'PRECISIONS', 'autocast', 'cpu_bf16_is_faster', 'cpu_has_native_bf16', 'normalize_precision', 'resolve_precision'
+    'PRECISIONS',
+    'autocast',
+    'cpu_bf16_is_faster',
+    'cpu_has_native_bf16',
+    'normalize_precision',
+    'resolve_precision',
 ]
 
 logger = logging.getLogger(__name__)
@@ -109,8 +115,10 @@ def resolve_precision(precision: Optional[str], device: torch.device, half: bool
     if precision == 'auto':
         precision = _auto_precision(device)
     if precision == 'fp16' and device.type == 'cpu':
-        logger.warning('fp16 was requested on the CPU, where PyTorch has no fast fp16 kernels; using fp32 instead '
-                       '(bf16 is the fast reduced precision on CPUs that support it).')
+        logger.warning(
+            'fp16 was requested on the CPU, where PyTorch has no fast fp16 kernels; using fp32 instead '
+            '(bf16 is the fast reduced precision on CPUs that support it).'
+        )
         return 'fp32'
     if precision == 'bf16' and device.type == 'cpu' and not cpu_has_native_bf16():
         logger.warning('This CPU has no native bf16 instructions: bf16 inference will be emulated and slow.')

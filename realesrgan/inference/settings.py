@@ -5,6 +5,7 @@ Python, and travels unchanged through the image job, the video job and its worke
 :class:`realesrgan.utils.RealESRGANer`. Each setting has its default and its check here, and nowhere else: a new
 setting is a new field (with its check), a CLI flag of the same name, and the code that uses it.
 """
+
 import argparse
 import dataclasses
 import math
@@ -43,8 +44,9 @@ class SettingError(ValueError):
         return f'--{self.name}: {message}'
 
 
-def fields_from(cls: type, args: Union[argparse.Namespace, Mapping[str, Any]],
-                exclude: Sequence[str] = ()) -> Dict[str, Any]:
+def fields_from(
+    cls: type, args: Union[argparse.Namespace, Mapping[str, Any]], exclude: Sequence[str] = ()
+) -> Dict[str, Any]:
     """The values of ``args`` (parsed flags, or a mapping) named as the fields of the dataclass ``cls``.
 
     Args:
@@ -77,8 +79,7 @@ def check_outscale(outscale: Optional[float]) -> None:
     Raises:
         SettingError: ``outscale`` is zero, negative, infinite or not a number.
     """
-    if outscale is not None and not (isinstance(outscale, (int, float)) and math.isfinite(outscale)
-                                     and outscale > 0):
+    if outscale is not None and not (isinstance(outscale, (int, float)) and math.isfinite(outscale) and outscale > 0):
         raise _rule('outscale', 'must be positive and finite', outscale)
 
 

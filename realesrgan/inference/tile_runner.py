@@ -8,6 +8,7 @@ Two things go wrong on real devices, and neither may end in a black image or a c
 
 No exception is swallowed inside the tile loop: a failing tile fails the attempt, which is retried whole or raised.
 """
+
 import logging
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple, TypeVar
@@ -79,12 +80,23 @@ class TileRunner:
         if not bool(torch.isfinite(output).all()):
             if precision != 'fp32':
                 raise NonFiniteOutputError()
-            raise ValueError('The network gives NaN or infinite values even in fp32: its weights are broken (check the '
-                             'checkpoint for NaN or Inf values).')
+            raise ValueError(
+                'The network gives NaN or infinite values even in fp32: its weights are broken (check the '
+                'checkpoint for NaN or Inf values).'
+            )
         return output
 
-    def tiled_forward(self, image: torch.Tensor, precision: str, tile: int, tile_batch: int, context: int,
-                      mod_scale: int, crop: Tuple[int, int], on_tile: Optional[TileCallback]) -> torch.Tensor:
+    def tiled_forward(
+        self,
+        image: torch.Tensor,
+        precision: str,
+        tile: int,
+        tile_batch: int,
+        context: int,
+        mod_scale: int,
+        crop: Tuple[int, int],
+        on_tile: Optional[TileCallback],
+    ) -> torch.Tensor:
         """Run ``image`` (on any device) tile by tile; return the output cropped to ``crop``, on the host.
 
         Args:
@@ -109,28 +121,31 @@ class TileRunner:
         expected = (plan.rows.size * scale, plan.cols.size * scale)
         done = 0
         for first in range(0, len(tiles), tile_batch):
-            batch_tiles = tiles[first:first + tile_batch]
-            batch = torch.cat([
-                image[:, :, one.top:one.top + one.height, one.left:one.left + one.width] for one in batch_tiles
-            ]).to(self.device, memory_format=self.memory_format)
+            batch_tiles = tiles[first : first + tile_batch]
+            batch = torch.cat(
+                [image[:, :, one.top : one.top + one.height, one.left : one.left + one.width] for one in batch_tiles]
+            ).to(self.device, memory_format=self.memory_format)
             result = self.forward(batch, precision)
             if tuple(result.shape[2:]) != expected:
-                raise ValueError(f'The network turned a {plan.rows.size}x{plan.cols.size} tile into '
-                                 f'{result.shape[2]}x{result.shape[3]}, but scale={scale} was given; pass the '
-                                 'scale of the network.')
+                raise ValueError(
+                    f'The network turned a {plan.rows.size}x{plan.cols.size} tile into '
+                    f'{result.shape[2]}x{result.shape[3]}, but scale={scale} was given; pass the '
+                    'scale of the network.'
+                )
             for index, one in enumerate(batch_tiles):
                 top, left = one.top * scale, one.left * scale
                 rows, cols = min(expected[0], crop[0] - top), min(expected[1], crop[1] - left)
                 weight = torch.from_numpy(plan.weight(one)[:rows, :cols]).to(self.device)
                 contribution = result[index, :, :rows, :cols] * weight  # float32, also for fp16/bf16 results
-                output[0, :, top:top + rows, left:left + cols] += contribution.to(output.device)
+                output[0, :, top : top + rows, left : left + cols] += contribution.to(output.device)
             done += len(batch_tiles)
             if on_tile is not None:
                 on_tile(done, len(tiles))
         return output
 
-    def with_retries(self, attempt: Callable[[str, int, int], Result], precision: str, tile: int, tile_batch: int,
-                     longest_side: int) -> Result:
+    def with_retries(
+        self, attempt: Callable[[str, int, int], Result], precision: str, tile: int, tile_batch: int, longest_side: int
+    ) -> Result:
         """Call ``attempt(precision, tile, tile_batch)``, redoing it in fp32 on NaN/Inf and smaller on out-of-memory.
 
         Args:
@@ -150,8 +165,10 @@ class TileRunner:
             try:
                 return attempt(precision, tile, tile_batch)
             except NonFiniteOutputError:
-                logger.warning('The %s output has NaN or Inf values (some GPUs do this in fp16); redoing this image '
-                               'in fp32.', precision)
+                logger.warning(
+                    'The %s output has NaN or Inf values (some GPUs do this in fp16); redoing this image in fp32.',
+                    precision,
+                )
                 precision = 'fp32'
                 continue
             except RuntimeError as error:  # torch.OutOfMemoryError is a RuntimeError
@@ -162,9 +179,12 @@ class TileRunner:
                 elif tile == 0 or tile > MIN_TILE:
                     tile = max(MIN_TILE, (longest_side if tile == 0 else tile) // 2)
                 else:
-                    raise RuntimeError(f'Out of memory on {self.device} even with tiles of {tile} pixels. Free '
-                                       'memory on the device, or use a smaller --tile / --tile_pad.') from error
+                    raise RuntimeError(
+                        f'Out of memory on {self.device} even with tiles of {tile} pixels. Free '
+                        'memory on the device, or use a smaller --tile / --tile_pad.'
+                    ) from error
             # Out of the except block, the failed pass's tensors are released and the cache can be emptied.
             _release_cached_memory(self.device)
-            logger.warning('Out of memory on %s; retrying this image with tile %d (%d per batch).', self.device, tile,
-                           tile_batch)
+            logger.warning(
+                'Out of memory on %s; retrying this image with tile %d (%d per batch).', self.device, tile, tile_batch
+            )

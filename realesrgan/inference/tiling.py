@@ -12,6 +12,7 @@ leaves visible seams (41.6 dB against the untiled output for RealESRGAN_x4plus a
   so the 2-D weights (row weight times column weight) sum to one over the tile grid, and the output can be
   accumulated in place without a second weight buffer.
 """
+
 import math
 from dataclasses import dataclass
 from typing import Iterator, List, NamedTuple, Tuple
@@ -84,7 +85,7 @@ class TilePlan:
         """Tiles in row-major order, ``batch_size`` at a time (the last batch may be shorter)."""
         tiles = list(self)
         for first in range(0, len(tiles), max(1, batch_size)):
-            yield tiles[first:first + max(1, batch_size)]
+            yield tiles[first : first + max(1, batch_size)]
 
     def weight(self, tile: Tile) -> np.ndarray:
         """Blend weights of one tile's output, shape (height * scale, width * scale), float32."""
@@ -98,7 +99,7 @@ def _round_up(value: int, multiple: int) -> int:
 def _window_starts(length: int, size: int, max_step: int, align: int) -> Tuple[int, ...]:
     """Evenly spread starts of windows of ``size`` over ``length``, ``align``-aligned, no step above ``max_step``."""
     if size >= length:
-        return (0, )
+        return (0,)
     units = (length - size) // align  # the last window ends exactly at `length` (both are multiples of align)
     step_units = max(1, max_step // align)
     gaps = math.ceil(units / step_units)
@@ -118,7 +119,7 @@ def _blend_weights(length: int, size: int, starts: Tuple[int, ...], scale: int) 
         logits[index, inside] = np.minimum(to_start, to_end) / CROSSFADE_SOFTNESS
     weights = np.exp(logits - logits.max(axis=0, keepdims=True))
     weights /= weights.sum(axis=0, keepdims=True)
-    return np.stack([weights[index, start * scale:(start + size) * scale] for index, start in enumerate(starts)])
+    return np.stack([weights[index, start * scale : (start + size) * scale] for index, start in enumerate(starts)])
 
 
 def plan_axis(length: int, tile: int, context: int, align: int = 1, scale: int = 1) -> AxisPlan:
@@ -136,8 +137,10 @@ def plan_axis(length: int, tile: int, context: int, align: int = 1, scale: int =
         The plan.
     """
     if tile <= 0 or context < 0 or align <= 0 or length <= 0 or length % align:
-        raise ValueError(f'Invalid tiling: length={length}, tile={tile}, context={context}, align={align} (the '
-                         'tile must be positive, the context non-negative and the length a multiple of align).')
+        raise ValueError(
+            f'Invalid tiling: length={length}, tile={tile}, context={context}, align={align} (the '
+            'tile must be positive, the context non-negative and the length a multiple of align).'
+        )
     step = _round_up(tile, align)
     size = min(length, step + _round_up(2 * context, align))
     starts = _window_starts(length, size, step, align)
@@ -159,4 +162,5 @@ def plan_tiles(height: int, width: int, tile: int, context: int, align: int = 1,
         The tile grid with its blend weights.
     """
     return TilePlan(
-        plan_axis(height, tile, context, align, scale), plan_axis(width, tile, context, align, scale), scale)
+        plan_axis(height, tile, context, align, scale), plan_axis(width, tile, context, align, scale), scale
+    )

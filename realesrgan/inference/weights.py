@@ -1,4 +1,5 @@
 """Weights into a network for inference: one checkpoint, or two blended by deep network interpolation (DNI)."""
+
 import os
 from typing import Any, Dict, Optional, Sequence, Union
 
@@ -47,9 +48,11 @@ def load_weights(model: nn.Module, state_dict: StateDict, source: Any) -> None:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as error:
         details = ' '.join(str(error).split())[:600]
-        raise ValueError(f'The weights from {source} do not fit {type(model).__name__}: {details}. Pass the '
-                         'network these weights were trained for as model= (realesrgan.zoo.'
-                         'build_model_from_checkpoint detects it from the file).') from None
+        raise ValueError(
+            f'The weights from {source} do not fit {type(model).__name__}: {details}. Pass the '
+            'network these weights were trained for as model= (realesrgan.zoo.'
+            'build_model_from_checkpoint detects it from the file).'
+        ) from None
 
 
 def blend_checkpoints(path_a: str, path_b: str, dni_weight: Sequence[float], loc: str = 'cpu') -> StateDict:
@@ -73,6 +76,8 @@ def blend_checkpoints(path_a: str, path_b: str, dni_weight: Sequence[float], loc
         name for name in state_a if state_a[name].shape != state_b[name].shape
     ]
     if mismatched:
-        raise ValueError(f'{path_a} and {path_b} are different networks and cannot be interpolated '
-                         f'(first differing parameters: {", ".join(mismatched[:3])}).')
+        raise ValueError(
+            f'{path_a} and {path_b} are different networks and cannot be interpolated '
+            f'(first differing parameters: {", ".join(mismatched[:3])}).'
+        )
     return {name: (dni_weight[0] * value + dni_weight[1] * state_b[name]).to(loc) for name, value in state_a.items()}

@@ -1,4 +1,5 @@
 """PSNR of two images of any bit depth, on BasicSR's ``calculate_psnr`` (the MATLAB-matching reference)."""
+
 from typing import Optional
 
 import numpy as np
@@ -30,5 +31,8 @@ def psnr(reference: np.ndarray, other: np.ndarray, data_range: Optional[float] =
     peak = data_range if data_range is not None else _PEAK_OF_DTYPE.get(reference.dtype, 1.0)
     # BasicSR measures against a peak of 255: bring both images to that range.
     to_255 = 255.0 / peak
-    return float(calculate_psnr(reference.astype(np.float64) * to_255, other.astype(np.float64) * to_255,
-                                crop_border=crop_border))
+    return float(
+        calculate_psnr(
+            reference.astype(np.float64) * to_255, other.astype(np.float64) * to_255, crop_border=crop_border
+        )
+    )

@@ -12,6 +12,7 @@ Within a batch, every image shares the random choices of the resize and noise ty
 the original), while noise levels and JPEG qualities are drawn per image; the training-pair queue
 (:mod:`realesrgan.models.training_pair_queue`) therefore mixes pairs across batches.
 """
+
 import math
 import random
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class DegradationOrder:
         gray_noise_prob: Probability (per image) that the noise is the same on all channels.
         jpeg_range: JPEG quality range.
     """
+
     resize_prob: Tuple[float, float, float]
     resize_range: Tuple[float, float]
     gaussian_noise_prob: float
@@ -108,8 +110,10 @@ class DegradationOrder:
         defaults = SECOND_ORDER_DEFAULTS if suffix else FIRST_ORDER_DEFAULTS
         resize_prob = opt.get(f'resize_prob{suffix}', defaults['resize_prob'])
         if len(resize_prob) != 3 or min(resize_prob) < 0 or sum(resize_prob) <= 0:
-            raise ValueError(f'Option resize_prob{suffix} must be three non-negative weights [up, down, keep] '
-                             f'with a positive sum, got {resize_prob}.')
+            raise ValueError(
+                f'Option resize_prob{suffix} must be three non-negative weights [up, down, keep] '
+                f'with a positive sum, got {resize_prob}.'
+            )
         return cls(
             resize_prob=tuple(float(p) for p in resize_prob),
             resize_range=_range(opt, f'resize_range{suffix}', defaults['resize_range'], 0.01, 100),
@@ -133,6 +137,7 @@ class DegradationSettings:
         second: Second-order settings (``resize_prob2``, ``noise_range2``, ...).
         second_blur_prob: Probability of the second-order blur.
     """
+
     scale: int
     gt_size: int
     first: DegradationOrder
@@ -171,6 +176,7 @@ class DegradedBatch(NamedTuple):
         gt: Ground-truth patches, (b, 3, gt_size, gt_size).
         gt_usm: USM-sharpened ground-truth patches (same crop), or None when the GT was not sharpened.
     """
+
     lq: torch.Tensor
     gt: torch.Tensor
     gt_usm: Optional[torch.Tensor]
@@ -203,8 +209,14 @@ class SecondOrderDegradation:
         return self.usm_sharpener(img)
 
     @torch.no_grad()
-    def __call__(self, gt: torch.Tensor, kernel1: torch.Tensor, kernel2: torch.Tensor, sinc_kernel: torch.Tensor,
-                 sharpen: bool = True) -> DegradedBatch:
+    def __call__(
+        self,
+        gt: torch.Tensor,
+        kernel1: torch.Tensor,
+        kernel2: torch.Tensor,
+        sinc_kernel: torch.Tensor,
+        sharpen: bool = True,
+    ) -> DegradedBatch:
         """Degrade a batch and crop paired patches.
 
         Args:
@@ -234,7 +246,7 @@ class SecondOrderDegradation:
             out = filter2D(out, kernel2.to(self.device))
         out = self._resize_and_add_noise(out, self.settings.second, reference_size=lq_size)
         out = self._final_stage(out, sinc_kernel.to(self.device), lq_size)
-        lq = torch.clamp((out * 255.0).round(), 0, 255) / 255.
+        lq = torch.clamp((out * 255.0).round(), 0, 255) / 255.0
 
         gts = [gt, gt_usm] if sharpen else [gt]
         gts, lq = paired_random_crop(gts, lq, gt_size, scale)
@@ -246,21 +258,26 @@ class SecondOrderDegradation:
         """Fail clearly (instead of deep inside a padding call) when a GT batch is too small to degrade."""
         scale, gt_size = self.settings.scale, self.settings.gt_size
         if height % scale or width % scale or min(height, width) < gt_size:
-            raise ValueError(f'Ground-truth batch of {height}x{width} cannot give {gt_size}x{gt_size} patches at '
-                             f'scale {scale}: its sides must be multiples of the scale and at least gt_size. Lower '
-                             'gt_size or use larger crops (crop_pad_size of the dataset).')
+            raise ValueError(
+                f'Ground-truth batch of {height}x{width} cannot give {gt_size}x{gt_size} patches at '
+                f'scale {scale}: its sides must be multiples of the scale and at least gt_size. Lower '
+                'gt_size or use larger crops (crop_pad_size of the dataset).'
+            )
         # the strongest first-order downscale must leave more pixels than the second blur's reflect padding
         min_factor = self.settings.first.resize_range[0]
         min_side = math.ceil((kernel_size // 2 + 1) / min_factor)
         if min(height, width) < min_side:
-            raise ValueError(f'Ground-truth batch of {height}x{width} is too small for the degradation: the '
-                             f'first-order downscale (resize_range minimum {min_factor}) must leave more than '
-                             f'{kernel_size // 2} pixels for the {kernel_size}x{kernel_size} second-order blur. Use '
-                             f'crops of at least {min_side} pixels a side (crop_pad_size of the dataset) or raise '
-                             'resize_range.')
+            raise ValueError(
+                f'Ground-truth batch of {height}x{width} is too small for the degradation: the '
+                f'first-order downscale (resize_range minimum {min_factor}) must leave more than '
+                f'{kernel_size // 2} pixels for the {kernel_size}x{kernel_size} second-order blur. Use '
+                f'crops of at least {min_side} pixels a side (crop_pad_size of the dataset) or raise '
+                'resize_range.'
+            )
 
-    def _resize_and_add_noise(self, img: torch.Tensor, order: DegradationOrder,
-                              reference_size: Optional[Tuple[int, int]]) -> torch.Tensor:
+    def _resize_and_add_noise(
+        self, img: torch.Tensor, order: DegradationOrder, reference_size: Optional[Tuple[int, int]]
+    ) -> torch.Tensor:
         """The random resize and the noise of one order.
 
         Args:
@@ -286,10 +303,12 @@ class SecondOrderDegradation:
             out = F.interpolate(img, size=(int(reference_size[0] * factor), int(reference_size[1] * factor)), mode=mode)
         if np.random.uniform() < order.gaussian_noise_prob:
             out = random_add_gaussian_noise_pt(
-                out, sigma_range=order.noise_range, clip=True, rounds=False, gray_prob=order.gray_noise_prob)
+                out, sigma_range=order.noise_range, clip=True, rounds=False, gray_prob=order.gray_noise_prob
+            )
         else:
             out = random_add_poisson_noise_pt(
-                out, scale_range=order.poisson_scale_range, gray_prob=order.gray_noise_prob, clip=True, rounds=False)
+                out, scale_range=order.poisson_scale_range, gray_prob=order.gray_noise_prob, clip=True, rounds=False
+            )
         return out
 
     def _final_stage(self, img: torch.Tensor, sinc_kernel: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:

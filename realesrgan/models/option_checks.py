@@ -12,6 +12,7 @@ what this package's datasets, degradation pipeline and models read, plus the gen
 them; ``tests/test_option_checks.py`` records the keys the classes actually read and checks that each is listed.
 Unknown keys are warnings, not errors: custom code may read keys of its own.
 """
+
 import difflib
 import inspect
 import math
@@ -27,47 +28,99 @@ from realesrgan.data.realesrgan_dataset import DEFAULT_OPTIONS as REALESRGAN_DAT
 from realesrgan.models.degradation_pipeline import FIRST_ORDER_DEFAULTS
 
 __all__ = [
-    'OptionsError', 'DATASET_OPTION_KEYS', 'MODEL_OPTION_KEYS', 'load_options_file', 'apply_force_yml',
-    'check_training_options', 'unknown_key_warnings', 'closest_names'
+    'OptionsError',
+    'DATASET_OPTION_KEYS',
+    'MODEL_OPTION_KEYS',
+    'load_options_file',
+    'apply_force_yml',
+    'check_training_options',
+    'unknown_key_warnings',
+    'closest_names',
 ]
 
 # ------------------------------------------------------------------------------------------------ valid keys
 # keys BasicSR reads (or sets) in every dataset section: the data loader's and the sampler's
-_LOADER_KEYS = frozenset({
-    'name', 'type', 'phase', 'scale', 'io_backend', 'batch_size_per_gpu', 'num_worker_per_gpu', 'use_shuffle',
-    'dataset_enlarge_ratio', 'prefetch_mode', 'pin_memory', 'persistent_workers', 'num_prefetch_queue'
-})
+_LOADER_KEYS = frozenset(
+    {
+        'name',
+        'type',
+        'phase',
+        'scale',
+        'io_backend',
+        'batch_size_per_gpu',
+        'num_worker_per_gpu',
+        'use_shuffle',
+        'dataset_enlarge_ratio',
+        'prefetch_mode',
+        'pin_memory',
+        'persistent_workers',
+        'num_prefetch_queue',
+    }
+)
 DATASET_OPTION_KEYS: Dict[str, FrozenSet[str]] = {
     # gt_size is not read by RealESRGANDataset (the model crops after the degradation) but the original configs
     # carry it in this section, so it is not reported
     'RealESRGANDataset': _LOADER_KEYS | set(REALESRGAN_DATASET_DEFAULTS) | {'dataroot_gt', 'meta_info', 'gt_size'},
-    'RealESRGANPairedDataset': _LOADER_KEYS | {
-        'dataroot_gt', 'dataroot_lq', 'meta_info', 'filename_tmpl', 'gt_size', 'use_hflip', 'use_rot', 'mean', 'std'
-    },
+    'RealESRGANPairedDataset': _LOADER_KEYS
+    | {'dataroot_gt', 'dataroot_lq', 'meta_info', 'filename_tmpl', 'gt_size', 'use_hflip', 'use_rot', 'mean', 'std'},
 }
 """Valid keys of a ``datasets.<phase>`` section, per dataset type of this package."""
 
 # top level: BasicSR's keys, then those parse_options / train_pipeline add themselves
-_BASICSR_TOP_KEYS = frozenset({
-    'name', 'model_type', 'scale', 'num_gpu', 'manual_seed', 'datasets', 'network_g', 'network_d', 'path', 'train',
-    'val', 'logger', 'dist_params', 'find_unused_parameters', 'dist', 'rank', 'world_size', 'auto_resume',
-    'is_train', 'root_path'
-})
+_BASICSR_TOP_KEYS = frozenset(
+    {
+        'name',
+        'model_type',
+        'scale',
+        'num_gpu',
+        'manual_seed',
+        'datasets',
+        'network_g',
+        'network_d',
+        'path',
+        'train',
+        'val',
+        'logger',
+        'dist_params',
+        'find_unused_parameters',
+        'dist',
+        'rank',
+        'world_size',
+        'auto_resume',
+        'is_train',
+        'root_path',
+    }
+)
 # the second-order degradation (realesrgan/models/degradation_pipeline.py) and the training-pair queue
-_DEGRADATION_KEYS = frozenset({f'{key}{order}' for key in FIRST_ORDER_DEFAULTS for order in ('', '2')} |
-                              {'second_blur_prob', 'gt_size', 'scale'})
+_DEGRADATION_KEYS = frozenset(
+    {f'{key}{order}' for key in FIRST_ORDER_DEFAULTS for order in ('', '2')} | {'second_blur_prob', 'gt_size', 'scale'}
+)
 _SYNTHETIC_KEYS = _DEGRADATION_KEYS | {'high_order_degradation', 'queue_size'}
 _SR_TRAIN_KEYS = frozenset(
-    {'ema_decay', 'optim_g', 'scheduler', 'total_iter', 'warmup_iter', 'pixel_opt', 'perceptual_opt'})
+    {'ema_decay', 'optim_g', 'scheduler', 'total_iter', 'warmup_iter', 'pixel_opt', 'perceptual_opt'}
+)
 # RealESRGANModel's own optimize_parameters uses no ldl_opt, so that SRGANModel key is left out
 _GAN_TRAIN_KEYS = _SR_TRAIN_KEYS | {'optim_d', 'gan_opt', 'net_d_iters', 'net_d_init_iters'}
 _VAL_KEYS = frozenset({'val_freq', 'save_img', 'metrics', 'suffix', 'pbar'})
 _LOGGER_KEYS = frozenset({'print_freq', 'save_checkpoint_freq', 'use_tb_logger', 'wandb'})
-_PATH_KEYS = frozenset({
-    'pretrain_network_g', 'param_key_g', 'strict_load_g', 'pretrain_network_d', 'param_key_d', 'strict_load_d',
-    'resume_state', 'ignore_resume_networks', 'experiments_root', 'models', 'training_states', 'log',
-    'visualization', 'results_root'
-})
+_PATH_KEYS = frozenset(
+    {
+        'pretrain_network_g',
+        'param_key_g',
+        'strict_load_g',
+        'pretrain_network_d',
+        'param_key_d',
+        'strict_load_d',
+        'resume_state',
+        'ignore_resume_networks',
+        'experiments_root',
+        'models',
+        'training_states',
+        'log',
+        'visualization',
+        'results_root',
+    }
+)
 MODEL_OPTION_KEYS: Dict[str, Dict[str, FrozenSet[str]]] = {
     'RealESRNetModel': {
         '': _BASICSR_TOP_KEYS | _SYNTHETIC_KEYS | {'gt_usm'},
@@ -132,7 +185,7 @@ def _join(path: str, key: str) -> str:
 
 def _registered_names(registry: Any) -> List[str]:
     """Names a BasicSR registry accepts, without the ``_basicsr`` copies (``get`` finds those by the plain name)."""
-    return sorted({name[:-len('_basicsr')] if name.endswith('_basicsr') else name for name, _ in registry})
+    return sorted({name[: -len('_basicsr')] if name.endswith('_basicsr') else name for name, _ in registry})
 
 
 def _registered(registry: Any, name: str) -> Optional[Any]:
@@ -156,11 +209,14 @@ def load_options_file(path: Optional[str]) -> Dict[str, Any]:
     """
     example = 'options/demo_realesrnet_x4plus.yml'
     if not path:
-        raise OptionsError('no options file given: run python realesrgan/train.py -opt <file>.yml, e.g. '
-                           f'-opt {example}')
+        raise OptionsError(
+            f'no options file given: run python realesrgan/train.py -opt <file>.yml, e.g. -opt {example}'
+        )
     if not os.path.exists(path):
-        raise OptionsError(f'options file "{path}" does not exist (relative paths start from {os.getcwd()}); give -opt '
-                           f'the path of a YAML options file, e.g. {example}')
+        raise OptionsError(
+            f'options file "{path}" does not exist (relative paths start from {os.getcwd()}); give -opt '
+            f'the path of a YAML options file, e.g. {example}'
+        )
     if os.path.isdir(path):
         raise OptionsError(f'-opt "{path}" is a folder; give the YAML options file in it, e.g. {example}')
     try:
@@ -177,15 +233,19 @@ def load_options_file(path: Optional[str]) -> Dict[str, Any]:
         if context and start is not None and (mark is None or start.line != mark.line):
             context = f'{context} started on line {start.line + 1}'
         problem = ', '.join(part for part in (context, error.problem) if part)
-        raise OptionsError(f'{path} {where}: YAML syntax error ({problem}); check the indentation and the "key: value" '
-                           'form of that line and the one above') from error
+        raise OptionsError(
+            f'{path} {where}: YAML syntax error ({problem}); check the indentation and the "key: value" '
+            'form of that line and the one above'
+        ) from error
     except yaml.YAMLError as error:
         raise OptionsError(f'{path} is not valid YAML: {" ".join(str(error).split())}') from error
     if opt is None:
         raise OptionsError(f'options file "{path}" is empty; start from a copy of one of options/*.yml')
     if not isinstance(opt, Mapping):
-        raise OptionsError(f'options file "{path}" holds a {type(opt).__name__} at its top level, not "key: value" '
-                           'options; start from a copy of one of options/*.yml')
+        raise OptionsError(
+            f'options file "{path}" holds a {type(opt).__name__} at its top level, not "key: value" '
+            'options; start from a copy of one of options/*.yml'
+        )
     return opt
 
 
@@ -207,28 +267,33 @@ def apply_force_yml(opt: Dict[str, Any], entries: Optional[Sequence[str]], sourc
     forced = set()
     for entry in entries or ():
         if entry.count('=') != 1:
-            raise OptionsError(f'--force_yml "{entry}" needs exactly one "=": write section:key=value, e.g. '
-                               '--force_yml train:total_iter=60')
+            raise OptionsError(
+                f'--force_yml "{entry}" needs exactly one "=": write section:key=value, e.g. '
+                '--force_yml train:total_iter=60'
+            )
         keys_text, value_text = (part.strip() for part in entry.split('='))
         keys = [key.strip() for key in keys_text.split(':')]
         if not all(keys):
-            raise OptionsError(f'--force_yml "{entry}" has an empty key: write section:key=value, e.g. '
-                               '--force_yml train:total_iter=60')
+            raise OptionsError(
+                f'--force_yml "{entry}" has an empty key: write section:key=value, e.g. --force_yml train:total_iter=60'
+            )
         section, path = opt, ''
         for key in keys[:-1]:
             path = _join(path, key)
             if not isinstance(section, Mapping) or key not in section:
                 siblings = section if isinstance(section, Mapping) else ()
-                raise OptionsError(f'--force_yml "{entry}": {source} has no section {path}'
-                                   f'{_did_you_mean(key, siblings)}')
+                raise OptionsError(
+                    f'--force_yml "{entry}": {source} has no section {path}{_did_you_mean(key, siblings)}'
+                )
             section = section[key]
         if not isinstance(section, Mapping):
             raise OptionsError(f'--force_yml "{entry}": {path} in {source} is a value, not a section of options')
         try:
             value = _postprocess_yml_value(value_text)
         except Exception as error:  # BasicSR evaluates list values; any failure means a malformed value
-            raise OptionsError(f'--force_yml "{entry}": cannot read the value "{value_text}" ({error}); lists are '
-                               'written [1, 2]') from error
+            raise OptionsError(
+                f'--force_yml "{entry}": cannot read the value "{value_text}" ({error}); lists are written [1, 2]'
+            ) from error
         section[keys[-1]] = value
         forced.add(_join(path, keys[-1]))
     return forced
@@ -282,15 +347,21 @@ class _Checker:
         value = self.value(path, required)
         if value is None and not required:
             return
-        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-                or value != int(value)):
-            self.fail(path, f'is {value!r}, not a whole number; write digits only, e.g. {example}'
-                      f'{self._yaml_hint(value)}')
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value != int(value)
+        ):
+            self.fail(
+                path, f'is {value!r}, not a whole number; write digits only, e.g. {example}{self._yaml_hint(value)}'
+            )
         if value < minimum:
             self.fail(path, f'is {value}; it must be at least {minimum}')
 
-    def number(self, path: str, low: float, high: Optional[float] = None, include_low: bool = False,
-               required: bool = True) -> None:
+    def number(
+        self, path: str, low: float, high: Optional[float] = None, include_low: bool = False, required: bool = True
+    ) -> None:
         """A finite number above ``low`` (or equal to it with ``include_low``) and below ``high`` when given."""
         value = self.value(path, required)
         if value is None and not required:
@@ -341,13 +412,19 @@ class _Checker:
         except (TypeError, ValueError):  # no introspectable signature: leave it to the constructor
             return
         takes_any = any(param.kind == param.VAR_KEYWORD for param in signature.parameters.values())
-        names = [name for name, param in signature.parameters.items()
-                 if param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)]
+        names = [
+            name
+            for name, param in signature.parameters.items()
+            if param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+        ]
         if not takes_any:
             for key in kwargs:
                 if key not in names:
-                    self.fail(_join(path, key), f'is not an argument of {net_opt["type"]}{_did_you_mean(key, names)}; '
-                              f'its arguments are {", ".join(names)}')
+                    self.fail(
+                        _join(path, key),
+                        f'is not an argument of {net_opt["type"]}{_did_you_mean(key, names)}; '
+                        f'its arguments are {", ".join(names)}',
+                    )
         try:
             bound = signature.bind(**kwargs)
         except TypeError as error:
@@ -358,8 +435,11 @@ class _Checker:
             net_scale = bound.arguments.get(scale_key)
             if net_scale != self.opt['scale']:
                 given = 'given' if scale_key in kwargs else f'the {net_opt["type"]} default'
-                self.fail(_join(path, scale_key), f'is {net_scale} ({given}) but the top-level scale is '
-                          f'{self.opt["scale"]}: set {scale_key}: {self.opt["scale"]} under {path}')
+                self.fail(
+                    _join(path, scale_key),
+                    f'is {net_scale} ({given}) but the top-level scale is '
+                    f'{self.opt["scale"]}: set {scale_key}: {self.opt["scale"]} under {path}',
+                )
 
     def losses(self) -> None:
         """Registered types of the loss sections of ``train`` (``pixel_opt``, ``perceptual_opt``, ...)."""
@@ -370,10 +450,16 @@ class _Checker:
     def pretrained_files(self) -> None:
         """``path.pretrain_network_*`` files, when set, exist (BasicSR would fail only when building the model)."""
         for key, value in self.section('path').items():
-            if str(key).startswith('pretrain_network') and value is not None and not os.path.isfile(
-                    os.path.expanduser(str(value))):
-                self.fail(f'path.{key}', f'"{value}" does not exist (relative paths start from {os.getcwd()}): put the '
-                          'weights there (README: Training) or set it to ~ to start from random weights')
+            if (
+                str(key).startswith('pretrain_network')
+                and value is not None
+                and not os.path.isfile(os.path.expanduser(str(value)))
+            ):
+                self.fail(
+                    f'path.{key}',
+                    f'"{value}" does not exist (relative paths start from {os.getcwd()}): put the '
+                    'weights there (README: Training) or set it to ~ to start from random weights',
+                )
 
     def datasets(self) -> None:
         """The dataset sections: phases BasicSR knows, registered types, data-loader numbers."""
@@ -383,8 +469,11 @@ class _Checker:
         for phase in datasets:
             path = f'datasets.{phase}'
             if phase != 'train' and str(phase).split('_')[0] != 'val':
-                self.fail(path, f'is not a dataset phase BasicSR knows: name it train, val or val_<n>'
-                          f'{_did_you_mean(str(phase), ["train", "val"])}')
+                self.fail(
+                    path,
+                    f'is not a dataset phase BasicSR knows: name it train, val or val_<n>'
+                    f'{_did_you_mean(str(phase), ["train", "val"])}',
+                )
             self.section(path)
             self.registered(f'{path}.type', DATASET_REGISTRY, 'dataset', _DATASET_HINT)
         self.whole_number('datasets.train.batch_size_per_gpu', 1)
@@ -426,8 +515,9 @@ class _Checker:
             self.whole_number('val.val_freq', 1)
             self.value('val.save_img')
             for metric in self.section('val.metrics', required=False) or {}:
-                self.registered(f'val.metrics.{metric}.type', METRIC_REGISTRY, 'metric',
-                                'metrics are those of basicsr/metrics')
+                self.registered(
+                    f'val.metrics.{metric}.type', METRIC_REGISTRY, 'metric', 'metrics are those of basicsr/metrics'
+                )
         self.whole_number('logger.print_freq', 1)
         self.whole_number('logger.save_checkpoint_freq', 1)
 
@@ -461,13 +551,15 @@ def unknown_key_warnings(opt: Mapping[str, Any], source: str = 'options') -> Lis
     for path, section, keys, reader in sections:
         for key in section:
             if key not in keys:
-                warnings.append(f'{source}: unknown key {_join(path, str(key))}{_did_you_mean(str(key), keys)}; '
-                                f'{reader} ignores it')
+                warnings.append(
+                    f'{source}: unknown key {_join(path, str(key))}{_did_you_mean(str(key), keys)}; {reader} ignores it'
+                )
     return warnings
 
 
-def check_training_options(opt: Mapping[str, Any], source: str = 'options',
-                           forced: Optional[Set[str]] = None) -> List[str]:
+def check_training_options(
+    opt: Mapping[str, Any], source: str = 'options', forced: Optional[Set[str]] = None
+) -> List[str]:
     """Check a training options dict (after ``--force_yml``) before BasicSR's ``train_pipeline`` reads it.
 
     Args:

@@ -5,6 +5,7 @@ U-Net discriminator, on low-quality inputs synthesised on the fly by the second-
 target the plain or the USM-sharpened ground truth (``l1_gt_usm``, ``percep_gt_usm``, ``gan_gt_usm``):
 sharpened targets give crisper textures, while the discriminator usually sees the plain GT.
 """
+
 from collections import OrderedDict
 from typing import Any, Dict
 

@@ -4,6 +4,7 @@ It trains the generator alone with the pixel (L1) loss on low-quality inputs syn
 second-order degradation; the result (RealESRNet) initialises the GAN stage. With ``gt_usm`` (default True)
 the ground truth is USM-sharpened before it is degraded and used as the target, for crisper outputs.
 """
+
 from typing import Any, Dict
 
 import torch

@@ -5,6 +5,7 @@ Both models synthesise their low-quality inputs on the fly with :class:`SecondOr
 synthesise anything during validation, where the given LQ images are used. Both may also use the VGG19
 perceptual loss, whose ImageNet weights BasicSR fetches from the network on first use.
 """
+
 import logging
 import os
 from typing import Any, Dict, Mapping, Optional
@@ -59,7 +60,8 @@ def ensure_vgg19_weights(perceptual_opt: Optional[Mapping[str, Any]]) -> None:
             f'The perceptual loss needs the ImageNet VGG19 weights {VGG19_FILE}, which are not on this machine and '
             f'could not be downloaded from {VGG19_URL} ({error}). Download that file elsewhere and put it at '
             f'{os.path.abspath(vgg_arch.VGG_PRETRAIN_PATH)} (experiments/pretrained_models/ under the folder you '
-            f'start training from) or at {hub_path}.') from error
+            f'start training from) or at {hub_path}.'
+        ) from error
 
 
 class SyntheticTrainingMixin(TrainingPairQueueMixin):
@@ -69,6 +71,7 @@ class SyntheticTrainingMixin(TrainingPairQueueMixin):
     while training; False: train on given LQ/GT pairs), ``queue_size`` (default 180, a multiple of the batch
     size), ``scale``, ``gt_size`` and the degradation keys of :class:`DegradationSettings`.
     """
+
     opt: Dict[str, Any]
     is_train: bool
     device: torch.device
@@ -103,9 +106,11 @@ class SyntheticTrainingMixin(TrainingPairQueueMixin):
         """Fail clearly when a batch without blur kernels reaches the synthesis (e.g. a paired dataset)."""
         missing = [key for key in ('gt', *KERNEL_KEYS) if key not in data]
         if missing:
-            raise KeyError(f'high_order_degradation is on, but the training batch has no {", ".join(missing)}. '
-                           'Use RealESRGANDataset (which draws the kernels), or set high_order_degradation: false to '
-                           'train on given LQ/GT pairs.')
+            raise KeyError(
+                f'high_order_degradation is on, but the training batch has no {", ".join(missing)}. '
+                'Use RealESRGANDataset (which draws the kernels), or set high_order_degradation: false to '
+                'train on given LQ/GT pairs.'
+            )
 
     def print_network(self, net: torch.nn.Module) -> None:
         """Log a network's class and parameter count; its layer-by-layer structure only at debug level.
@@ -120,8 +125,10 @@ class SyntheticTrainingMixin(TrainingPairQueueMixin):
         wrapper = f'{type(net).__name__} - ' if bare is not net else ''
         params = sum(param.numel() for param in bare.parameters())
         logger = get_root_logger()
-        logger.info(f'Network: {wrapper}{type(bare).__name__}, with parameters: {params:,d} (structure in the log '
-                    'file with --debug)')
+        logger.info(
+            f'Network: {wrapper}{type(bare).__name__}, with parameters: {params:,d} (structure in the log '
+            'file with --debug)'
+        )
         logger.debug(f'Structure of {type(bare).__name__}:\n{bare}')
 
     def update_learning_rate(self, current_iter: int, warmup_iter: int = -1) -> None:

@@ -1,4 +1,5 @@
 """The training-pair queue: mixes synthesised pairs across batches, whose images share some random choices."""
+
 import torch
 
 __all__ = ['TrainingPairQueueMixin']
@@ -14,6 +15,7 @@ class TrainingPairQueueMixin:
     Models set ``self.queue_size`` (a multiple of the batch size) and call :meth:`_dequeue_and_enqueue` after
     synthesising a batch. The pool lives in ``queue_lr``, ``queue_gt`` and ``queue_ptr``, as in the original.
     """
+
     queue_size: int
     lq: torch.Tensor
     gt: torch.Tensor
@@ -24,8 +26,10 @@ class TrainingPairQueueMixin:
         batch = self.lq.size(0)
         if not hasattr(self, 'queue_lr'):
             if self.queue_size % batch != 0:
-                raise ValueError(f'queue_size ({self.queue_size}) must be divisible by the batch size ({batch}); '
-                                 'change queue_size or batch_size_per_gpu in the training config.')
+                raise ValueError(
+                    f'queue_size ({self.queue_size}) must be divisible by the batch size ({batch}); '
+                    'change queue_size or batch_size_per_gpu in the training config.'
+                )
             self.queue_lr = self.lq.new_zeros((self.queue_size, *self.lq.shape[1:]))
             self.queue_gt = self.gt.new_zeros((self.queue_size, *self.gt.shape[1:]))
             self.queue_ptr = 0
@@ -39,6 +43,6 @@ class TrainingPairQueueMixin:
             self.queue_gt[:batch] = self.gt
             self.lq, self.gt = lq_dequeue, gt_dequeue
         else:
-            self.queue_lr[self.queue_ptr:self.queue_ptr + batch] = self.lq
-            self.queue_gt[self.queue_ptr:self.queue_ptr + batch] = self.gt
+            self.queue_lr[self.queue_ptr : self.queue_ptr + batch] = self.lq
+            self.queue_gt[self.queue_ptr : self.queue_ptr + batch] = self.gt
             self.queue_ptr += batch

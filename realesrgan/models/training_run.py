@@ -9,6 +9,7 @@ A run that fails before its first training iteration trained nothing, so it leav
 made are removed, and a folder BasicSR had renamed to ``<name>_archived_<time>`` to make room is renamed back. A
 run that fails later keeps its folder (logs, checkpoints) so that it can go on with ``--auto_resume``.
 """
+
 import argparse
 import contextlib
 import glob
@@ -25,8 +26,15 @@ import basicsr.utils.misc as basicsr_misc
 
 from realesrgan.models.option_checks import OptionsError, apply_force_yml, check_training_options, load_options_file
 
-__all__ = ['TrainingError', 'run_training', 'traceback_requested', 'one_line', 'TRACEBACK_ENV', 'EXIT_NOT_STARTED',
-           'EXIT_STOPPED']
+__all__ = [
+    'TrainingError',
+    'run_training',
+    'traceback_requested',
+    'one_line',
+    'TRACEBACK_ENV',
+    'EXIT_NOT_STARTED',
+    'EXIT_STOPPED',
+]
 
 TRACEBACK_ENV = 'REALESRGAN_TRACEBACK'
 """Environment variable: set to 1 to get the full traceback of a failed run (as ``--debug`` does)."""
@@ -37,8 +45,18 @@ EXIT_STOPPED = 1
 
 # exception types whose message says enough without its type name (by name: DataLoader workers give names)
 _PLAIN_ERRORS = (ValueError, OSError, KeyError)
-_PLAIN_NAMES = frozenset({'ValueError', 'KeyError', 'OSError', 'FileNotFoundError', 'PermissionError',
-                          'IsADirectoryError', 'NotADirectoryError', 'OptionsError'})
+_PLAIN_NAMES = frozenset(
+    {
+        'ValueError',
+        'KeyError',
+        'OSError',
+        'FileNotFoundError',
+        'PermissionError',
+        'IsADirectoryError',
+        'NotADirectoryError',
+        'OptionsError',
+    }
+)
 
 
 class TrainingError(RuntimeError):
@@ -116,6 +134,7 @@ def one_line(error: BaseException) -> str:
 @dataclass
 class _MadeFolder:
     """A folder ``mkdir_and_rename`` made, the old folder it renamed out of the way, the parents it created."""
+
     path: str
     archived: Optional[str]
     new_parents: List[str]
@@ -154,6 +173,7 @@ def _replaced(module: Any, name: str, replacement: Any) -> Iterator[None]:
 @dataclass
 class _RunWatch:
     """What the wrapped BasicSR functions noted about the run: step, iterations done, folders made."""
+
     debug: bool
     step: str = 'reading the options'
     iterations_done: int = 0
@@ -164,11 +184,17 @@ class _RunWatch:
     def watching(self) -> Iterator[None]:
         """Wrap the functions ``train_pipeline`` calls (looked up in its module) for the length of the block."""
         wrappers = {
-            'parse_options': self._step(basicsr_train.parse_options,
-                                        'reading the command line and starting the processes',
-                                        'preparing the experiment folder', self._after_parse),
-            'load_resume_state': self._step(basicsr_train.load_resume_state, 'loading the training state',
-                                            'preparing the experiment folder and the loggers'),
+            'parse_options': self._step(
+                basicsr_train.parse_options,
+                'reading the command line and starting the processes',
+                'preparing the experiment folder',
+                self._after_parse,
+            ),
+            'load_resume_state': self._step(
+                basicsr_train.load_resume_state,
+                'loading the training state',
+                'preparing the experiment folder and the loggers',
+            ),
             'build_dataset': self._build_dataset(basicsr_train.build_dataset),
             'build_model': self._build_model(basicsr_train.build_model),
             'mkdir_and_rename': self._mkdir_and_rename(basicsr_train.mkdir_and_rename),
@@ -178,8 +204,9 @@ class _RunWatch:
             for name, wrapper in wrappers.items():
                 stack.enter_context(_replaced(basicsr_train, name, wrapper))
             # make_exp_dirs calls the mkdir_and_rename of its own module
-            stack.enter_context(_replaced(basicsr_misc, 'mkdir_and_rename',
-                                          self._mkdir_and_rename(basicsr_misc.mkdir_and_rename)))
+            stack.enter_context(
+                _replaced(basicsr_misc, 'mkdir_and_rename', self._mkdir_and_rename(basicsr_misc.mkdir_and_rename))
+            )
             yield
 
     def _step(self, function: Callable, during: str, after: str, noted: Optional[Callable] = None) -> Callable:
@@ -200,8 +227,10 @@ class _RunWatch:
 
     def _build_dataset(self, build_dataset: Callable) -> Callable:
         def wrapper(dataset_opt: Any) -> Any:
-            self.step = f'building the {dataset_opt.get("phase")} dataset "{dataset_opt.get("name")}" ' \
-                        f'({dataset_opt.get("type")})'
+            self.step = (
+                f'building the {dataset_opt.get("phase")} dataset "{dataset_opt.get("name")}" '
+                f'({dataset_opt.get("type")})'
+            )
             return build_dataset(dataset_opt)
 
         return wrapper
@@ -280,12 +309,15 @@ class _RunWatch:
         if not self.iterations_done:
             return f'{self.step}: {reason} (nothing was trained; set {TRACEBACK_ENV}=1 for the traceback)'
         kept = f' in {self.experiments_root}' if self.experiments_root else ''
-        return (f'training stopped {self.step}: {reason} (what was saved is kept{kept}; once fixed, continue '
-                f'from the last saved state with --auto_resume; set {TRACEBACK_ENV}=1 for the traceback)')
+        return (
+            f'training stopped {self.step}: {reason} (what was saved is kept{kept}; once fixed, continue '
+            f'from the last saved state with --auto_resume; set {TRACEBACK_ENV}=1 for the traceback)'
+        )
 
 
-def run_training(root_path: str, argv: Optional[Sequence[str]] = None,
-                 warn: Optional[Callable[[str], None]] = None) -> None:
+def run_training(
+    root_path: str, argv: Optional[Sequence[str]] = None, warn: Optional[Callable[[str], None]] = None
+) -> None:
     """Check the options, then train with BasicSR's ``train_pipeline``, as ``python realesrgan/train.py`` does.
 
     Args:

@@ -10,6 +10,7 @@ frames), :mod:`~realesrgan.video.timeline` (which input frame each output frame 
 :mod:`realesrgan.app.video_job` turns the command line into a job. Without PyAV, the settings and errors still import;
 the job raises a one-line :class:`ImportError` naming what to install (see :mod:`~realesrgan.video.deps`).
 """
+
 import importlib
 from typing import Any
 
@@ -18,13 +19,25 @@ from realesrgan.video.encoder_settings import DEFAULT_CRF, PIXEL_FORMATS, X264_P
 from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated
 
 __all__ = [
-    'DEFAULT_CRF', 'PIXEL_FORMATS', 'X264_PRESETS', 'EncoderSettings', 'VideoInputError', 'VideoJobError',
-    'VideoJobResult', 'VideoJobTerminated', 'require_pyav', 'upscale_video', 'worker_devices'
+    'DEFAULT_CRF',
+    'PIXEL_FORMATS',
+    'X264_PRESETS',
+    'EncoderSettings',
+    'VideoInputError',
+    'VideoJobError',
+    'VideoJobResult',
+    'VideoJobTerminated',
+    'require_pyav',
+    'upscale_video',
+    'worker_devices',
 ]
 
 # The job needs PyAV: it is imported on first use, so that the settings and errors above (and --help) work without.
-_NEED_PYAV = {'VideoJobResult': 'realesrgan.video.job', 'upscale_video': 'realesrgan.video.job',
-              'worker_devices': 'realesrgan.video.job'}
+_NEED_PYAV = {
+    'VideoJobResult': 'realesrgan.video.job',
+    'upscale_video': 'realesrgan.video.job',
+    'worker_devices': 'realesrgan.video.job',
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -5,6 +5,7 @@ so the output stays in sync. Only a codec that MP4 cannot hold (old AVI files wi
 instance) is re-encoded, to AAC, with a warning. A packet whose data is incomplete (the last one of a truncated
 file) is left out.
 """
+
 import logging
 from fractions import Fraction
 from typing import Dict, Iterator, Optional
@@ -47,9 +48,14 @@ class AudioCarrier:
                 self._outputs[stream.index] = output.add_stream_from_template(stream)
                 self._encoded[stream.index] = False
             else:
-                logger.warning('%s: MP4 cannot hold %s audio; re-encoding audio stream %d to %s', self.path, name,
-                               stream.index, FALLBACK_CODEC)
-                rates = av.Codec(FALLBACK_CODEC, 'w').audio_rates or (stream.rate, )
+                logger.warning(
+                    '%s: MP4 cannot hold %s audio; re-encoding audio stream %d to %s',
+                    self.path,
+                    name,
+                    stream.index,
+                    FALLBACK_CODEC,
+                )
+                rates = av.Codec(FALLBACK_CODEC, 'w').audio_rates or (stream.rate,)
                 target = output.add_stream(FALLBACK_CODEC, rate=min(rates, key=lambda rate: abs(rate - stream.rate)))
                 # the standard layout for the channel count (old files often leave the channel order unspecified)
                 target.layout = av.AudioLayout(f'{stream.layout.nb_channels}c')

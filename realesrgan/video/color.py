@@ -6,6 +6,7 @@ with accurate rounding: swscale's fast path subsamples it without filtering, and
 4.5 dB PSNR at yuv420p (40.2 -> 44.7 dB on upscaled frames, 4.5 more with bicubic chroma upsampling on decode)
 for a few percent more conversion time.
 """
+
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 CONVERSION_FLAGS = Interpolation.BICUBIC | Interpolation.ACCURATE_RND

@@ -3,6 +3,7 @@
 This module imports nothing but the standard library, so that :func:`require_pyav` runs before anything that
 needs PyAV is imported (``realesrgan.video`` calls it first).
 """
+
 import importlib
 
 INSTALL_HINT = 'pip install av (in a clone of this project: pip install -e ".[video]")'
@@ -27,5 +28,7 @@ def require_pyav() -> None:
     else:
         return
     reason = ' '.join(str(cause).split())
-    raise ImportError(f'PyAV is installed but cannot be imported ({reason}); reinstall it: pip install '
-                      '--force-reinstall av', name='av') from None
+    raise ImportError(
+        f'PyAV is installed but cannot be imported ({reason}); reinstall it: pip install --force-reinstall av',
+        name='av',
+    ) from None

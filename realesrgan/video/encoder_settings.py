@@ -1,11 +1,22 @@
 """How the video is encoded: x264's quality, speed and pixel format, checked (no PyAV needed to read them)."""
+
 from dataclasses import dataclass
 
 __all__ = ['DEFAULT_CRF', 'PIXEL_FORMATS', 'X264_PRESETS', 'EncoderSettings']
 
 PIXEL_FORMATS = ('yuv420p', 'yuv444p')
-X264_PRESETS = ('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow',
-                'placebo')
+X264_PRESETS = (
+    'ultrafast',
+    'superfast',
+    'veryfast',
+    'faster',
+    'fast',
+    'medium',
+    'slow',
+    'slower',
+    'veryslow',
+    'placebo',
+)
 DEFAULT_CRF = 23  # x264's own default: visually good; 0 is lossless (up to the RGB/YUV conversion)
 
 

@@ -12,6 +12,7 @@ end at once, removing the work folder (see :func:`~realesrgan.video.worker.die_w
 that could not happen, the next job writing the same output removes the folders whose owner is gone. The work
 folder records its owner (host, process id and start time) in a small ``owner`` file for that.
 """
+
 import json
 import logging
 import multiprocessing
@@ -101,8 +102,10 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     its default action: a handler the caller installed is left alone. A second SIGTERM is ignored while the job
     cleans up.
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
         yield
         return
 
@@ -118,17 +121,19 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 @_sigterm_as_interrupt()
-def upscale_video(input_path: str,
-                  output_path: str,
-                  make_upscaler: UpscalerFactory,
-                  devices: Sequence[str] = ('cpu', ),
-                  fps: Optional[Fraction] = None,
-                  encoder: Optional[EncoderSettings] = None,
-                  segment_length: Optional[int] = None,
-                  extract_frame_first: bool = False,
-                  frame_ext: str = 'png',
-                  progress: Optional[Callable[[int], None]] = None,
-                  on_start: Optional[Callable[[int], None]] = None) -> VideoJobResult:
+def upscale_video(
+    input_path: str,
+    output_path: str,
+    make_upscaler: UpscalerFactory,
+    devices: Sequence[str] = ('cpu',),
+    fps: Optional[Fraction] = None,
+    encoder: Optional[EncoderSettings] = None,
+    segment_length: Optional[int] = None,
+    extract_frame_first: bool = False,
+    frame_ext: str = 'png',
+    progress: Optional[Callable[[int], None]] = None,
+    on_start: Optional[Callable[[int], None]] = None,
+) -> VideoJobResult:
     """Upscale every frame of a video (or a folder of frames) into an H.264 MP4, keeping the audio.
 
     Args:
@@ -180,15 +185,27 @@ def upscale_video(input_path: str,
         joined = os.path.join(work_folder, 'joined.mp4')
         audio = AudioCarrier(source.path, source.start_time) if source.audio_streams else None
         try:
-            join_segments([plan.segment_path(s) for s in segments], [timeline.pts[s.start] for s in segments],
-                          timeline.time_base, joined, audio)
+            join_segments(
+                [plan.segment_path(s) for s in segments],
+                [timeline.pts[s.start] for s in segments],
+                timeline.time_base,
+                joined,
+                audio,
+            )
             os.replace(joined, output_path)
         except (OSError, av.error.FFmpegError) as exc:
             raise VideoJobError(f'writing {output_path} failed: {exc}') from None
     finally:
         shutil.rmtree(work_folder, ignore_errors=True)
-    return VideoJobResult(output_path, timeline.num_frames, timeline.frame_rate, len(segments), num_workers,
-                          source.audio_streams, warnings.lines())
+    return VideoJobResult(
+        output_path,
+        timeline.num_frames,
+        timeline.frame_rate,
+        len(segments),
+        num_workers,
+        source.audio_streams,
+        warnings.lines(),
+    )
 
 
 def remove_stale_work_folders(output_path: str) -> List[str]:
@@ -224,8 +241,10 @@ def remove_stale_work_folders(output_path: str) -> List[str]:
                 logger.info('removing %s, left by a job that was killed (process %s)', path, owner.get('pid'))
                 shutil.rmtree(path, ignore_errors=True)
             continue
-        warnings.append(f'{path} is the work folder of another job writing {name} (it may still be running); '
-                        'delete it if no such job runs')
+        warnings.append(
+            f'{path} is the work folder of another job writing {name} (it may still be running); '
+            'delete it if no such job runs'
+        )
     return warnings
 
 
@@ -248,8 +267,9 @@ def _make_work_folder(output_path: str) -> str:
     except OSError as exc:
         if work_folder is not None:
             shutil.rmtree(work_folder, ignore_errors=True)
-        raise VideoInputError(f'cannot write to the output folder {folder} ({exc.strerror or exc}); choose '
-                              'another one with -o') from None
+        raise VideoInputError(
+            f'cannot write to the output folder {folder} ({exc.strerror or exc}); choose another one with -o'
+        ) from None
 
 
 def _read_owner(work_folder: str) -> Optional[dict]:
@@ -308,8 +328,9 @@ def _process_context() -> BaseContext:
     return multiprocessing.get_context('spawn')
 
 
-def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Callable[[int], None]],
-                 warnings: '_Warnings') -> None:
+def _run_workers(
+    plan: WorkerPlan, devices: Sequence[str], progress: Optional[Callable[[int], None]], warnings: '_Warnings'
+) -> None:
     context = _process_context()
     tasks, events = context.Queue(), context.Queue()
     for segment in plan.segments:
@@ -323,7 +344,9 @@ def _run_workers(plan: WorkerPlan, devices: Sequence[str], progress: Optional[Ca
             target=run_worker,
             args=(i, device, threads if device == 'cpu' else 0, plan, tasks, events),
             name=f'realesrgan-video-worker-{i}',
-            daemon=True) for i, device in enumerate(devices)
+            daemon=True,
+        )
+        for i, device in enumerate(devices)
     ]
     for worker in workers:
         worker.start()
@@ -376,7 +399,7 @@ class _Warnings:
         """One line per warning, at most ``_MAX_WARNINGS`` of them (the log has all)."""
         lines = [message if count == 1 else f'{message} ({count} times)' for message, count in self._counts.items()]
         if len(lines) > _MAX_WARNINGS:
-            lines[_MAX_WARNINGS - 1:] = [f'... and {len(lines) - _MAX_WARNINGS + 1} more warnings (see the log)']
+            lines[_MAX_WARNINGS - 1 :] = [f'... and {len(lines) - _MAX_WARNINGS + 1} more warnings (see the log)']
         return tuple(lines)
 
 
@@ -387,8 +410,13 @@ class _JobWatcher:
     it is retired; otherwise the job fails, naming the segment the worker had in hand.
     """
 
-    def __init__(self, workers: Sequence[multiprocessing.process.BaseProcess], segments: Sequence[Segment],
-                 progress: Optional[Callable[[int], None]], warnings: Optional[_Warnings] = None) -> None:
+    def __init__(
+        self,
+        workers: Sequence[multiprocessing.process.BaseProcess],
+        segments: Sequence[Segment],
+        progress: Optional[Callable[[int], None]],
+        warnings: Optional[_Warnings] = None,
+    ) -> None:
         self.workers = workers
         self.segments = segments
         self.progress = progress

@@ -11,6 +11,7 @@ for streaming: it declares more frames than it holds, and its last packet is inc
 left out everywhere (fed to the decoder, one makes it drop the frames before it), the readable frames are
 upscaled and :func:`describe_shortfall` says what is missing.
 """
+
 import bisect
 import logging
 import os
@@ -121,8 +122,10 @@ def describe_shortfall(source: VideoSource) -> Optional[str]:
     else:
         return None
     video_end = (source.end_pts * source.time_base) - source.start_time
-    text = (f'{missing}: the file is truncated or damaged; the output has the {source.num_frames} readable frames '
-            f'(to {float(video_end):.2f} s)')
+    text = (
+        f'{missing}: the file is truncated or damaged; the output has the {source.num_frames} readable frames '
+        f'(to {float(video_end):.2f} s)'
+    )
     if source.audio_streams and source.audio_end is not None:
         text += f' and the audio the file still holds (to {float(source.audio_end - source.start_time):.2f} s)'
     return text
@@ -170,8 +173,10 @@ def read_frame_file(path: str, width: int, height: int) -> np.ndarray:
     if img is None:
         raise VideoInputError(f'frame {path} is not an image that OpenCV can read; replace or remove it')
     if img.shape[:2] != (height, width):
-        raise VideoInputError(f'frame {path} is {img.shape[1]}x{img.shape[0]}, but the first frame is '
-                              f'{width}x{height}; all frames of a video must have the same size')
+        raise VideoInputError(
+            f'frame {path} is {img.shape[1]}x{img.shape[0]}, but the first frame is '
+            f'{width}x{height}; all frames of a video must have the same size'
+        )
     if img.dtype == np.uint16:
         img = np.round(img / 257.0).astype(np.uint8)
     elif img.dtype != np.uint8:
@@ -208,8 +213,10 @@ def extract_frames(source: VideoSource, folder: str, ext: str = 'png') -> VideoS
 def _probe_folder(folder: str, fps: Fraction) -> VideoSource:
     names = sorted(name for name in os.listdir(folder) if name.lower().endswith(IMAGE_EXTENSIONS))
     if not names:
-        raise VideoInputError(f'folder {folder} holds no frames; put images ({", ".join(IMAGE_EXTENSIONS)}) '
-                              'in it, named so that sorting by name gives the frame order')
+        raise VideoInputError(
+            f'folder {folder} holds no frames; put images ({", ".join(IMAGE_EXTENSIONS)}) '
+            'in it, named so that sorting by name gives the frame order'
+        )
     files = tuple(os.path.join(folder, name) for name in names)
     first = read_frame_file(files[0], *_image_size(files[0]))
     height, width = first.shape[:2]
@@ -225,7 +232,8 @@ def _probe_folder(folder: str, fps: Fraction) -> VideoSource:
         frame_pts=tuple(range(len(files))),
         end_pts=len(files),
         frame_rate=fps,
-        frame_files=files)
+        frame_files=files,
+    )
 
 
 def _image_size(path: str) -> Tuple[int, int]:
@@ -241,19 +249,23 @@ def _open_video(path: str) -> av.container.InputContainer:
     try:
         return av.open(path)
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise VideoInputError(f'{path} is not a video file that FFmpeg can read ({exc}); give a video file '
-                              'or a folder of frames') from None
+        raise VideoInputError(
+            f'{path} is not a video file that FFmpeg can read ({exc}); give a video file or a folder of frames'
+        ) from None
 
 
 def _probe_video(path: str) -> VideoSource:
     with _open_video(path) as container:
         if container.format.name in _IMAGE_DEMUXERS:
-            raise VideoInputError(f'{path} is a single image, not a video; use inference_realesrgan.py for '
-                                  'images, or give a folder of frames')
+            raise VideoInputError(
+                f'{path} is a single image, not a video; use inference_realesrgan.py for '
+                'images, or give a folder of frames'
+            )
         if not container.streams.video:
             found = ', '.join(stream.type for stream in container.streams) or 'none'
-            raise VideoInputError(f'{path} has no video stream (streams found: {found}); give a video file '
-                                  'or a folder of frames')
+            raise VideoInputError(
+                f'{path} has no video stream (streams found: {found}); give a video file or a folder of frames'
+            )
         stream = container.streams.video[0]
         time_base = stream.time_base
         starts = [Fraction(s.start_time) * s.time_base for s in container.streams.audio if s.start_time is not None]
@@ -304,7 +316,8 @@ def _probe_video(path: str) -> VideoSource:
         seekable=seekable,
         declared_frames=declared_frames,
         incomplete_frames=incomplete,
-        audio_end=audio_end)
+        audio_end=audio_end,
+    )
 
 
 def _typical_interval(frame_pts: Tuple[int, ...], frame_rate: Optional[Fraction], time_base: Fraction) -> int:
@@ -335,8 +348,12 @@ def _decode_frames(source: VideoSource, start: int, stop: int) -> Iterator[Tuple
             continue
         image = _to_bgr(frame)
         if index > expected:
-            logger.warning('%s: frames %d-%d could not be decoded; repeating the frame before them to keep the '
-                           'timing', source.path, expected, index - 1)
+            logger.warning(
+                '%s: frames %d-%d could not be decoded; repeating the frame before them to keep the timing',
+                source.path,
+                expected,
+                index - 1,
+            )
         while expected < min(index, stop):
             yield expected, image if previous is None else previous
             expected += 1
@@ -346,8 +363,10 @@ def _decode_frames(source: VideoSource, start: int, stop: int) -> Iterator[Tuple
         previous = image
         expected = index + 1
     if expected < stop:
-        raise VideoInputError(f'{source.path}: decoding stopped at frame {expected} of {source.num_frames}; the '
-                              'file may be damaged or truncated')
+        raise VideoInputError(
+            f'{source.path}: decoding stopped at frame {expected} of {source.num_frames}; the '
+            'file may be damaged or truncated'
+        )
 
 
 def _indexed_frames(source: VideoSource, start: int) -> Iterator[Tuple[int, av.VideoFrame]]:
@@ -380,5 +399,4 @@ def _complete_frames(container: av.container.InputContainer, stream: av.VideoStr
 
 def _to_bgr(frame: av.VideoFrame) -> np.ndarray:
     """Convert with the frame's own colour matrix and range, interpolating the chroma with accurate rounding."""
-    return frame.to_ndarray(format='bgr24', src_color_range=frame.color_range or None,
-                            interpolation=CONVERSION_FLAGS)
+    return frame.to_ndarray(format='bgr24', src_color_range=frame.color_range or None, interpolation=CONVERSION_FLAGS)

@@ -1,4 +1,5 @@
 """Write small H.264 clips with a sine-tone AAC track: a sample to try the video CLI on, and test/benchmark input."""
+
 from typing import Iterator, Optional, Sequence, Tuple
 
 import av
@@ -27,11 +28,17 @@ def panning_frames(photo: np.ndarray, size: Tuple[int, int], num_frames: int) ->
     if scale > 1:
         photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     for k in range(num_frames):
-        yield np.ascontiguousarray(photo[:height, k:k + width])
+        yield np.ascontiguousarray(photo[:height, k : k + width])
 
 
-def write_clip(path: str, frames: Sequence[np.ndarray], fps: int = 24, audio_codec: Optional[str] = 'aac',
-               gop: int = 12, container: Optional[str] = None) -> str:
+def write_clip(
+    path: str,
+    frames: Sequence[np.ndarray],
+    fps: int = 24,
+    audio_codec: Optional[str] = 'aac',
+    gop: int = 12,
+    container: Optional[str] = None,
+) -> str:
     """Encode BGR frames as H.264 (yuv420p, B-frames, a keyframe every ``gop`` frames) with a mono tone as long.
 
     Args:

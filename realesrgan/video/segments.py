@@ -5,6 +5,7 @@ every segment is encoded from its own fresh encoder state: the output is therefo
 worker or eight. Joining copies the compressed packets in order (each segment starts with a keyframe), moves
 each segment's timestamps to its place in the whole video and interleaves the audio packets by time.
 """
+
 import heapq
 import math
 from dataclasses import dataclass
@@ -74,8 +75,13 @@ def plan_segments(num_frames: int, segment_length: Optional[int] = None) -> List
     return [Segment(i, start, min(start + length, num_frames)) for i, start in enumerate(starts)]
 
 
-def join_segments(segment_files: Sequence[str], start_pts: Sequence[int], time_base: Fraction, output_path: str,
-                  audio: Optional[AudioCarrier] = None) -> None:
+def join_segments(
+    segment_files: Sequence[str],
+    start_pts: Sequence[int],
+    time_base: Fraction,
+    output_path: str,
+    audio: Optional[AudioCarrier] = None,
+) -> None:
     """Concatenate encoded segments (and the input's audio) into one MP4 file, copying packets as they are.
 
     Each segment file starts at timestamp zero; it is moved to its ``start_pts``. Decoding timestamps are
@@ -118,15 +124,20 @@ class _SegmentLayout:
         for path, start in zip(segment_files, start_pts):
             with av.open(path) as container:
                 stream = container.streams.video[0]
-                params = (stream.codec_context.width, stream.codec_context.height,
-                          bytes(stream.codec_context.extradata or b''))
+                params = (
+                    stream.codec_context.width,
+                    stream.codec_context.height,
+                    bytes(stream.codec_context.extradata or b''),
+                )
                 if reference is None:
                     reference = params
                     self.time_base = stream.time_base
                 elif params != reference or stream.time_base != self.time_base:
-                    raise VideoJobError(f'segment {path} was encoded with other parameters than the first one '
-                                        '(size, encoder headers or time base); cannot join them without '
-                                        're-encoding')
+                    raise VideoJobError(
+                        f'segment {path} was encoded with other parameters than the first one '
+                        '(size, encoder headers or time base); cannot join them without '
+                        're-encoding'
+                    )
                 offset = round(start * time_base / self.time_base)
                 self.offsets.append(offset)
                 presentation.extend(p.pts + offset for p in container.demux(stream) if p.size)

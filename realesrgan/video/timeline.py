@@ -5,6 +5,7 @@ survives and the output lasts exactly as long as the input. With ``--fps`` the o
 the same duration: each output frame shows the input frame that is on screen in the middle of its slot (frames
 are repeated or dropped, never sped up), so the copied audio stays in sync.
 """
+
 import bisect
 import math
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ def _keep_input_timing(source: VideoSource) -> Timeline:
         time_base=source.time_base,
         pts=tuple(pts - origin for pts in source.frame_pts),
         end_pts=source.end_pts - origin,
-        frame_rate=source.frame_rate)
+        frame_rate=source.frame_rate,
+    )
 
 
 def _resample(source: VideoSource, fps: Fraction) -> Timeline:
@@ -89,11 +91,11 @@ def _resample(source: VideoSource, fps: Fraction) -> Timeline:
     count = max(1, round(source.duration * fps))
     input_starts = [(pts - first) * source.time_base for pts in source.frame_pts]
     # the input frame on screen at the middle of each output slot (a frame starting exactly there is not yet)
-    source_index = tuple(
-        max(0, bisect.bisect_left(input_starts, (k + Fraction(1, 2)) / fps) - 1) for k in range(count))
+    source_index = tuple(max(0, bisect.bisect_left(input_starts, (k + Fraction(1, 2)) / fps) - 1) for k in range(count))
     return Timeline(
         time_base=time_base,
         pts=tuple(start_ticks + k * frame_ticks for k in range(count)),
         end_pts=start_ticks + count * frame_ticks,
         frame_rate=fps,
-        source_index=source_index)
+        source_index=source_index,
+    )

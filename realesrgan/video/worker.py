@@ -7,6 +7,7 @@ A worker takes segment numbers from a task queue until it gets ``None``, and rep
 (killed, out of memory, a crash in native code) is noticed as well. The other way round, a worker dies with the
 job's process, however that ends (see :func:`die_with_parent`): a killed job leaves no worker encoding on.
 """
+
 import ctypes
 import logging
 import multiprocessing
@@ -83,6 +84,7 @@ def run_worker(worker_id: int, device: str, num_threads: int, plan: WorkerPlan, 
     try:
         if num_threads:
             import torch
+
             torch.set_num_threads(num_threads)
         upscale = plan.make_upscaler(device)
         while True:
@@ -120,8 +122,12 @@ def die_with_parent(work_folder: str) -> None:
         return
     if sys.platform.startswith('linux') and os.getppid() == parent.pid:
         _set_parent_death_signal(signal.SIGKILL)
-    watchdog = threading.Thread(target=_exit_when_closed, args=(parent.sentinel, work_folder),
-                                name='realesrgan-video-parent-watchdog', daemon=True)
+    watchdog = threading.Thread(
+        target=_exit_when_closed,
+        args=(parent.sentinel, work_folder),
+        name='realesrgan-video-parent-watchdog',
+        daemon=True,
+    )
     watchdog.start()
 
 
@@ -187,8 +193,9 @@ def encode_segment(plan: WorkerPlan, segment: Segment, upscale: FrameUpscaler, o
     last_input = timeline.source_of(segment.stop - 1)
     origin = timeline.pts[segment.start]
     current_index, current_output = -1, None
-    with closing(read_frames(plan.source, first_input, last_input + 1)) as frames, \
-            SegmentWriter(plan.segment_path(segment), plan.encoder, timeline.time_base, timeline.frame_rate) as writer:
+    with closing(read_frames(plan.source, first_input, last_input + 1)) as frames, SegmentWriter(
+        plan.segment_path(segment), plan.encoder, timeline.time_base, timeline.frame_rate
+    ) as writer:
         for k in range(segment.start, segment.stop):
             wanted = timeline.source_of(k)
             if wanted != current_index:

@@ -6,6 +6,7 @@ an odd width or height is padded by repeating its last column or row once, and t
 than ``input x outscale`` in that direction. ``yuv444p`` keeps full-resolution colour and odd sizes as they are,
 but fewer players (browsers, phones) decode it.
 """
+
 from fractions import Fraction
 from typing import Any, Dict, Optional
 
@@ -82,8 +83,12 @@ class SegmentWriter:
         if self._container is None:
             self._open(image.shape[1], image.shape[0])
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format='bgr24')
-        frame = frame.reformat(format=self.settings.pix_fmt, dst_colorspace=OUTPUT_COLORSPACE,
-                               dst_color_range=OUTPUT_RANGE, interpolation=CONVERSION_FLAGS)
+        frame = frame.reformat(
+            format=self.settings.pix_fmt,
+            dst_colorspace=OUTPUT_COLORSPACE,
+            dst_color_range=OUTPUT_RANGE,
+            interpolation=CONVERSION_FLAGS,
+        )
         frame.pts = pts
         frame.duration = duration
         frame.time_base = self.time_base

@@ -8,6 +8,7 @@ fast. x264 has no option to remove one instruction set, only ``asm=<list>`` to g
 ask which ones it detected; it does print them (``using cpu capabilities: MMX2 ... AVX2 AVX512``) when an encoder
 opens, so the list is read from that message, checked by opening an encoder with it, and used without AVX512.
 """
+
 import functools
 from fractions import Fraction
 from typing import Dict, List, Optional
@@ -48,7 +49,7 @@ def _detected_features() -> Optional[List[str]]:
         av.logging.set_level(previous)
     for _, _, message in messages:
         if message.startswith(_CAPABILITIES):
-            return message[len(_CAPABILITIES):].split()
+            return message[len(_CAPABILITIES) :].split()
     return None
 
 

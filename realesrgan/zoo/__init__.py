@@ -7,6 +7,7 @@
 * :mod:`~realesrgan.zoo.ncnn`: ncnn ``.param``/``.bin`` to PyTorch conversion.
 * :mod:`~realesrgan.zoo.weights`: local file, cache, checked download or ncnn conversion (:func:`resolve_model_path`).
 """
+
 from realesrgan.zoo.checkpoint import CheckpointError, load_state_dict, save_checkpoint
 from realesrgan.zoo.detect import build_model_from_checkpoint, detect_architecture
 from realesrgan.zoo.families import FAMILIES, OFFICIAL_PARAM_KEY, ArchFamily, ArchInfo, build_arch
@@ -15,8 +16,23 @@ from realesrgan.zoo.table import MODEL_ZOO, ModelSpec, get_model_spec
 from realesrgan.zoo.weights import DEFAULT_WEIGHTS_DIR, WeightsNotFoundError, resolve_model_path
 
 __all__ = [
-    'DEFAULT_WEIGHTS_DIR', 'FAMILIES', 'MODEL_ZOO', 'OFFICIAL_PARAM_KEY', 'ArchFamily', 'ArchInfo', 'CheckpointError',
-    'ModelSpec', 'NcnnConversion', 'NcnnFormatError', 'WeightsNotFoundError', 'build_arch',
-    'build_model_from_checkpoint', 'convert_ncnn', 'detect_architecture', 'get_model_spec', 'load_state_dict',
-    'resolve_model_path', 'save_checkpoint'
+    'DEFAULT_WEIGHTS_DIR',
+    'FAMILIES',
+    'MODEL_ZOO',
+    'OFFICIAL_PARAM_KEY',
+    'ArchFamily',
+    'ArchInfo',
+    'CheckpointError',
+    'ModelSpec',
+    'NcnnConversion',
+    'NcnnFormatError',
+    'WeightsNotFoundError',
+    'build_arch',
+    'build_model_from_checkpoint',
+    'convert_ncnn',
+    'detect_architecture',
+    'get_model_spec',
+    'load_state_dict',
+    'resolve_model_path',
+    'save_checkpoint',
 ]

@@ -1,4 +1,5 @@
 """Reading and writing generator checkpoints in the official layout (``{'params_ema' | 'params': state_dict}``)."""
+
 import os
 from typing import Dict, Optional
 
@@ -43,22 +44,28 @@ def load_state_dict(path: str, param_key: Optional[str] = None) -> StateDict:
         CheckpointError: The file cannot be read or holds no state dict.
     """
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'Checkpoint {path} does not exist; check the path (or give a model name to use '
-                                'official weights).')
+        raise FileNotFoundError(
+            f'Checkpoint {path} does not exist; check the path (or give a model name to use official weights).'
+        )
     try:
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as error:  # torch raises several unrelated types for unreadable files
-        raise CheckpointError(f'{path} is not a PyTorch checkpoint that can be loaded safely '
-                              f'({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ""}). '
-                              'Pass a generator .pth file (e.g. net_g_*.pth or an official model).') from error
+        raise CheckpointError(
+            f'{path} is not a PyTorch checkpoint that can be loaded safely '
+            f'({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ""}). '
+            'Pass a generator .pth file (e.g. net_g_*.pth or an official model).'
+        ) from error
     if not isinstance(checkpoint, dict):
-        raise CheckpointError(f'{path} holds a {type(checkpoint).__name__}, not a dict of weights; save '
-                              'model.state_dict() (optionally under "params") instead of the whole model.')
+        raise CheckpointError(
+            f'{path} holds a {type(checkpoint).__name__}, not a dict of weights; save '
+            'model.state_dict() (optionally under "params") instead of the whole model.'
+        )
 
     if param_key is not None:
         if param_key not in checkpoint:
-            raise CheckpointError(f'{path} has no {param_key!r} entry; its top-level keys are '
-                                  f'{_describe_keys(checkpoint)}.')
+            raise CheckpointError(
+                f'{path} has no {param_key!r} entry; its top-level keys are {_describe_keys(checkpoint)}.'
+            )
         state_dict = checkpoint[param_key]
     elif 'params_ema' in checkpoint:
         state_dict = checkpoint['params_ema']
@@ -69,11 +76,13 @@ def load_state_dict(path: str, param_key: Optional[str] = None) -> StateDict:
 
     not_tensors = [key for key, value in state_dict.items() if not isinstance(value, torch.Tensor)]
     if not_tensors or not state_dict:
-        raise CheckpointError(f'{path} has no "params_ema"/"params" entry and is not a bare state dict '
-                              f'(top-level keys: {_describe_keys(checkpoint)}). A training state (*.state) '
-                              'is not a model: use the matching net_g_*.pth.')
+        raise CheckpointError(
+            f'{path} has no "params_ema"/"params" entry and is not a bare state dict '
+            f'(top-level keys: {_describe_keys(checkpoint)}). A training state (*.state) '
+            'is not a model: use the matching net_g_*.pth.'
+        )
     if all(key.startswith(_WRAPPER_PREFIX) for key in state_dict):
-        state_dict = {key[len(_WRAPPER_PREFIX):]: value for key, value in state_dict.items()}
+        state_dict = {key[len(_WRAPPER_PREFIX) :]: value for key, value in state_dict.items()}
     return state_dict
 
 

@@ -5,6 +5,7 @@ RRDBNet from ``conv_first``, whose input width tells the pixel-unshuffle scale, 
 SRVGGNetCompact from the ``body`` convolutions and whether the activations carry PReLU slopes). The result is then
 checked against a shape-only instance of the architecture, key by key.
 """
+
 import copy
 from functools import lru_cache
 from typing import Any, Dict, Optional, Tuple
@@ -30,14 +31,20 @@ def _check_fit(info: ArchInfo, state_dict: StateDict) -> None:
     expected = {key: tuple(value.shape) for key, value in meta_state.items()}
     missing = [key for key in expected if key not in state_dict]
     unexpected = [key for key in state_dict if key not in expected]
-    wrong = [f'{key} {list(state_dict[key].shape)} (expected {list(shape)})' for key, shape in expected.items()
-             if key in state_dict and tuple(state_dict[key].shape) != shape]
-    problems = [f'{label}: {", ".join(items[:5])}{" ..." if len(items) > 5 else ""}'
-                for label, items in (('missing', missing), ('unexpected', unexpected), ('wrong shape', wrong))
-                if items]
+    wrong = [
+        f'{key} {list(state_dict[key].shape)} (expected {list(shape)})'
+        for key, shape in expected.items()
+        if key in state_dict and tuple(state_dict[key].shape) != shape
+    ]
+    problems = [
+        f'{label}: {", ".join(items[:5])}{" ..." if len(items) > 5 else ""}'
+        for label, items in (('missing', missing), ('unexpected', unexpected), ('wrong shape', wrong))
+        if items
+    ]
     if problems:
-        raise CheckpointError(f'the closest fit, {info.arch}({_format_kwargs(info.kwargs)}), disagrees: '
-                              f'{"; ".join(problems)}.')
+        raise CheckpointError(
+            f'the closest fit, {info.arch}({_format_kwargs(info.kwargs)}), disagrees: {"; ".join(problems)}.'
+        )
 
 
 def _format_kwargs(kwargs: Dict[str, Any]) -> str:
@@ -64,9 +71,11 @@ def detect_architecture(state_dict: StateDict, default_act_type: str = DEFAULT_P
         CheckpointError: The state dict fits neither RRDBNet nor SRVGGNetCompact; the message says what it holds.
     """
     if any(key.endswith('.weight_orig') for key in state_dict):
-        raise CheckpointError('These are discriminator weights (spectral-norm keys such as '
-                              f'{next(key for key in state_dict if key.endswith(".weight_orig"))!r}); '
-                              'use the generator checkpoint (net_g_*.pth or an official model) instead.')
+        raise CheckpointError(
+            'These are discriminator weights (spectral-norm keys such as '
+            f'{next(key for key in state_dict if key.endswith(".weight_orig"))!r}); '
+            'use the generator checkpoint (net_g_*.pth or an official model) instead.'
+        )
     family = next((family for family in FAMILIES.values() if family.marker_key in state_dict), None)
     if family is None:
         needs = ' nor '.join(f'{family.name} (needs {family.marker_key})' for family in FAMILIES.values())
@@ -75,13 +84,15 @@ def detect_architecture(state_dict: StateDict, default_act_type: str = DEFAULT_P
         info = family.read_kwargs(state_dict, default_act_type)
         _check_fit(info, state_dict)
     except CheckpointError as error:
-        raise CheckpointError(f'Cannot load the weights as {family.name}: {error} '
-                              f'(The weights hold {_describe(state_dict)}.)') from None
+        raise CheckpointError(
+            f'Cannot load the weights as {family.name}: {error} (The weights hold {_describe(state_dict)}.)'
+        ) from None
     return info
 
 
-def build_model_from_checkpoint(path: str, param_key: Optional[str] = None,
-                                default_act_type: str = DEFAULT_PLAIN_ACT_TYPE) -> Tuple[nn.Module, ArchInfo]:
+def build_model_from_checkpoint(
+    path: str, param_key: Optional[str] = None, default_act_type: str = DEFAULT_PLAIN_ACT_TYPE
+) -> Tuple[nn.Module, ArchInfo]:
     """Load any supported generator checkpoint into the matching network, without being told the architecture.
 
     Args:

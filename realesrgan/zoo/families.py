@@ -6,6 +6,7 @@ model zoo (:mod:`~realesrgan.zoo.table`), checkpoint detection (:mod:`~realesrga
 look architectures up here: adding a family is adding one :class:`ArchFamily` (the ncnn reader,
 :mod:`~realesrgan.zoo.ncnn`, knows the graphs of the two official families only).
 """
+
 import logging
 import math
 import re
@@ -90,33 +91,55 @@ def _read_rrdbnet(state_dict: StateDict, default_act_type: str) -> ArchInfo:
     num_grow_ch = _shape(state_dict, 'body.0.rdb1.conv1.weight', 4)[0]
     num_block = len({match.group(1) for match in map(re.compile(r'body\.(\d+)\.').match, state_dict) if match})
     scale, num_in_ch = rrdbnet_scale(first_in_ch, num_out_ch)
-    kwargs = dict(num_in_ch=num_in_ch, num_out_ch=num_out_ch, num_feat=num_feat, num_block=num_block,
-                  num_grow_ch=num_grow_ch, scale=scale)
+    kwargs = dict(
+        num_in_ch=num_in_ch,
+        num_out_ch=num_out_ch,
+        num_feat=num_feat,
+        num_block=num_block,
+        num_grow_ch=num_grow_ch,
+        scale=scale,
+    )
     return ArchInfo('RRDBNet', kwargs, scale)
 
 
 def _read_srvgg(state_dict: StateDict, default_act_type: str) -> ArchInfo:
     pattern = re.compile(r'body\.(\d+)\.weight')
-    conv_indices = sorted(int(match.group(1)) for key, value in state_dict.items()
-                          if (match := pattern.fullmatch(key)) and value.dim() == 4)
+    conv_indices = sorted(
+        int(match.group(1))
+        for key, value in state_dict.items()
+        if (match := pattern.fullmatch(key)) and value.dim() == 4
+    )
     if not conv_indices or conv_indices != list(range(0, 2 * len(conv_indices), 2)):
-        raise CheckpointError(f'SRVGGNetCompact convolutions must sit at body.0, body.2, body.4, ...; found them '
-                              f'at {[f"body.{index}" for index in conv_indices]}.')
+        raise CheckpointError(
+            f'SRVGGNetCompact convolutions must sit at body.0, body.2, body.4, ...; found them '
+            f'at {[f"body.{index}" for index in conv_indices]}.'
+        )
     num_feat, num_in_ch = _shape(state_dict, 'body.0.weight', 4)[:2]
     last_out_ch = _shape(state_dict, f'body.{conv_indices[-1]}.weight', 4)[0]
     upscale = math.isqrt(last_out_ch // num_in_ch)
     if upscale < 1 or num_in_ch * upscale * upscale != last_out_ch:
-        raise CheckpointError(f'The last SRVGGNetCompact convolution has {last_out_ch} outputs; with {num_in_ch} '
-                              'input (= output) channels that is not num_out_ch * upscale**2 for any upscale.')
+        raise CheckpointError(
+            f'The last SRVGGNetCompact convolution has {last_out_ch} outputs; with {num_in_ch} '
+            'input (= output) channels that is not num_out_ch * upscale**2 for any upscale.'
+        )
     slopes = state_dict.get('body.1.weight')
     if slopes is not None and slopes.dim() == 1:
         act_type = 'prelu'
     else:
         act_type = default_act_type
-        logger.info('SRVGGNetCompact checkpoint without PReLU slopes: ReLU and LeakyReLU cannot be told apart '
-                    'from the weights; assuming act_type=%r.', act_type)
-    kwargs = dict(num_in_ch=num_in_ch, num_out_ch=num_in_ch, num_feat=num_feat, num_conv=len(conv_indices) - 2,
-                  upscale=upscale, act_type=act_type)
+        logger.info(
+            'SRVGGNetCompact checkpoint without PReLU slopes: ReLU and LeakyReLU cannot be told apart '
+            'from the weights; assuming act_type=%r.',
+            act_type,
+        )
+    kwargs = dict(
+        num_in_ch=num_in_ch,
+        num_out_ch=num_in_ch,
+        num_feat=num_feat,
+        num_conv=len(conv_indices) - 2,
+        upscale=upscale,
+        act_type=act_type,
+    )
     return ArchInfo('SRVGGNetCompact', kwargs, upscale)
 
 
@@ -145,8 +168,14 @@ FAMILIES: Dict[str, ArchFamily] = {
     family.name: family
     for family in (
         # Official RRDBNet files keep the EMA weights; x2 / x1 networks pixel-unshuffle their input by 2 / 4.
-        ArchFamily('RRDBNet', RRDBNet, 'params_ema', 'conv_first.weight', _read_rrdbnet,
-                   lambda kwargs: {2: 2, 1: 4}.get(kwargs.get('scale', 4), 1)),
+        ArchFamily(
+            'RRDBNet',
+            RRDBNet,
+            'params_ema',
+            'conv_first.weight',
+            _read_rrdbnet,
+            lambda kwargs: {2: 2, 1: 4}.get(kwargs.get('scale', 4), 1),
+        ),
         ArchFamily('SRVGGNetCompact', SRVGGNetCompact, 'params', 'body.0.weight', _read_srvgg, lambda kwargs: 1),
     )
 }

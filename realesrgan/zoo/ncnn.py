@@ -9,6 +9,7 @@ shuffle factor, activation) the tensors map one to one onto a freshly built netw
 256-entry quantisation table), in [out, in, kh, kw] order and padded to 4 bytes, then float32 biases without a
 tag; a PReLU stores its float32 slopes without a tag.
 """
+
 import math
 import os
 from dataclasses import dataclass
@@ -29,8 +30,18 @@ _ARRAY_KEY_BASE = -23300  # param keys <= this hold arrays: key = -23300 - id, v
 
 # Layer types found in RRDBNet / SRVGGNetCompact graphs; only Convolution and PReLU carry weights.
 _WEIGHTED_TYPES = ('Convolution', 'PReLU')
-_WEIGHTLESS_TYPES = ('Input', 'Split', 'Concat', 'Eltwise', 'BinaryOp', 'Interp', 'PixelShuffle', 'ReLU', 'Reshape',
-                     'Permute')
+_WEIGHTLESS_TYPES = (
+    'Input',
+    'Split',
+    'Concat',
+    'Eltwise',
+    'BinaryOp',
+    'Interp',
+    'PixelShuffle',
+    'ReLU',
+    'Reshape',
+    'Permute',
+)
 
 ParamValue = Union[int, float, List[float]]
 
@@ -92,7 +103,7 @@ class NcnnConversion:
 def _parse_value(key: int, text: str) -> Tuple[int, ParamValue]:
     if key <= _ARRAY_KEY_BASE:
         items = text.split(',')
-        return _ARRAY_KEY_BASE - key, [float(item) for item in items[1:int(items[0]) + 1]]
+        return _ARRAY_KEY_BASE - key, [float(item) for item in items[1 : int(items[0]) + 1]]
     if any(char in text for char in '.eE'):
         return key, float(text)
     return key, int(text)
@@ -108,11 +119,14 @@ def _parse_layer(line: str, line_no: int, path: str) -> NcnnLayer:
         pairs = (token.split('=', 1) for token in tokens[blobs_end:])
         params = dict(_parse_value(int(key), value) for key, value in pairs)
     except (IndexError, ValueError):
-        raise NcnnFormatError(f'{path}, line {line_no}: cannot read the layer line {line.strip()!r} (expected '
-                              '"type name inputs outputs blob names... id=value..."); the file is damaged or '
-                              'truncated.') from None
-    return NcnnLayer(tokens[0], tokens[1], tokens[4:4 + num_inputs], tokens[4 + num_inputs:blobs_end], params,
-                     line_no)
+        raise NcnnFormatError(
+            f'{path}, line {line_no}: cannot read the layer line {line.strip()!r} (expected '
+            '"type name inputs outputs blob names... id=value..."); the file is damaged or '
+            'truncated.'
+        ) from None
+    return NcnnLayer(
+        tokens[0], tokens[1], tokens[4 : 4 + num_inputs], tokens[4 + num_inputs : blobs_end], params, line_no
+    )
 
 
 def parse_param(path: str) -> List[NcnnLayer]:
@@ -133,16 +147,19 @@ def parse_param(path: str) -> List[NcnnLayer]:
         lines = param_file.read().splitlines()
     if not lines or lines[0].strip() != str(NCNN_MAGIC):
         first = lines[0].strip()[:40] if lines else ''
-        raise NcnnFormatError(f'{path} is not an ncnn .param text file: the first line must be {NCNN_MAGIC}, got '
-                              f'{first!r}. (Binary .param.bin graphs are not supported.)')
+        raise NcnnFormatError(
+            f'{path} is not an ncnn .param text file: the first line must be {NCNN_MAGIC}, got '
+            f'{first!r}. (Binary .param.bin graphs are not supported.)'
+        )
     try:
         layer_count = int(lines[1].split()[0])
     except (IndexError, ValueError):
         raise NcnnFormatError(f'{path}, line 2: expected "layer_count blob_count".') from None
     layers = [_parse_layer(line, number, path) for number, line in enumerate(lines[2:], start=3) if line.strip()]
     if len(layers) != layer_count:
-        raise NcnnFormatError(f'{path} announces {layer_count} layers but has {len(layers)}; the file is truncated '
-                              'or was edited.')
+        raise NcnnFormatError(
+            f'{path} announces {layer_count} layers but has {len(layers)}; the file is truncated or was edited.'
+        )
     return layers
 
 
@@ -159,9 +176,11 @@ class _BinReader:
     def _take(self, num_bytes: int, layer: NcnnLayer, what: str) -> int:
         start = self.offset
         if start + num_bytes > len(self.data):
-            raise NcnnFormatError(f'{self.path} is truncated: {layer.where()} needs {num_bytes} bytes for its {what} '
-                                  f'at offset {start}, but the file ends at byte {len(self.data)}. Re-download or '
-                                  're-export the model, or check that the .bin belongs to this .param.')
+            raise NcnnFormatError(
+                f'{self.path} is truncated: {layer.where()} needs {num_bytes} bytes for its {what} '
+                f'at offset {start}, but the file ends at byte {len(self.data)}. Re-download or '
+                're-export the model, or check that the .bin belongs to this .param.'
+            )
         self.offset += num_bytes
         return start
 
@@ -182,8 +201,10 @@ class _BinReader:
             self.storages.add('float16')
             return self._array('<f2', count, layer, what, align=True).astype(np.float32)
         if tag == _INT8_TAG:
-            raise NcnnFormatError(f'{layer.where()} holds int8-quantised weights, which cannot be turned back into '
-                                  'float weights; convert the float16/float32 version of the model instead.')
+            raise NcnnFormatError(
+                f'{layer.where()} holds int8-quantised weights, which cannot be turned back into '
+                'float weights; convert the float16/float32 version of the model instead.'
+            )
         if tag == _FP32_TAG or int(tag_bytes.sum()) == 0:
             self.storages.add('float32')
             return self._array('<f4', count, layer, what).astype(np.float32)
@@ -195,8 +216,10 @@ class _BinReader:
         """Fail when bytes are left over: the ``.bin`` does not belong to the ``.param``."""
         extra = len(self.data) - self.offset
         if extra:
-            raise NcnnFormatError(f'{self.path} has {extra} bytes left after the weights that {param_path} '
-                                  'describes: the two files do not belong together.')
+            raise NcnnFormatError(
+                f'{self.path} has {extra} bytes left after the weights that {param_path} '
+                'describes: the two files do not belong together.'
+            )
 
 
 @dataclass
@@ -214,21 +237,31 @@ def _conv_geometry(layer: NcnnLayer) -> _Conv:
     kernel_h = params.get(11, kernel_w)
     weight_size = params.get(6, 0)
     if params.get(8, 0):
-        raise NcnnFormatError(f'{layer.where()} is int8-quantised (8={params[8]}); convert the float16/float32 '
-                              'version of the model instead.')
+        raise NcnnFormatError(
+            f'{layer.where()} is int8-quantised (8={params[8]}); convert the float16/float32 '
+            'version of the model instead.'
+        )
     if out_ch <= 0 or kernel_w <= 0 or weight_size % (out_ch * kernel_w * kernel_h):
-        raise NcnnFormatError(f'Shape mismatch in {layer.where()}: weight_data_size {weight_size} is not '
-                              f'num_output {out_ch} x kernel {kernel_h}x{kernel_w} x input channels.')
+        raise NcnnFormatError(
+            f'Shape mismatch in {layer.where()}: weight_data_size {weight_size} is not '
+            f'num_output {out_ch} x kernel {kernel_h}x{kernel_w} x input channels.'
+        )
     pad_left = params.get(4, 0)
     pad_top = params.get(14, pad_left)
-    geometry = {'kernel': (kernel_h, kernel_w), 'stride': (params.get(13, params.get(3, 1)), params.get(3, 1)),
-                'dilation': (params.get(12, params.get(2, 1)), params.get(2, 1)),
-                'padding': (pad_left, pad_top, params.get(15, pad_left), params.get(16, pad_top))}
+    geometry = {
+        'kernel': (kernel_h, kernel_w),
+        'stride': (params.get(13, params.get(3, 1)), params.get(3, 1)),
+        'dilation': (params.get(12, params.get(2, 1)), params.get(2, 1)),
+        'padding': (pad_left, pad_top, params.get(15, pad_left), params.get(16, pad_top)),
+    }
     if geometry != {'kernel': (3, 3), 'stride': (1, 1), 'dilation': (1, 1), 'padding': (1, 1, 1, 1)}:
-        raise NcnnFormatError(f'Shape mismatch in {layer.where()}: {geometry}; RRDBNet and SRVGGNetCompact only use '
-                              '3x3 convolutions with stride 1, dilation 1 and padding 1.')
-    return _Conv(layer, out_ch, weight_size // (out_ch * kernel_w * kernel_h), (kernel_h, kernel_w),
-                 bool(params.get(5, 0)))
+        raise NcnnFormatError(
+            f'Shape mismatch in {layer.where()}: {geometry}; RRDBNet and SRVGGNetCompact only use '
+            '3x3 convolutions with stride 1, dilation 1 and padding 1.'
+        )
+    return _Conv(
+        layer, out_ch, weight_size // (out_ch * kernel_w * kernel_h), (kernel_h, kernel_w), bool(params.get(5, 0))
+    )
 
 
 def _srvgg_act_type(layers: List[NcnnLayer], convs: List[_Conv]) -> str:
@@ -242,8 +275,10 @@ def _srvgg_act_type(layers: List[NcnnLayer], convs: List[_Conv]) -> str:
         return 'relu'
     if slopes and all(math.isclose(slope, 0.1, rel_tol=1e-6) for slope in slopes):
         return 'leakyrelu'
-    raise NcnnFormatError(f'SRVGGNetCompact graph with activation slopes {sorted(slopes)}: only PReLU, ReLU and '
-                          'LeakyReLU(0.1) are supported.')
+    raise NcnnFormatError(
+        f'SRVGGNetCompact graph with activation slopes {sorted(slopes)}: only PReLU, ReLU and '
+        'LeakyReLU(0.1) are supported.'
+    )
 
 
 def _infer_arch(layers: List[NcnnLayer], convs: List[_Conv], param_path: str) -> ArchInfo:
@@ -251,25 +286,43 @@ def _infer_arch(layers: List[NcnnLayer], convs: List[_Conv], param_path: str) ->
     if 'Concat' in types:
         num_block, leftover = divmod(len(convs) - 6, 15)
         if leftover or num_block < 1:
-            raise NcnnFormatError(f'{param_path} looks like an RRDBNet (dense Concat layers), but its {len(convs)} '
-                                  'convolutions are not 15 per RRDB block plus 6.')
+            raise NcnnFormatError(
+                f'{param_path} looks like an RRDBNet (dense Concat layers), but its {len(convs)} '
+                'convolutions are not 15 per RRDB block plus 6.'
+            )
         scale, num_in_ch = rrdbnet_scale(convs[0].in_ch, convs[-1].out_ch)
-        kwargs = dict(num_in_ch=num_in_ch, num_out_ch=convs[-1].out_ch, num_feat=convs[0].out_ch,
-                      num_block=num_block, num_grow_ch=convs[1].out_ch, scale=scale)
+        kwargs = dict(
+            num_in_ch=num_in_ch,
+            num_out_ch=convs[-1].out_ch,
+            num_feat=convs[0].out_ch,
+            num_block=num_block,
+            num_grow_ch=convs[1].out_ch,
+            scale=scale,
+        )
         return ArchInfo('RRDBNet', kwargs, scale)
     shuffles = [layer for layer in layers if layer.type == 'PixelShuffle']
     if len(shuffles) == 1 and len(convs) >= 2:
         upscale = int(shuffles[0].params.get(0, 1))
         num_out_ch, leftover = divmod(convs[-1].out_ch, upscale * upscale)
         if leftover or num_out_ch != convs[0].in_ch:
-            raise NcnnFormatError(f'Shape mismatch: the last convolution {convs[-1].layer.where()} has '
-                                  f'{convs[-1].out_ch} outputs; {shuffles[0].where()} with factor {upscale} needs '
-                                  f'{convs[0].in_ch} x {upscale}^2 = {convs[0].in_ch * upscale * upscale}.')
-        kwargs = dict(num_in_ch=convs[0].in_ch, num_out_ch=num_out_ch, num_feat=convs[0].out_ch,
-                      num_conv=len(convs) - 2, upscale=upscale, act_type=_srvgg_act_type(layers, convs))
+            raise NcnnFormatError(
+                f'Shape mismatch: the last convolution {convs[-1].layer.where()} has '
+                f'{convs[-1].out_ch} outputs; {shuffles[0].where()} with factor {upscale} needs '
+                f'{convs[0].in_ch} x {upscale}^2 = {convs[0].in_ch * upscale * upscale}.'
+            )
+        kwargs = dict(
+            num_in_ch=convs[0].in_ch,
+            num_out_ch=num_out_ch,
+            num_feat=convs[0].out_ch,
+            num_conv=len(convs) - 2,
+            upscale=upscale,
+            act_type=_srvgg_act_type(layers, convs),
+        )
         return ArchInfo('SRVGGNetCompact', kwargs, upscale)
-    raise NcnnFormatError(f'{param_path} is neither an RRDBNet graph (with Concat layers) nor an SRVGGNetCompact '
-                          f'graph (with one PixelShuffle); it has layer types {sorted(types)}.')
+    raise NcnnFormatError(
+        f'{param_path} is neither an RRDBNet graph (with Concat layers) nor an SRVGGNetCompact '
+        f'graph (with one PixelShuffle); it has layer types {sorted(types)}.'
+    )
 
 
 def _final_resize(layers: List[NcnnLayer]) -> Optional[float]:
@@ -278,8 +331,10 @@ def _final_resize(layers: List[NcnnLayer]) -> Optional[float]:
         return None
     height_scale, width_scale = float(last.params.get(1, 1.0)), float(last.params.get(2, 1.0))
     if height_scale != width_scale:
-        raise NcnnFormatError(f'{last.where()} resizes height and width differently ({height_scale} vs '
-                              f'{width_scale}); only uniform output scales are supported.')
+        raise NcnnFormatError(
+            f'{last.where()} resizes height and width differently ({height_scale} vs '
+            f'{width_scale}); only uniform output scales are supported.'
+        )
     return height_scale
 
 
@@ -292,10 +347,10 @@ def _read_tensors(layers: List[NcnnLayer], convs: Dict[str, _Conv], reader: _Bin
             shape = (conv.out_ch, conv.in_ch) + conv.kernel
             tensors.append((layer, 'weight', shape, reader.tagged(int(np.prod(shape)), layer, 'weights')))
             if conv.bias:
-                tensors.append((layer, 'bias', (conv.out_ch, ), reader.float32(conv.out_ch, layer, 'biases')))
+                tensors.append((layer, 'bias', (conv.out_ch,), reader.float32(conv.out_ch, layer, 'biases')))
         elif layer.type == 'PReLU':
             num_slope = int(layer.params.get(0, 1))
-            tensors.append((layer, 'slope', (num_slope, ), reader.float32(num_slope, layer, 'slopes')))
+            tensors.append((layer, 'slope', (num_slope,), reader.float32(num_slope, layer, 'slopes')))
     return tensors
 
 
@@ -319,9 +374,11 @@ def convert_ncnn(param_path: str, bin_path: str) -> NcnnConversion:
         raise FileNotFoundError(f'ncnn weights {bin_path} do not exist.')
     for layer in layers:
         if layer.type not in _WEIGHTED_TYPES + _WEIGHTLESS_TYPES:
-            raise NcnnFormatError(f'{param_path}: unknown layer {layer.where()}; RRDBNet and SRVGGNetCompact graphs '
-                                  f'only use {", ".join(_WEIGHTED_TYPES + _WEIGHTLESS_TYPES)}. This converter '
-                                  'handles Real-ESRGAN models only.')
+            raise NcnnFormatError(
+                f'{param_path}: unknown layer {layer.where()}; RRDBNet and SRVGGNetCompact graphs '
+                f'only use {", ".join(_WEIGHTED_TYPES + _WEIGHTLESS_TYPES)}. This converter '
+                'handles Real-ESRGAN models only.'
+            )
     convs = [_conv_geometry(layer) for layer in layers if layer.type == 'Convolution']
     info = _infer_arch(layers, convs, param_path)
     final_resize = _final_resize(layers)
@@ -332,12 +389,16 @@ def convert_ncnn(param_path: str, bin_path: str) -> NcnnConversion:
 
     expected = info.build(torch.device('meta')).state_dict()
     if len(tensors) != len(expected):
-        raise NcnnFormatError(f'Shape mismatch: {param_path} holds {len(tensors)} weight tensors, but '
-                              f'{info.arch} with {info.kwargs} has {len(expected)}.')
+        raise NcnnFormatError(
+            f'Shape mismatch: {param_path} holds {len(tensors)} weight tensors, but '
+            f'{info.arch} with {info.kwargs} has {len(expected)}.'
+        )
     state_dict = {}
     for (layer, role, shape, values), (key, target) in zip(tensors, expected.items()):
         if tuple(target.shape) != shape:
-            raise NcnnFormatError(f'Shape mismatch: {layer.where()} has {role} of shape {list(shape)}, but '
-                                  f'{info.arch} expects {key} of shape {list(target.shape)}.')
+            raise NcnnFormatError(
+                f'Shape mismatch: {layer.where()} has {role} of shape {list(shape)}, but '
+                f'{info.arch} expects {key} of shape {list(target.shape)}.'
+            )
         state_dict[key] = torch.from_numpy(values.reshape(shape))
     return NcnnConversion(info, state_dict, final_resize, ','.join(sorted(reader.storages)))

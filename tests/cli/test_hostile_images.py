@@ -1,4 +1,5 @@
 """Hostile input to the image CLI and RealESRGANer: each case ends in one line, the right exit code, no lost file."""
+
 import importlib.util
 import os
 import subprocess
@@ -83,13 +84,16 @@ def test_an_image_too_big_for_memory_fails_alone_and_the_batch_goes_on(tmp_path,
     assert 'Traceback' not in printed.err + printed.out
 
 
-@pytest.mark.parametrize('args, message', [
-    (('-s', 'inf'), '--outscale must be positive and finite, got inf'),
-    (('-s', 'nan'), '--outscale must be positive and finite'),
-    (('--alpha_upsampler', 'bogus'), '--alpha_upsampler must be one of realesrgan, bicubic'),
-    (('--precision', 'fp8'), "--precision: Unknown precision 'fp8'"),
-    (('--max_pixels', '-1'), '--max_pixels must be a non-negative integer'),
-])
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (('-s', 'inf'), '--outscale must be positive and finite, got inf'),
+        (('-s', 'nan'), '--outscale must be positive and finite'),
+        (('--alpha_upsampler', 'bogus'), '--alpha_upsampler must be one of realesrgan, bicubic'),
+        (('--precision', 'fp8'), "--precision: Unknown precision 'fp8'"),
+        (('--max_pixels', '-1'), '--max_pixels must be a non-negative integer'),
+    ],
+)
 def test_bad_settings_are_exit_2_with_the_flag_named(tmp_path, checkpoint, capsys, args, message):
     path = tmp_path / 'a.png'
     cv2.imwrite(str(path), image(8, 8))
@@ -128,7 +132,7 @@ def test_float_images_in_unit_range_are_scaled_not_black():
     upsampler = RealESRGANer(4, None, model=small_net(), pre_pad=0, device='cpu')
     img = image(12, 10)
     expected, _ = upsampler.enhance(img)
-    output, _ = upsampler.enhance(img.astype(np.float32) / 255.)
+    output, _ = upsampler.enhance(img.astype(np.float32) / 255.0)
     assert output.dtype == np.uint8 and output.mean() > 20
     assert np.abs(output.astype(int) - expected.astype(int)).max() <= 1
 

@@ -1,4 +1,5 @@
 """inference_realesrgan.py: the original's flags and outputs, and a clear answer to every kind of bad input."""
+
 import importlib.util
 import subprocess
 import sys
@@ -63,19 +64,32 @@ def library(img: np.ndarray, outscale: float = 4, **kwargs) -> np.ndarray:
 
 def test_defaults_are_the_originals(tmp_path):
     args = cli.build_parser().parse_args([])
-    assert (args.input, args.output, args.suffix, args.ext, args.alpha_upsampler) == ('inputs', 'results', 'out',
-                                                                                        'auto', 'realesrgan')
+    assert (args.input, args.output, args.suffix, args.ext, args.alpha_upsampler) == (
+        'inputs',
+        'results',
+        'out',
+        'auto',
+        'realesrgan',
+    )
     assert (args.denoise_strength, args.tile, args.tile_pad, args.pre_pad) == (0.5, 0, 10, 0)
     assert (args.fp32, args.face_enhance, args.gpu_id, args.model_path) == (False, False, None, None)
     assert args.model_name is None and args.outscale is None  # RealESRGAN_x4plus and 4, or the file's / model's own
     (tmp_path / 'RealESRGAN_x4plus.pth').write_bytes(b'cached')  # found in the weights folder: nothing downloaded
     choice = choose_model(None, weights_dir=str(tmp_path))
     assert (choice.name, choice.netscale, choice.outscale) == ('RealESRGAN_x4plus', 4, 4.0)
-    assert choice.model_paths == (str(tmp_path / 'RealESRGAN_x4plus.pth'), )
-    short = cli.build_parser().parse_args(['-i', 'a', '-n', 'b', '-o', 'c', '-dn', '0.1', '-s', '2', '-t', '8', '-g',
-                                           '1'])
-    assert (short.input, short.model_name, short.output, short.denoise_strength, short.outscale, short.tile,
-            short.gpu_id) == ('a', 'b', 'c', 0.1, 2.0, 8, 1)
+    assert choice.model_paths == (str(tmp_path / 'RealESRGAN_x4plus.pth'),)
+    short = cli.build_parser().parse_args(
+        ['-i', 'a', '-n', 'b', '-o', 'c', '-dn', '0.1', '-s', '2', '-t', '8', '-g', '1']
+    )
+    assert (
+        short.input,
+        short.model_name,
+        short.output,
+        short.denoise_strength,
+        short.outscale,
+        short.tile,
+        short.gpu_id,
+    ) == ('a', 'b', 'c', 0.1, 2.0, 8, 1)
 
 
 def test_folder_of_images(tmp_path, sample_bgr, sample_gray, sample_bgra, capsys):
@@ -87,8 +101,12 @@ def test_folder_of_images(tmp_path, sample_bgr, sample_gray, sample_bgra, capsys
     (source / 'notes.txt').write_text('not an image')
     assert run('-i', str(source), '-o', str(tmp_path / 'out'), '-s', '2', '--fp32') == 0  # notes.txt: not a failure
     out = tmp_path / 'out'
-    assert sorted(path.name for path in out.iterdir()) == ['alpha_out.png', 'gray_out.png', 'photo_out.jpg',
-                                                           'rgb_out.png']
+    assert sorted(path.name for path in out.iterdir()) == [
+        'alpha_out.png',
+        'gray_out.png',
+        'photo_out.jpg',
+        'rgb_out.png',
+    ]
     assert read(out / 'gray_out.png').shape == (32, 32)
     assert read(out / 'alpha_out.png').shape == (32, 24, 4)
     assert read(out / 'photo_out.jpg').shape == (32, 32, 3)
@@ -122,7 +140,7 @@ def test_bad_files_are_skipped_and_reported(tmp_path, sample_bgr, capsys):
     source = tmp_path / 'in'
     write(source / 'good.png', sample_bgr[:8, :8])
     png = cv2.imencode('.png', sample_bgr[:32, :32])[1].tobytes()
-    (source / 'corrupt.png').write_bytes(png[:len(png) // 3])
+    (source / 'corrupt.png').write_bytes(png[: len(png) // 3])
     (source / 'notes.txt').write_text('hello')
     (source / 'sub').mkdir()
     assert run('-i', str(source), '-o', str(tmp_path / 'out')) == 1
@@ -133,15 +151,18 @@ def test_bad_files_are_skipped_and_reported(tmp_path, sample_bgr, capsys):
     assert 'notes.txt: not an image file' in printed.out
 
 
-@pytest.mark.parametrize('args, message', [
-    (('-i', '{tmp}/missing'), 'does not exist'),
-    (('-i', '{tmp}/empty'), 'holds no files'),
-    (('-i', '{img}', '-n', 'RealESRGAN_x5'), "Valid names: RealESRGAN_x4plus, RealESRNet_x4plus"),
-    (('-i', '{img}', '-t', '-8'), '--tile must be a non-negative integer, got -8'),
-    (('-i', '{img}', '-s', '-2'), '--outscale must be positive'),
-    (('-i', '{img}', '-o', '{tmp}/blocker/out'), 'Cannot write to the output folder'),
-    (('-i', '{img}', '-dn', '2'), '--denoise_strength must be between 0 and 1'),
-])
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (('-i', '{tmp}/missing'), 'does not exist'),
+        (('-i', '{tmp}/empty'), 'holds no files'),
+        (('-i', '{img}', '-n', 'RealESRGAN_x5'), 'Valid names: RealESRGAN_x4plus, RealESRNet_x4plus'),
+        (('-i', '{img}', '-t', '-8'), '--tile must be a non-negative integer, got -8'),
+        (('-i', '{img}', '-s', '-2'), '--outscale must be positive'),
+        (('-i', '{img}', '-o', '{tmp}/blocker/out'), 'Cannot write to the output folder'),
+        (('-i', '{img}', '-dn', '2'), '--denoise_strength must be between 0 and 1'),
+    ],
+)
 def test_runs_that_cannot_start_say_why(tmp_path, sample_bgr, capsys, args, message):
     (tmp_path / 'empty').mkdir()
     (tmp_path / 'blocker').write_text('a file where the output folder should be')
@@ -190,19 +211,37 @@ def test_denoise_strength_blends_the_wdn_partner(tmp_path, sample_bgr):
         save_checkpoint(SRVGGNetCompact(num_conv=32).state_dict(), paths[-1], 'params')
     choice = choose_model('realesr-general-x4v3', denoise_strength=0.3, weights_dir=str(tmp_path / 'weights'))
     assert choice.model_paths == tuple(paths) and choice.dni_weight == (0.3, 0.7)
-    assert choose_model('realesr-general-x4v3', denoise_strength=1,
-                        weights_dir=str(tmp_path / 'weights')).dni_weight is None
+    assert (
+        choose_model('realesr-general-x4v3', denoise_strength=1, weights_dir=str(tmp_path / 'weights')).dni_weight
+        is None
+    )
 
     img = write(tmp_path / 'a.png', sample_bgr[:12, :12])
-    assert cli.main(['-i', str(img), '-o', str(tmp_path / 'out'), '-n', 'realesr-general-x4v3', '-dn', '0.3',
-                     '--model_dir', str(tmp_path / 'weights'), '--fp32']) == 0
-    blended = RealESRGANer(4, paths, dni_weight=[0.3, 0.7], model=SRVGGNetCompact(num_conv=32), pre_pad=0,
-                           device='cpu')
+    assert (
+        cli.main(
+            [
+                '-i',
+                str(img),
+                '-o',
+                str(tmp_path / 'out'),
+                '-n',
+                'realesr-general-x4v3',
+                '-dn',
+                '0.3',
+                '--model_dir',
+                str(tmp_path / 'weights'),
+                '--fp32',
+            ]
+        )
+        == 0
+    )
+    blended = RealESRGANer(4, paths, dni_weight=[0.3, 0.7], model=SRVGGNetCompact(num_conv=32), pre_pad=0, device='cpu')
     assert np.array_equal(read(tmp_path / 'out' / 'a_out.png'), blended.enhance(read(img))[0])
 
 
 class FakeGFPGANer:
     """Stands in for gfpgan.GFPGANer: records what it is given, upscales with the background upsampler."""
+
     inputs = []
 
     def __init__(self, model_path, upscale, arch, channel_multiplier, bg_upsampler):
@@ -244,7 +283,12 @@ def test_face_enhance_gets_gray_images_as_three_channels(tmp_path, sample_gray, 
 
 @pytest.mark.subprocess
 def test_script_entry_point_reports_errors_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO_ROOT / 'inference_realesrgan.py'), '-i', str(tmp_path / 'nope')],
-                            capture_output=True, text=True, cwd=str(tmp_path), timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / 'inference_realesrgan.py'), '-i', str(tmp_path / 'nope')],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        timeout=300,
+    )
     assert result.returncode == 2
     assert 'error: Input' in result.stderr and 'does not exist' in result.stderr and 'Traceback' not in result.stderr

@@ -1,4 +1,5 @@
 """RealESRGANDataset: every backend, the pad/crop and flips on real pixels, the kernels and the error paths."""
+
 import math
 import random
 import shutil
@@ -41,8 +42,13 @@ def gt_folder(tmp_path_factory) -> Path:
 def gt_lmdb(gt_folder) -> Path:
     """The same images packed into an LMDB with BasicSR's helper."""
     lmdb_path = gt_folder / 'hr.lmdb'
-    make_lmdb_from_imgs(str(gt_folder / 'hr'), str(lmdb_path), [f'{name}.png' for name in IMAGE_SIZES],
-                        list(IMAGE_SIZES), map_size=1 << 24)
+    make_lmdb_from_imgs(
+        str(gt_folder / 'hr'),
+        str(lmdb_path),
+        [f'{name}.png' for name in IMAGE_SIZES],
+        list(IMAGE_SIZES),
+        map_size=1 << 24,
+    )
     return lmdb_path
 
 
@@ -86,10 +92,12 @@ def to_bgr_uint8(gt: torch.Tensor) -> np.ndarray:
 def crop_positions(source: np.ndarray, patch: np.ndarray) -> List[tuple]:
     """All (top, left) where ``patch`` equals a window of ``source``."""
     ph, pw = patch.shape[:2]
-    return [(top, left)
-            for top in range(source.shape[0] - ph + 1)
-            for left in range(source.shape[1] - pw + 1)
-            if np.array_equal(source[top:top + ph, left:left + pw], patch)]
+    return [
+        (top, left)
+        for top in range(source.shape[0] - ph + 1)
+        for left in range(source.shape[1] - pw + 1)
+        if np.array_equal(source[top : top + ph, left : left + pw], patch)
+    ]
 
 
 def reflect_pad(img: np.ndarray, size: int) -> np.ndarray:
@@ -255,7 +263,9 @@ def test_no_sinc_gives_mixed_kernels_and_the_pulse(gt_folder, monkeypatch):
             kernel_list=['iso'],
             kernel_prob=[1],
             kernel_list2=['iso'],
-            kernel_prob2=[1]))
+            kernel_prob2=[1],
+        )
+    )
     for _ in range(4):
         recorder = DrawRecorder(monkeypatch)
         item = dataset[1]
@@ -263,9 +273,11 @@ def test_no_sinc_gives_mixed_kernels_and_the_pulse(gt_folder, monkeypatch):
         (size1, size2), ((low1, sigma1), (low2, sigma2)) = recorder.sizes, recorder.cutoffs()
         assert (low1, low2) == (0.2, 0.2) and 0.2 <= sigma1 <= 3 and 0.2 <= sigma2 <= 1.5
         np.testing.assert_allclose(
-            item['kernel1'].numpy(), padded_to_21(bivariate_Gaussian(size1, sigma1, sigma1, 0)), atol=1e-7, rtol=0)
+            item['kernel1'].numpy(), padded_to_21(bivariate_Gaussian(size1, sigma1, sigma1, 0)), atol=1e-7, rtol=0
+        )
         np.testing.assert_allclose(
-            item['kernel2'].numpy(), padded_to_21(bivariate_Gaussian(size2, sigma2, sigma2, 0)), atol=1e-7, rtol=0)
+            item['kernel2'].numpy(), padded_to_21(bivariate_Gaussian(size2, sigma2, sigma2, 0)), atol=1e-7, rtol=0
+        )
         assert torch.equal(item['sinc_kernel'], dataset.pulse_tensor)
         monkeypatch.undo()
 
@@ -326,8 +338,11 @@ def test_listed_file_that_does_not_exist(gt_folder, tmp_path):
     meta_info = tmp_path / 'meta.txt'
     meta_info.write_text('hr/baboon.png\nhr/ghost.png (480,480,3)\n')
     # found when the dataset is built, not when the loader reaches it
-    with pytest.raises(FileNotFoundError, match=r'lists 1 of 2 files that do not exist under dataroot_gt, e\.g\. '
-                       r'".*hr/ghost\.png"'):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r'lists 1 of 2 files that do not exist under dataroot_gt, e\.g\. '
+        r'".*hr/ghost\.png"',
+    ):
         RealESRGANDataset(make_opt(gt_folder, meta_info=str(meta_info)))
     # a file that disappears after that is named when the loader reaches it
     root = tmp_path / 'root'

@@ -1,4 +1,5 @@
 """RealESRGANPairedDataset: folder, meta_info and LMDB backends, paired crops on real pixels, errors with names."""
+
 import random
 import shutil
 from pathlib import Path
@@ -35,8 +36,13 @@ def pair_root(tmp_path_factory) -> Path:
         cv2.imwrite(str(root / 'gt' / f'{name}.png'), nearest_upscale(lq))
     (root / 'meta_info_pair.txt').write_text(''.join(f'gt/{name}.png, lq/{name}.png\n' for name in LQ_SIZES))
     for folder in ('gt', 'lq'):
-        make_lmdb_from_imgs(str(root / folder), str(root / f'{folder}.lmdb'), [f'{n}.png' for n in LQ_SIZES],
-                            list(LQ_SIZES), map_size=1 << 24)
+        make_lmdb_from_imgs(
+            str(root / folder),
+            str(root / f'{folder}.lmdb'),
+            [f'{n}.png' for n in LQ_SIZES],
+            list(LQ_SIZES),
+            map_size=1 << 24,
+        )
     return root
 
 
@@ -72,7 +78,7 @@ def occurrences(source: np.ndarray, patch: np.ndarray) -> int:
         ph, pw = variant.shape[:2]
         for top in range(source.shape[0] - ph + 1):
             for left in range(source.shape[1] - pw + 1):
-                count += np.array_equal(source[top:top + ph, left:left + pw], variant)
+                count += np.array_equal(source[top : top + ph, left : left + pw], variant)
     return count
 
 
@@ -197,8 +203,11 @@ def test_listed_pair_file_that_does_not_exist(pair_root, tmp_path):
     meta_info = tmp_path / 'meta.txt'
     meta_info.write_text('gt/0001.png, lq/0009.png\n')
     # found when the dataset is built, not when the loader reaches it
-    with pytest.raises(FileNotFoundError, match=r'lists 1 of 1 files that do not exist under dataroot_lq, e\.g\. '
-                       r'".*lq/0009\.png"'):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r'lists 1 of 1 files that do not exist under dataroot_lq, e\.g\. '
+        r'".*lq/0009\.png"',
+    ):
         RealESRGANPairedDataset(make_opt(pair_root, gt='', lq='', meta_info=str(meta_info)))
     # a file that disappears after that is named when the loader reaches it
     for folder in ('gt', 'lq'):
@@ -236,8 +245,10 @@ def write_pair(root: Path, gt_shape, lq_shape) -> None:
 def test_scale_mismatch_names_files_and_sizes(tmp_path):
     write_pair(tmp_path, (64, 60), (16, 16))
     dataset = RealESRGANPairedDataset(make_opt(tmp_path))
-    pattern = (r'Scale mismatches: GT ".*gt/pair\.png" is 64x60 \(HxW\) but LQ ".*lq/pair\.png" is 16x16; '
-               r'with scale 4 the GT must be 64x64')
+    pattern = (
+        r'Scale mismatches: GT ".*gt/pair\.png" is 64x60 \(HxW\) but LQ ".*lq/pair\.png" is 16x16; '
+        r'with scale 4 the GT must be 64x64'
+    )
     with pytest.raises(ValueError, match=pattern):
         dataset[0]
     with pytest.raises(ValueError, match='Scale mismatches'):  # a GT too small to trim in validation too
@@ -247,16 +258,19 @@ def test_scale_mismatch_names_files_and_sizes(tmp_path):
 def test_lq_smaller_than_patch_names_files_and_sizes(tmp_path):
     write_pair(tmp_path, (24, 40), (6, 10))
     dataset = RealESRGANPairedDataset(make_opt(tmp_path, gt_size=32))
-    pattern = (r'LQ smaller than patch size: LQ ".*lq/pair\.png" is 6x10 \(HxW\) but gt_size 32 / scale 4 needs at '
-               r'least 8x8 \(GT ".*gt/pair\.png" is 24x40\)')
+    pattern = (
+        r'LQ smaller than patch size: LQ ".*lq/pair\.png" is 6x10 \(HxW\) but gt_size 32 / scale 4 needs at '
+        r'least 8x8 \(GT ".*gt/pair\.png" is 24x40\)'
+    )
     with pytest.raises(ValueError, match=pattern):
         dataset[0]
 
 
 def test_same_numbers_as_basicsr_copy_of_the_original(pair_root):
     """BasicSR ships the original class as RealESRGANPairedDataset_basicsr: same seeds, identical items."""
-    opt = make_opt(pair_root, gt='', lq='', meta_info=str(pair_root / 'meta_info_pair.txt'), mean=[0.5] * 3,
-                   std=[0.5] * 3)
+    opt = make_opt(
+        pair_root, gt='', lq='', meta_info=str(pair_root / 'meta_info_pair.txt'), mean=[0.5] * 3, std=[0.5] * 3
+    )
     ours = RealESRGANPairedDataset(opt)
     original = DATASET_REGISTRY.get('RealESRGANPairedDataset_basicsr')(opt)
     for seed in range(6):

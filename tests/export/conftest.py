@@ -1,4 +1,5 @@
 """ONNX export and the ncnn conversion: every test here runs with one torch thread."""
+
 import pytest
 
 

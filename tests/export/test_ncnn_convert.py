@@ -1,4 +1,5 @@
 """ncnn -> PyTorch conversion, with the ncnn runtime (pip install ncnn) as the independent reference."""
+
 import runpy
 import sys
 from pathlib import Path
@@ -24,11 +25,18 @@ FP16_TAG = 0x01306B47
 def photo_crop() -> np.ndarray:
     """A 32x32 RGB crop of the astronaut photo, float32 in [0, 1] (small: the 23-block model is slow on CPU)."""
     bgr = read_sample('astronaut.png')[40:72, 48:80, :3]
-    return np.ascontiguousarray(bgr[:, :, ::-1], dtype=np.float32) / 255.
+    return np.ascontiguousarray(bgr[:, :, ::-1], dtype=np.float32) / 255.0
 
 
-@pytest.mark.parametrize('name, num_numbers', [('RealESRGAN_x4plus', 16697987), ('RealESRGAN_x4plus_anime_6B', 4467779),
-                                               ('realesr-animevideov3', 621424), ('realesr-animevideov3-x2', 621424)])
+@pytest.mark.parametrize(
+    'name, num_numbers',
+    [
+        ('RealESRGAN_x4plus', 16697987),
+        ('RealESRGAN_x4plus_anime_6B', 4467779),
+        ('realesr-animevideov3', 621424),
+        ('realesr-animevideov3-x2', 621424),
+    ],
+)
 def test_converted_official_model_matches_the_ncnn_runtime(name, num_numbers, photo_crop):
     spec = get_model_spec(name)
     param_path, bin_path = packaged_ncnn(name)
@@ -59,8 +67,9 @@ def test_animevideo_variants_hold_the_same_weights():
         assert all(torch.equal(variant.state_dict[key], x4.state_dict[key]) for key in x4.state_dict)
 
 
-def write_srvgg_ncnn(folder: Path, layers: List[Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]], upscale: int,
-                     storage: str) -> Tuple[str, str]:
+def write_srvgg_ncnn(
+    folder: Path, layers: List[Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]], upscale: int, storage: str
+) -> Tuple[str, str]:
     """Write an SRVGGNetCompact-shaped ncnn model (conv [+ PReLU] ..., PixelShuffle, nearest residual).
 
     Args:
@@ -82,11 +91,15 @@ def write_srvgg_ncnn(folder: Path, layers: List[Tuple[np.ndarray, np.ndarray, Op
             lines.append(f'PReLU prelu{index} 1 1 {blob} p{index} 0={slopes.size}')
             blob = f'p{index}'
             data += slopes.astype('<f4').tobytes()
-    lines = ['Input input 0 1 data', 'Split split 1 2 data data_conv data_base'] + lines + [
-        f'PixelShuffle shuffle 1 1 {blob} shuffled 0={upscale}',
-        f'Interp upsample 1 1 data_base base 0=1 1={float(upscale):e} 2={float(upscale):e}',
-        'BinaryOp add 2 1 shuffled base output 0=0'
-    ]
+    lines = (
+        ['Input input 0 1 data', 'Split split 1 2 data data_conv data_base']
+        + lines
+        + [
+            f'PixelShuffle shuffle 1 1 {blob} shuffled 0={upscale}',
+            f'Interp upsample 1 1 data_base base 0=1 1={float(upscale):e} 2={float(upscale):e}',
+            'BinaryOp add 2 1 shuffled base output 0=0',
+        ]
+    )
     blobs = {token for line in lines for token in line.split()[4:] if '=' not in token}
     param_path, bin_path = folder / 'model.param', folder / 'model.bin'
     param_path.write_text('\n'.join(['7767517', f'{len(lines)} {len(blobs)}'] + lines) + '\n')
@@ -98,8 +111,10 @@ def srvgg_layers(model: SRVGGNetCompact) -> List[Tuple[np.ndarray, np.ndarray, O
     body = list(model.body)
     convs = body[0::2]
     slopes = [act.weight for act in body[1::2]] + [None]
-    return [(conv.weight.detach().numpy(), conv.bias.detach().numpy(), None if slope is None else
-             slope.detach().numpy()) for conv, slope in zip(convs, slopes)]
+    return [
+        (conv.weight.detach().numpy(), conv.bias.detach().numpy(), None if slope is None else slope.detach().numpy())
+        for conv, slope in zip(convs, slopes)
+    ]
 
 
 @pytest.mark.parametrize('storage', ['float32', 'float16'])
@@ -115,8 +130,9 @@ def test_round_trip_of_a_random_model_in_both_storages(storage, tmp_path):
     conversion = convert_ncnn(param_path, bin_path)
 
     assert conversion.storage == storage
-    assert conversion.info.kwargs == dict(num_in_ch=3, num_out_ch=3, num_feat=5, num_conv=2, upscale=2,
-                                          act_type='prelu')
+    assert conversion.info.kwargs == dict(
+        num_in_ch=3, num_out_ch=3, num_feat=5, num_conv=2, upscale=2, act_type='prelu'
+    )
     tolerance = 0 if storage == 'float32' else 1e-3
     for key, tensor in model.state_dict().items():
         assert torch.allclose(conversion.state_dict[key], tensor, rtol=tolerance, atol=tolerance), key
@@ -138,8 +154,11 @@ def animevideo_copy(tmp_path) -> Tuple[Path, Path]:
 def test_truncated_bin_names_the_layer_and_offsets(animevideo_copy):
     param_path, bin_path = animevideo_copy
     bin_path.write_bytes(bin_path.read_bytes()[:600000])
-    with pytest.raises(NcnnFormatError, match=r'is truncated: Conv_\d+ \(Convolution, line \d+\) needs \d+ bytes for '
-                       r'its weights at offset \d+, but the file ends at byte 600000'):
+    with pytest.raises(
+        NcnnFormatError,
+        match=r'is truncated: Conv_\d+ \(Convolution, line \d+\) needs \d+ bytes for '
+        r'its weights at offset \d+, but the file ends at byte 600000',
+    ):
         convert_ncnn(str(param_path), str(bin_path))
 
 
@@ -168,12 +187,17 @@ def test_int8_weights_are_refused(animevideo_copy):
 
 def test_layer_widths_that_do_not_fit_the_architecture(tmp_path):
     rng = np.random.default_rng(0)
-    layers = [(rng.random((8, 3, 3, 3)), rng.random(8), rng.random(8)),
-              (rng.random((4, 8, 3, 3)), rng.random(4), rng.random(4)),
-              (rng.random((12, 4, 3, 3)), rng.random(12), None)]
+    layers = [
+        (rng.random((8, 3, 3, 3)), rng.random(8), rng.random(8)),
+        (rng.random((4, 8, 3, 3)), rng.random(4), rng.random(4)),
+        (rng.random((12, 4, 3, 3)), rng.random(12), None),
+    ]
     param_path, bin_path = write_srvgg_ncnn(tmp_path, layers, upscale=2, storage='float32')
-    with pytest.raises(NcnnFormatError, match=r'Shape mismatch: conv1 \(Convolution, line 7\) has weight of shape '
-                       r'\[4, 8, 3, 3\], but SRVGGNetCompact expects body.2.weight of shape \[8, 8, 3, 3\]'):
+    with pytest.raises(
+        NcnnFormatError,
+        match=r'Shape mismatch: conv1 \(Convolution, line 7\) has weight of shape '
+        r'\[4, 8, 3, 3\], but SRVGGNetCompact expects body.2.weight of shape \[8, 8, 3, 3\]',
+    ):
         convert_ncnn(param_path, bin_path)
 
 
@@ -206,12 +230,14 @@ def ncnn2pytorch_main():
     return runpy.run_path(str(REPO_ROOT / 'scripts' / 'ncnn2pytorch.py'), run_name='ncnn2pytorch')['main']
 
 
-def test_cli_writes_an_official_checkpoint_and_reports_errors(tmp_path, animevideo_copy, ncnn2pytorch_main,
-                                                              monkeypatch, capsys):
+def test_cli_writes_an_official_checkpoint_and_reports_errors(
+    tmp_path, animevideo_copy, ncnn2pytorch_main, monkeypatch, capsys
+):
     param_path, bin_path = animevideo_copy
     output = tmp_path / 'out' / 'animevideov3.pth'
-    monkeypatch.setattr(sys, 'argv', ['ncnn2pytorch.py', str(param_path), str(bin_path), str(output), '--check',
-                                      '--check-size', '16'])
+    monkeypatch.setattr(
+        sys, 'argv', ['ncnn2pytorch.py', str(param_path), str(bin_path), str(output), '--check', '--check-size', '16']
+    )
     assert ncnn2pytorch_main() == 0
     printed = capsys.readouterr().out
     assert "weights under 'params'" in printed

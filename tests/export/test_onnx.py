@@ -1,4 +1,5 @@
 """ONNX export: dynamic axes really work, ONNX Runtime matches PyTorch, and the CLI verifies before it writes."""
+
 import runpy
 import sys
 
@@ -17,14 +18,18 @@ from realesrgan.export.onnx import export_onnx, onnx_session, run_onnx  # noqa: 
 
 def photo(height: int, width: int) -> np.ndarray:
     """A crop of the astronaut photo, RGB float32 in [0, 1]."""
-    return np.ascontiguousarray(read_sample('astronaut.png')[16:16 + height, 24:24 + width, 2::-1],
-                                dtype=np.float32) / 255.
+    return (
+        np.ascontiguousarray(read_sample('astronaut.png')[16 : 16 + height, 24 : 24 + width, 2::-1], dtype=np.float32)
+        / 255.0
+    )
 
 
 def dynamic_dims(path: str) -> list:
     graph = onnx.load(path).graph
-    return [[dim.dim_param or dim.dim_value for dim in value.type.tensor_type.shape.dim]
-            for value in (graph.input[0], graph.output[0])]
+    return [
+        [dim.dim_param or dim.dim_value for dim in value.type.tensor_type.shape.dim]
+        for value in (graph.input[0], graph.output[0])
+    ]
 
 
 @pytest.mark.weights
@@ -97,8 +102,9 @@ def test_dynamo_exporter_gives_the_same_function(tmp_path):
 
 def test_unknown_exporter_is_refused(tmp_path):
     with pytest.raises(ValueError, match="Unknown exporter 'tflite'; use one of torchscript, dynamo"):
-        export_onnx(build_arch('SRVGGNetCompact', dict(num_feat=4, num_conv=1)), str(tmp_path / 'a.onnx'),
-                    exporter='tflite')
+        export_onnx(
+            build_arch('SRVGGNetCompact', dict(num_feat=4, num_conv=1)), str(tmp_path / 'a.onnx'), exporter='tflite'
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -116,8 +122,16 @@ def run_cli(main, monkeypatch, *arguments: str) -> int:
 @pytest.mark.weights
 def test_cli_exports_verifies_and_prints_psnr(tmp_path, monkeypatch, capsys, pytorch2onnx_main):
     output = tmp_path / 'animevideov3.onnx'
-    status = run_cli(pytorch2onnx_main, monkeypatch, '--input', official_weights('realesr-animevideov3'), '--output',
-                     str(output), '--verify-size', '32')
+    status = run_cli(
+        pytorch2onnx_main,
+        monkeypatch,
+        '--input',
+        official_weights('realesr-animevideov3'),
+        '--output',
+        str(output),
+        '--verify-size',
+        '32',
+    )
     printed = capsys.readouterr().out
     assert status == 0
     assert 'SRVGGNetCompact(num_in_ch=3, num_out_ch=3, num_feat=64, num_conv=16, upscale=4' in printed
@@ -129,11 +143,22 @@ def test_cli_exports_verifies_and_prints_psnr(tmp_path, monkeypatch, capsys, pyt
 
 
 @pytest.mark.weights
-def test_cli_below_the_psnr_threshold_exits_non_zero_and_writes_nothing(tmp_path, monkeypatch, capsys,
-                                                                        pytorch2onnx_main):
+def test_cli_below_the_psnr_threshold_exits_non_zero_and_writes_nothing(
+    tmp_path, monkeypatch, capsys, pytorch2onnx_main
+):
     output = tmp_path / 'model.onnx'
-    status = run_cli(pytorch2onnx_main, monkeypatch, '--input', official_weights('realesr-animevideov3'), '--output',
-                     str(output), '--verify-size', '16', '--min-psnr', '1000')
+    status = run_cli(
+        pytorch2onnx_main,
+        monkeypatch,
+        '--input',
+        official_weights('realesr-animevideov3'),
+        '--output',
+        str(output),
+        '--verify-size',
+        '16',
+        '--min-psnr',
+        '1000',
+    )
     assert status == 1
     assert 'ONNX Runtime differs from PyTorch' in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
@@ -141,7 +166,8 @@ def test_cli_below_the_psnr_threshold_exits_non_zero_and_writes_nothing(tmp_path
 
 def test_cli_reports_a_bad_checkpoint_without_a_traceback(tmp_path, monkeypatch, capsys, pytorch2onnx_main):
     (tmp_path / 'notes.pth').write_text('not weights')
-    status = run_cli(pytorch2onnx_main, monkeypatch, '--input', str(tmp_path / 'notes.pth'), '--output',
-                     str(tmp_path / 'out.onnx'))
+    status = run_cli(
+        pytorch2onnx_main, monkeypatch, '--input', str(tmp_path / 'notes.pth'), '--output', str(tmp_path / 'out.onnx')
+    )
     assert status == 1
     assert capsys.readouterr().err.startswith('Error: ') and not (tmp_path / 'out.onnx').exists()

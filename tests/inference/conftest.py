@@ -1,4 +1,5 @@
 """RealESRGANer and its parts (tiling, banded forward, heap reuse): every test here runs with one torch thread."""
+
 import pytest
 
 

@@ -1,4 +1,5 @@
 """realesrgan/inference/heap_reuse.py: freed large blocks are reused without page faults, and the switch works."""
+
 import resource
 import sys
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Banded RRDBNet tail (realesrgan/inference/network_forward.py): the same output as ``model(x)``, band by band."""
+
 import pytest
 import torch
 from basicsr.archs.rrdbnet_arch import RRDBNet
@@ -48,7 +49,7 @@ def test_the_halo_is_needed(monkeypatch):
     difference = (result - expected).abs() / expected.abs().max()
     # The tail reaches 5 output rows (conv_up1: 2 at 4x; conv_up2, conv_hr, conv_last: 1 each), so the first band's
     # rows up to 8 * 4 - 5 do not see its edge.
-    assert difference[:, :, :8 * 4 - 5].max() < 1e-6
+    assert difference[:, :, : 8 * 4 - 5].max() < 1e-6
     assert difference[:, :, 8 * 4 - 5].max() > 1e-3
 
 

@@ -1,4 +1,5 @@
 """RealESRGANer with the official weights: the original's pixels, modes and dtypes, ncnn parity, tiles, DNI."""
+
 import cv2
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ def original_enhance(model, img, scale, pre_pad, outscale=None, alpha_upsampler=
         if pre_pad:
             x = F.pad(x, (0, pre_pad, 0, pre_pad), mode='reflect')
         with torch.no_grad():
-            out = model(x)[:, :, :height * scale, :width * scale]
+            out = model(x)[:, :, : height * scale, : width * scale]
         return out[0].clamp(0, 1).numpy()[::-1].transpose(1, 2, 0)  # BGR, HWC
 
     if img.ndim == 2:
@@ -72,14 +73,16 @@ def animevideo_plain(animevideo_path):
 
 @pytest.fixture(scope='module')
 def animevideo(animevideo_path) -> RealESRGANer:
-    return RealESRGANer(4, animevideo_path, model=get_model_spec('realesr-animevideov3').build(), pre_pad=0,
-                        device='cpu')
+    return RealESRGANer(
+        4, animevideo_path, model=get_model_spec('realesr-animevideov3').build(), pre_pad=0, device='cpu'
+    )
 
 
 @pytest.mark.parametrize('pre_pad', [0, 10])
 def test_rgb_matches_the_original_pipeline(animevideo_path, animevideo_plain, sample_bgr, pre_pad):
-    upsampler = RealESRGANer(4, animevideo_path, model=get_model_spec('realesr-animevideov3').build(),
-                             pre_pad=pre_pad, device='cpu')
+    upsampler = RealESRGANer(
+        4, animevideo_path, model=get_model_spec('realesr-animevideov3').build(), pre_pad=pre_pad, device='cpu'
+    )
     assert upsampler.precision == 'fp32' and upsampler.half is False  # the class default stays the original's
     img = sample_bgr[:48, :40]
     output, mode = upsampler.enhance(img)
@@ -130,9 +133,9 @@ def test_untiled_output_matches_the_ncnn_runtime(animevideo, sample_bgr):
     img = sample_bgr[40:104, 32:96]
     output, _ = animevideo.enhance(img)
     param_path, bin_path = packaged_ncnn('realesr-animevideov3')
-    rgb = img[:, :, ::-1].astype(np.float32) / 255.
+    rgb = img[:, :, ::-1].astype(np.float32) / 255.0
     ncnn_rgb = run_ncnn(param_path, bin_path, rgb, num_threads=1)
-    ncnn_bgr = (np.clip(ncnn_rgb, 0, 1)[:, :, ::-1] * 255.).round().astype(np.uint8)
+    ncnn_bgr = (np.clip(ncnn_rgb, 0, 1)[:, :, ::-1] * 255.0).round().astype(np.uint8)
     assert output.dtype == ncnn_bgr.dtype and psnr(ncnn_bgr, output) >= 60
 
 
@@ -186,11 +189,18 @@ def test_reduced_precisions_against_fp32(animevideo_path, animevideo, sample_bgr
     """bf16 autocast stays close to fp32; fp16 is never used on a CPU (it falls back to fp32)."""
     img = sample_bgr[32:96, 32:96]
     reference, _ = animevideo.enhance(img)
-    bf16 = RealESRGANer(4, animevideo_path, model=get_model_spec('realesr-animevideov3').build(), pre_pad=0,
-                        device='cpu', precision='bf16')
+    bf16 = RealESRGANer(
+        4,
+        animevideo_path,
+        model=get_model_spec('realesr-animevideov3').build(),
+        pre_pad=0,
+        device='cpu',
+        precision='bf16',
+    )
     bf16_output = bf16.enhance(img)[0]
     assert bf16_output.dtype == reference.dtype and psnr(reference, bf16_output) >= 45
-    fp16 = RealESRGANer(4, animevideo_path, model=get_model_spec('realesr-animevideov3').build(), pre_pad=0,
-                        device='cpu', half=True)
+    fp16 = RealESRGANer(
+        4, animevideo_path, model=get_model_spec('realesr-animevideov3').build(), pre_pad=0, device='cpu', half=True
+    )
     assert fp16.half is True and fp16.precision == 'fp32'
     assert np.array_equal(reference, fp16.enhance(img)[0])

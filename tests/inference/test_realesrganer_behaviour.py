@@ -1,4 +1,5 @@
 """RealESRGANer's behaviour with small random networks: the step-by-step API, threads, retries, errors."""
+
 import logging
 import queue
 import threading
@@ -105,7 +106,7 @@ def test_enhance_is_safe_from_several_threads():
         for _ in range(3):
             results[index] = shared.enhance(images[index])[0]
 
-    threads = [threading.Thread(target=work, args=(index, )) for index in range(len(images))]
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(len(images))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -152,7 +153,6 @@ def test_errors_in_the_tile_loop_are_not_swallowed():
 
 def test_non_finite_reduced_precision_output_is_redone_in_fp32(caplog):
     class NanInLowPrecision(nn.Module):
-
         def __init__(self):
             super().__init__()
             self.net = small_net()

@@ -1,12 +1,15 @@
 """The tile planner: equal windows that cover the image, enough context at every seam, weights that sum to one."""
+
 import numpy as np
 import pytest
 
 from realesrgan.inference.tiling import plan_axis, plan_tiles
 
 
-@pytest.mark.parametrize('length, tile, context, align', [(160, 64, 32, 1), (300, 37, 10, 2), (96, 32, 10, 4),
-                                                          (50, 64, 10, 1), (1, 8, 3, 1), (130, 40, 0, 2)])
+@pytest.mark.parametrize(
+    'length, tile, context, align',
+    [(160, 64, 32, 1), (300, 37, 10, 2), (96, 32, 10, 4), (50, 64, 10, 1), (1, 8, 3, 1), (130, 40, 0, 2)],
+)
 def test_axis_windows_cover_with_context(length, tile, context, align):
     plan = plan_axis(length, tile, context, align, scale=3)
     starts, size = np.array(plan.starts), plan.size
@@ -19,8 +22,8 @@ def test_axis_windows_cover_with_context(length, tile, context, align):
     # at every output pixel the weights of the windows covering it sum to one
     total = np.zeros(length * 3)
     for start, weights in zip(plan.starts, plan.weights):
-        assert weights.shape == (size * 3, ) and weights.min() >= 0
-        total[start * 3:(start + size) * 3] += weights
+        assert weights.shape == (size * 3,) and weights.min() >= 0
+        total[start * 3 : (start + size) * 3] += weights
     np.testing.assert_allclose(total, 1, atol=1e-6)
 
 
@@ -40,7 +43,7 @@ def test_two_dimensional_weights_sum_to_one():
     for tile in plan:
         assert (tile.height, tile.width) == (plan.rows.size, plan.cols.size)
         top, left = tile.top * 2, tile.left * 2
-        total[top:top + tile.height * 2, left:left + tile.width * 2] += plan.weight(tile)
+        total[top : top + tile.height * 2, left : left + tile.width * 2] += plan.weight(tile)
     np.testing.assert_allclose(total, 1, atol=1e-5)
     assert len(plan) == len(plan.rows.starts) * len(plan.cols.starts) == sum(len(batch) for batch in plan.batches(4))
 

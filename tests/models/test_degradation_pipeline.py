@@ -1,4 +1,5 @@
 """The second-order degradation pipeline: settings, shapes, and what each stage does to the statistics."""
+
 from typing import Any, Dict
 
 import cv2
@@ -41,7 +42,7 @@ def to_tensor(img_bgr: np.ndarray, size: int = 0) -> torch.Tensor:
     """BGR uint8 image to a (1, 3, h, w) RGB float tensor, optionally resized (bicubic) to size x size."""
     if size:
         img_bgr = cv2.resize(img_bgr, (size, size), interpolation=cv2.INTER_CUBIC)
-    rgb = cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.
+    rgb = cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
     return torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
@@ -68,13 +69,16 @@ def test_defaults_are_the_official_values_and_match_the_configs():
         assert DegradationSettings.from_options(opt) == DegradationSettings.from_options({'scale': opt['scale']})
 
 
-@pytest.mark.parametrize('options, message', [
-    ({'jpeg_range': [30, 100]}, 'jpeg_range'),
-    ({'resize_prob2': [0.5, 0.5]}, 'resize_prob2'),
-    ({'gaussian_noise_prob': 1.5}, 'gaussian_noise_prob'),
-    ({'noise_range': [30, 1]}, 'noise_range'),
-    ({'gt_size': 250}, 'multiple of scale'),
-])
+@pytest.mark.parametrize(
+    'options, message',
+    [
+        ({'jpeg_range': [30, 100]}, 'jpeg_range'),
+        ({'resize_prob2': [0.5, 0.5]}, 'resize_prob2'),
+        ({'gaussian_noise_prob': 1.5}, 'gaussian_noise_prob'),
+        ({'noise_range': [30, 1]}, 'noise_range'),
+        ({'gt_size': 250}, 'multiple of scale'),
+    ],
+)
 def test_bad_settings_are_rejected_with_the_key_named(options, message):
     with pytest.raises(ValueError, match=message):
         make_pipeline(**options)
@@ -94,11 +98,15 @@ def test_default_degradation_shapes_levels_and_crops(sample_bgr):
     assert torch.allclose(pair.lq * 255, (pair.lq * 255).round(), atol=1e-4)  # 8-bit levels
     # the GT patch is a crop of the input at a position on the LQ grid, the sharpened patch the same crop of USM(gt)
     sharpened = pipeline.sharpen(gt)
-    matches = [(top, left) for top in range(0, 65, 4) for left in range(0, 65, 4)
-               if torch.equal(pair.gt, gt[:, :, top:top + 64, left:left + 64])]
+    matches = [
+        (top, left)
+        for top in range(0, 65, 4)
+        for left in range(0, 65, 4)
+        if torch.equal(pair.gt, gt[:, :, top : top + 64, left : left + 64])
+    ]
     assert len(matches) == 1
     top, left = matches[0]
-    assert torch.equal(pair.gt_usm, sharpened[:, :, top:top + 64, left:left + 64])
+    assert torch.equal(pair.gt_usm, sharpened[:, :, top : top + 64, left : left + 64])
     assert not torch.equal(pair.gt, pair.gt_usm)
 
 
@@ -110,8 +118,13 @@ def test_no_degradation_is_exactly_a_plain_downscale(sample_bgr, monkeypatch):
         set_random_seed(1)
         pair = pipeline(gt, pulses(1), pulses(1), pulses(1), sharpen=sharpen)
         source = pipeline.sharpen(gt) if sharpen else gt
-        errors = [(pair.lq - (F.interpolate(source, size=(32, 32), mode=mode) * 255).round().clamp(0, 255) / 255)
-                  .abs().max().item() for mode in RESIZE_MODES]
+        errors = [
+            (pair.lq - (F.interpolate(source, size=(32, 32), mode=mode) * 255).round().clamp(0, 255) / 255)
+            .abs()
+            .max()
+            .item()
+            for mode in RESIZE_MODES
+        ]
         assert min(errors) < 1e-6, errors
         assert torch.equal(pair.gt, gt)
 
@@ -120,8 +133,10 @@ def test_mildest_jpeg_stays_close_to_a_plain_downscale(sample_bgr):
     gt = to_tensor(sample_bgr)
     set_random_seed(2)
     pair = make_pipeline(gt_size=128, **QUIET)(gt, pulses(1), pulses(1), pulses(1), sharpen=False)
-    best = max(psnr(F.interpolate(gt, size=(32, 32), mode=mode).clamp(0, 1).numpy(), pair.lq.numpy())  # peak 1.0
-               for mode in RESIZE_MODES)
+    best = max(
+        psnr(F.interpolate(gt, size=(32, 32), mode=mode).clamp(0, 1).numpy(), pair.lq.numpy())  # peak 1.0
+        for mode in RESIZE_MODES
+    )
     assert best > 30
 
 
@@ -130,7 +145,8 @@ def test_blur_makes_the_lq_blurrier_than_a_bicubic_downscale(sample_bgr):
     options = dict(QUIET, second_blur_prob=1)
     set_random_seed(3)
     pair = make_pipeline(gt_size=128, **options)(
-        gt, gaussian_kernels(1, 3.0), gaussian_kernels(1, 1.5), pulses(1), sharpen=False)
+        gt, gaussian_kernels(1, 3.0), gaussian_kernels(1, 1.5), pulses(1), sharpen=False
+    )
     bicubic = F.interpolate(gt, size=(32, 32), mode='bicubic').clamp(0, 1)
     assert gradient_energy(pair.lq) < 0.75 * gradient_energy(bicubic)
 
@@ -170,7 +186,7 @@ def test_second_blur_right_after_jpeg_does_not_crash(sample_bgr):
     """Regression: DiffJPEG returns a non-contiguous tensor, on which BasicSR 1.4.2's filter2D fails."""
     gt = torch.cat([to_tensor(sample_bgr), to_tensor(sample_bgr[::-1])])
     pipeline = make_pipeline()
-    jpeg_out = pipeline.jpeger(gt, quality=gt.new_tensor([50., 70.]))
+    jpeg_out = pipeline.jpeger(gt, quality=gt.new_tensor([50.0, 70.0]))
     assert not jpeg_out.is_contiguous()
     with pytest.raises(RuntimeError, match='view'):
         filter2D.__wrapped__(jpeg_out, gaussian_kernels(2, 1.0))

@@ -1,4 +1,5 @@
 """RealESRNetModel and RealESRGANModel on the CPU with tiny networks and hand-made batches."""
+
 import copy
 import urllib.error
 from pathlib import Path
@@ -64,25 +65,30 @@ def tiny_opt(model_type: str, root: Path, **top: Any) -> Dict[str, Any]:
     }
     if model_type == 'RealESRGANModel':
         opt['network_d'] = dict(TINY_D)
-        opt['train'].update({
-            'optim_d': {'type': 'Adam', 'lr': 2e-3, 'weight_decay': 0, 'betas': [0.9, 0.99]},
-            'gan_opt': {'type': 'GANLoss', 'gan_type': 'vanilla', 'real_label_val': 1.0, 'fake_label_val': 0.0,
-                        'loss_weight': 0.1},
-            'net_d_iters': 1,
-            'net_d_init_iters': 0,
-        })
+        opt['train'].update(
+            {
+                'optim_d': {'type': 'Adam', 'lr': 2e-3, 'weight_decay': 0, 'betas': [0.9, 0.99]},
+                'gan_opt': {
+                    'type': 'GANLoss',
+                    'gan_type': 'vanilla',
+                    'real_label_val': 1.0,
+                    'fake_label_val': 0.0,
+                    'loss_weight': 0.1,
+                },
+                'net_d_iters': 1,
+                'net_d_init_iters': 0,
+            }
+        )
     opt.update(top)
     return opt
 
 
-
-
 def gt_batch(sample_bgr: np.ndarray, index: int, batch: int = 2) -> torch.Tensor:
     """``batch`` different CROPxCROP RGB crops of the sample image; ``index`` moves the crops."""
-    rgb = torch.from_numpy(sample_bgr[:, :, ::-1].astype(np.float32) / 255.).permute(2, 0, 1)
+    rgb = torch.from_numpy(sample_bgr[:, :, ::-1].astype(np.float32) / 255.0).permute(2, 0, 1)
     room = min(rgb.shape[1:]) - CROP
     corners = [((7 * index + 13 * item) % room, (11 * index + 5 * item) % room) for item in range(batch)]
-    return torch.stack([rgb[:, top:top + CROP, left:left + CROP] for top, left in corners]).contiguous()
+    return torch.stack([rgb[:, top : top + CROP, left : left + CROP] for top, left in corners]).contiguous()
 
 
 def synthetic_batch(gt: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -117,8 +123,9 @@ def test_models_are_registered():
     assert MODEL_REGISTRY.get('RealESRGANModel') is RealESRGANModel
 
 
-@pytest.mark.parametrize('model_type, gt_usm', [('RealESRNetModel', True), ('RealESRNetModel', False),
-                                                ('RealESRGANModel', None)])
+@pytest.mark.parametrize(
+    'model_type, gt_usm', [('RealESRNetModel', True), ('RealESRNetModel', False), ('RealESRGANModel', None)]
+)
 def test_feed_data_runs_the_shared_pipeline(tmp_path, sample_bgr, model_type, gt_usm):
     top = {} if gt_usm is None else {'gt_usm': gt_usm}
     model = build_model(tiny_opt(model_type, tmp_path, **top))
@@ -159,8 +166,17 @@ def basicsr_original(model_type: str, opt: Dict[str, Any], monkeypatch: pytest.M
 def test_training_steps_match_the_original_implementation(tmp_path, sample_bgr, monkeypatch, model_type):
     # the original reads every key without defaults: spell them all out
     degradation = dict(FIRST_ORDER_DEFAULTS, **{f'{key}2': value for key, value in SECOND_ORDER_DEFAULTS.items()})
-    opt = tiny_opt(model_type, tmp_path, queue_size=4, second_blur_prob=0.8, gt_usm=True, l1_gt_usm=True,
-                   percep_gt_usm=True, gan_gt_usm=False, **degradation)
+    opt = tiny_opt(
+        model_type,
+        tmp_path,
+        queue_size=4,
+        second_blur_prob=0.8,
+        gt_usm=True,
+        l1_gt_usm=True,
+        percep_gt_usm=True,
+        gan_gt_usm=False,
+        **degradation,
+    )
     ours = build_model(copy.deepcopy(opt))
     original = basicsr_original(model_type, copy.deepcopy(opt), monkeypatch)
     for name in ('net_g', 'net_g_ema', 'net_d'):
@@ -231,13 +247,22 @@ def test_synthesis_without_kernels_gets_a_clear_error(tmp_path):
 @pytest.mark.parametrize('is_train', [True, False])
 def test_validation_uses_the_given_lq_and_restores_is_train(tmp_path, is_train):
     opt = tiny_opt('RealESRNetModel', tmp_path)
-    opt['val'] = {'val_freq': 1, 'save_img': False,
-                  'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 4, 'test_y_channel': False}}}
+    opt['val'] = {
+        'val_freq': 1,
+        'save_img': False,
+        'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 4, 'test_y_channel': False}},
+    }
     model = build_model(opt)
     model.is_train = is_train
     generator = torch.Generator().manual_seed(0)
-    pairs = [{'lq': torch.rand(3, 8, 8, generator=generator), 'gt': torch.rand(3, 32, 32, generator=generator),
-              'lq_path': f'val_{index}.png'} for index in range(2)]
+    pairs = [
+        {
+            'lq': torch.rand(3, 8, 8, generator=generator),
+            'gt': torch.rand(3, 32, 32, generator=generator),
+            'lq_path': f'val_{index}.png',
+        }
+        for index in range(2)
+    ]
     # no kernels in the batches: synthesising would fail
     model.validation(DataLoader(PairList(pairs)), 1, None, save_img=False)
     assert model.is_train is is_train
@@ -315,15 +340,36 @@ def test_losses_decrease_over_a_few_dozen_iterations(tmp_path, sample_bgr, model
 @pytest.fixture(scope='module')
 def random_vgg19_file(tmp_path_factory) -> Path:
     """A randomly initialised VGG19 state dict in torchvision's layout (classifier weights stored as one value)."""
-    layers: List[Any] = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M',
-                         512, 512, 512, 512, 'M']
+    layers: List[Any] = [
+        64,
+        64,
+        'M',
+        128,
+        128,
+        'M',
+        256,
+        256,
+        256,
+        256,
+        'M',
+        512,
+        512,
+        512,
+        512,
+        'M',
+        512,
+        512,
+        512,
+        512,
+        'M',
+    ]
     generator = torch.Generator().manual_seed(0)
     state, in_ch, index = {}, 3, 0
     for layer in layers:  # torchvision numbers convolutions, ReLUs and poolings alike
         if layer == 'M':
             index += 1
             continue
-        std = (2 / (in_ch * 9))**0.5
+        std = (2 / (in_ch * 9)) ** 0.5
         state[f'features.{index}.weight'] = torch.randn(layer, in_ch, 3, 3, generator=generator) * std
         state[f'features.{index}.bias'] = torch.zeros(layer)
         in_ch, index = layer, index + 2
@@ -407,12 +453,19 @@ def test_checkpoint_loads_into_realesrganer(tmp_path, sample_bgr):
     model.optimize_parameters(1)
     model.save(0, 1)
     network = RRDBNet(**{key: value for key, value in TINY_G.items() if key != 'type'})
-    upsampler = RealESRGANer(scale=4, model_path=str(tmp_path / 'net_g_1.pth'), model=network, tile=0,
-                                   pre_pad=0, half=False, device=torch.device('cpu'))
+    upsampler = RealESRGANer(
+        scale=4,
+        model_path=str(tmp_path / 'net_g_1.pth'),
+        model=network,
+        tile=0,
+        pre_pad=0,
+        half=False,
+        device=torch.device('cpu'),
+    )
     image = np.ascontiguousarray(sample_bgr[:16, :16])
     output, _ = upsampler.enhance(image, outscale=4)
     with torch.no_grad():
-        rgb = torch.from_numpy(image[:, :, ::-1].astype(np.float32) / 255.).permute(2, 0, 1).unsqueeze(0)
+        rgb = torch.from_numpy(image[:, :, ::-1].astype(np.float32) / 255.0).permute(2, 0, 1).unsqueeze(0)
         expected = tensor2img([model.net_g_ema(rgb)])  # the EMA weights (params_ema) are what gets loaded
     assert output.shape == (64, 64, 3)
     assert np.abs(output.astype(int) - expected.astype(int)).max() <= 1

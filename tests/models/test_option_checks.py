@@ -1,4 +1,5 @@
 """The option checks of realesrgan/models/option_checks.py: unknown keys, and the key lists against what is read."""
+
 from pathlib import Path
 from typing import Any, Dict
 
@@ -80,8 +81,11 @@ def test_unknown_keys_are_warned_about_with_the_closest_valid_name():
     opt['logger']['print_frequency'] = 1
     warnings = check_training_options(opt, 'x.yml')
     expected = {
-        'datasets.train.kernel_prb': 'kernel_prob', 'resize_rang2': 'resize_range2', 'train.total_iters': 'total_iter',
-        'path.pretrain_netowrk_g': 'pretrain_network_g', 'logger.print_frequency': 'print_freq'
+        'datasets.train.kernel_prb': 'kernel_prob',
+        'resize_rang2': 'resize_range2',
+        'train.total_iters': 'total_iter',
+        'path.pretrain_netowrk_g': 'pretrain_network_g',
+        'logger.print_frequency': 'print_freq',
     }
     assert len(warnings) == len(expected)
     for key, closest in expected.items():
@@ -102,8 +106,9 @@ def test_keys_of_other_models_and_datasets_are_not_judged():
 def test_gan_keys_are_unknown_to_the_psnr_model():
     opt = load('demo_realesrnet_x4plus.yml')
     opt['gan_gt_usm'] = False
-    assert any('unknown key gan_gt_usm' in line and 'RealESRNetModel ignores it' in line
-               for line in unknown_key_warnings(opt))
+    assert any(
+        'unknown key gan_gt_usm' in line and 'RealESRNetModel ignores it' in line for line in unknown_key_warnings(opt)
+    )
 
 
 def test_force_yml_sets_values_as_basicsr_does():
@@ -133,8 +138,13 @@ def test_yaml_floats_without_a_dot_are_explained():
 # ------------------------------------------------------------ the key lists hold every key the classes read
 def test_realesrgan_dataset_reads_only_listed_keys(tmp_path, sample_bgr):
     write_dataset(tmp_path, sample_bgr, count=1)
-    opt = RecordingDict(load('demo_realesrnet_x4plus.yml')['datasets']['train'], phase='train', scale=4,
-                        dataroot_gt=str(tmp_path), meta_info=str(tmp_path / 'meta_info' / 'meta_info_demo.txt'))
+    opt = RecordingDict(
+        load('demo_realesrnet_x4plus.yml')['datasets']['train'],
+        phase='train',
+        scale=4,
+        dataroot_gt=str(tmp_path),
+        meta_info=str(tmp_path / 'meta_info' / 'meta_info_demo.txt'),
+    )
     RealESRGANDataset(opt)[0]
     assert opt.read and opt.read <= DATASET_OPTION_KEYS['RealESRGANDataset']
 
@@ -144,9 +154,15 @@ def test_paired_dataset_reads_only_listed_keys(tmp_path):
         (tmp_path / folder).mkdir()
         cv2.imwrite(str(tmp_path / folder / '0.png'), np.full((size, size, 3), 128, np.uint8))
     (tmp_path / 'meta.txt').write_text('0.png, 0.png\n')
-    opt = RecordingDict(load('finetune_realesrgan_x4plus_pairdata.yml')['datasets']['train'], phase='train',
-                        scale=4, gt_size=32, dataroot_gt=str(tmp_path / 'gt'), dataroot_lq=str(tmp_path / 'lq'),
-                        meta_info=str(tmp_path / 'meta.txt'))
+    opt = RecordingDict(
+        load('finetune_realesrgan_x4plus_pairdata.yml')['datasets']['train'],
+        phase='train',
+        scale=4,
+        gt_size=32,
+        dataroot_gt=str(tmp_path / 'gt'),
+        dataroot_lq=str(tmp_path / 'lq'),
+        meta_info=str(tmp_path / 'meta.txt'),
+    )
     RealESRGANPairedDataset(opt)[0]
     assert opt.read and opt.read <= DATASET_OPTION_KEYS['RealESRGANPairedDataset']
 

@@ -1,4 +1,5 @@
 """Training end to end: the configs, resuming, ``realesrgan/train.py`` as a script, and 2-process CPU training."""
+
 import copy
 import os
 import re
@@ -44,20 +45,29 @@ def test_official_configs_carry_the_published_settings(name):
     model_type, scale, lr, iters, init_weights, strict = OFFICIAL[name]
     opt = load_options(name)
     train, data = opt['train'], opt['datasets']['train']
-    assert (opt['model_type'], opt['scale'], train['optim_g']['lr'], train['total_iter']) == (model_type, scale, lr,
-                                                                                               iters)
+    assert (opt['model_type'], opt['scale'], train['optim_g']['lr'], train['total_iter']) == (
+        model_type,
+        scale,
+        lr,
+        iters,
+    )
     assert opt['path']['pretrain_network_g'] == f'experiments/pretrained_models/{init_weights}'
     assert opt['path']['strict_load_g'] is strict and opt['path']['param_key_g'] == 'params_ema'
-    assert opt['manual_seed'] == 0 and opt['num_gpu'] == 'auto' and opt['dist_params'] == {'backend': 'nccl',
-                                                                                          'port': 29500}
+    assert (
+        opt['manual_seed'] == 0
+        and opt['num_gpu'] == 'auto'
+        and opt['dist_params'] == {'backend': 'nccl', 'port': 29500}
+    )
     assert (data['batch_size_per_gpu'], data['num_worker_per_gpu'], data['gt_size']) == (12, 5, 256)
     assert data['use_hflip'] is True and data['use_rot'] is False
     assert train['ema_decay'] == 0.999 and train['optim_g']['betas'] == [0.9, 0.99]
     assert train['scheduler'] == {'type': 'MultiStepLR', 'milestones': [iters], 'gamma': 0.5}
     assert train['pixel_opt'] == {'type': 'L1Loss', 'loss_weight': 1.0, 'reduction': 'mean'}
     assert opt['logger']['save_checkpoint_freq'] == 5000 and opt['logger']['print_freq'] == 100
-    assert opt['network_g'] == dict({'type': 'RRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 64,
-                                     'num_block': 23, 'num_grow_ch': 32}, **({'scale': 2} if scale == 2 else {}))
+    assert opt['network_g'] == dict(
+        {'type': 'RRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 64, 'num_block': 23, 'num_grow_ch': 32},
+        **({'scale': 2} if scale == 2 else {}),
+    )
     if name.endswith('pairdata'):
         assert opt['high_order_degradation'] is False and data['type'] == 'RealESRGANPairedDataset'
         assert data['meta_info'].endswith('meta_info_DIV2K_sub_pair.txt') and 'resize_prob' not in opt
@@ -71,10 +81,20 @@ def test_official_configs_carry_the_published_settings(name):
     assert (opt['l1_gt_usm'], opt['percep_gt_usm'], opt['gan_gt_usm']) == (True, True, False)
     assert opt['network_d'] == {'type': 'UNetDiscriminatorSN', 'num_in_ch': 3, 'num_feat': 64, 'skip_connection': True}
     assert train['optim_d']['lr'] == 1e-4 and (train['net_d_iters'], train['net_d_init_iters']) == (1, 0)
-    assert train['perceptual_opt']['layer_weights'] == {'conv1_2': 0.1, 'conv2_2': 0.1, 'conv3_4': 1, 'conv4_4': 1,
-                                                        'conv5_4': 1}
-    assert train['gan_opt'] == {'type': 'GANLoss', 'gan_type': 'vanilla', 'real_label_val': 1.0,
-                                'fake_label_val': 0.0, 'loss_weight': 0.1}
+    assert train['perceptual_opt']['layer_weights'] == {
+        'conv1_2': 0.1,
+        'conv2_2': 0.1,
+        'conv3_4': 1,
+        'conv4_4': 1,
+        'conv5_4': 1,
+    }
+    assert train['gan_opt'] == {
+        'type': 'GANLoss',
+        'gan_type': 'vanilla',
+        'real_label_val': 1.0,
+        'fake_label_val': 0.0,
+        'loss_weight': 0.1,
+    }
     if name.startswith('finetune'):
         assert opt['path']['pretrain_network_d'].endswith('RealESRGAN_x4plus_netD.pth')
         assert opt['path']['param_key_d'] == 'params'
@@ -120,7 +140,7 @@ def write_dataset(root: Path, sample_bgr: np.ndarray, count: int) -> None:
     names = []
     for index in range(count):
         top, left = 10 * index, 40 - 10 * index
-        cv2.imwrite(str(root / 'hr' / f'img_{index}.png'), sample_bgr[top:top + 80, left:left + 80])
+        cv2.imwrite(str(root / 'hr' / f'img_{index}.png'), sample_bgr[top : top + 80, left : left + 80])
         names.append(f'hr/img_{index}.png\n')
     (root / 'meta_info' / 'meta_info_demo.txt').write_text(''.join(names))
     val_gt = np.ascontiguousarray(sample_bgr[64:128, 64:128])
@@ -135,8 +155,14 @@ def tiny_demo_options(demo: str, name: str, dataset: Path, total_iter: int) -> D
     opt['gt_size'] = 32
     opt['queue_size'] = 4
     train_data = opt['datasets']['train']
-    train_data.update(dataroot_gt=str(dataset), meta_info=str(dataset / 'meta_info' / 'meta_info_demo.txt'),
-                      crop_pad_size=80, gt_size=32, batch_size_per_gpu=2, dataset_enlarge_ratio=1)
+    train_data.update(
+        dataroot_gt=str(dataset),
+        meta_info=str(dataset / 'meta_info' / 'meta_info_demo.txt'),
+        crop_pad_size=80,
+        gt_size=32,
+        batch_size_per_gpu=2,
+        dataset_enlarge_ratio=1,
+    )
     opt['datasets']['val'].update(dataroot_gt=str(dataset / 'val' / 'gt'), dataroot_lq=str(dataset / 'val' / 'lq'))
     opt['network_g'].update(TINY_G)
     if 'network_d' in opt:
@@ -149,8 +175,9 @@ def tiny_demo_options(demo: str, name: str, dataset: Path, total_iter: int) -> D
 
 def run_quietly(command: list, cwd: Path, env: Dict[str, str], timeout: int) -> str:
     """Run a command; on failure show its output. Returns stdout and stderr together."""
-    result = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            timeout=timeout)
+    result = subprocess.run(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+    )
     assert result.returncode == 0, result.stdout[-5000:]
     return result.stdout
 
@@ -166,6 +193,7 @@ def experiment_name() -> Iterator[str]:
     name = f'pytest_{uuid.uuid4().hex[:8]}'
     yield name
     import shutil
+
     shutil.rmtree(REPO_ROOT / 'experiments' / name, ignore_errors=True)
 
 
@@ -182,7 +210,11 @@ def test_train_script_trains_validates_checkpoints_and_resumes(tmp_path, sample_
     first = run_quietly(script, cwd=tmp_path, env=single_thread_env(), timeout=300)
     experiment = REPO_ROOT / 'experiments' / experiment_name
     assert {path.name for path in (experiment / 'models').iterdir()} == {
-        'net_g_2.pth', 'net_d_2.pth', 'net_g_latest.pth', 'net_d_latest.pth'}
+        'net_g_2.pth',
+        'net_d_2.pth',
+        'net_g_latest.pth',
+        'net_d_latest.pth',
+    }
     assert (experiment / 'training_states' / '2.state').is_file()
     assert 'Validation demo_val' in first and '# psnr:' in first
 
@@ -248,8 +280,18 @@ def test_two_cpu_processes_train_in_step(tmp_path, sample_bgr):
     options_file.write_text(yaml.safe_dump(opt))
     driver = tmp_path / 'driver.py'
     driver.write_text(DRIVER)
-    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', str(driver),
-               '-opt', str(options_file), '--launcher', 'pytorch']
+    command = [
+        sys.executable,
+        '-m',
+        'torch.distributed.run',
+        '--standalone',
+        '--nproc_per_node=2',
+        str(driver),
+        '-opt',
+        str(options_file),
+        '--launcher',
+        'pytorch',
+    ]
     output = run_quietly(command, cwd=REPO_ROOT, env=dict(single_thread_env(), TRAIN_ROOT=str(tmp_path)), timeout=300)
     assert 'gloo backend' in output
 

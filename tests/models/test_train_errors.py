@@ -1,5 +1,6 @@
 """realesrgan/train.py with bad options, arguments and data: one line on stderr, the documented exit status, and
 no experiment folder left by a run that trained nothing. Runs in-process (about a second each), one as a script."""
+
 import logging
 import shutil
 import subprocess
@@ -77,25 +78,52 @@ BEFORE_TRAINING = {
     'yaml syntax': ('name: x\ntrain:\n  total_iter: [1\n', [], ['opt.yml line 4', 'YAML syntax error']),
     'empty yaml': ('', [], ['opt.yml" is empty']),
     'yaml list': ('- name\n', [], ['holds a list']),
-    'total_iter typo': (changed(lambda opt: opt['train'].update(total_iter='1e5x')), [],
-                        ["train.total_iter is '1e5x', not a whole number"]),
+    'total_iter typo': (
+        changed(lambda opt: opt['train'].update(total_iter='1e5x')),
+        [],
+        ["train.total_iter is '1e5x', not a whole number"],
+    ),
     'network_g missing': (changed(lambda opt: opt.pop('network_g')), [], ['network_g is missing']),
-    'network_g misspelt': (changed(lambda opt: opt.update(netwrok_g=opt.pop('network_g'))), [],
-                           ['network_g is missing (is "netwrok_g" a misspelling of it?)']),
-    'architecture name': (changed(lambda opt: opt['network_g'].update(type='RRDBnet')), [],
-                          ['network_g.type "RRDBnet" is not a registered architecture: did you mean RRDBNet']),
-    'dataset name': (changed(lambda opt: opt['datasets']['train'].update(type='RealESRGANDatset')), [],
-                     ['"RealESRGANDatset" is not a registered dataset: did you mean RealESRGANDataset']),
-    'model name': (changed(lambda opt: opt.update(model_type='RealESRNetModle')), [],
-                   ['model_type "RealESRNetModle" is not a registered model: did you mean RealESRNetModel']),
-    'network argument': (changed(lambda opt: opt['network_g'].update(num_blocks=2)), [],
-                         ['network_g.num_blocks is not an argument of RRDBNet (did you mean num_block?)']),
-    'network scale': (changed(lambda opt: opt.update(scale=2)), [],
-                      ['network_g.scale is 4 (the RRDBNet default) but the top-level scale is 2']),
-    'force_yml without =': (changed(lambda opt: None), ['--force_yml', 'train:total_iter60'],
-                            ['--force_yml "train:total_iter60" needs exactly one "="']),
-    'force_yml section': (changed(lambda opt: None), ['--force_yml', 'trian:total_iter=6'],
-                          ['has no section trian (did you mean train?)']),
+    'network_g misspelt': (
+        changed(lambda opt: opt.update(netwrok_g=opt.pop('network_g'))),
+        [],
+        ['network_g is missing (is "netwrok_g" a misspelling of it?)'],
+    ),
+    'architecture name': (
+        changed(lambda opt: opt['network_g'].update(type='RRDBnet')),
+        [],
+        ['network_g.type "RRDBnet" is not a registered architecture: did you mean RRDBNet'],
+    ),
+    'dataset name': (
+        changed(lambda opt: opt['datasets']['train'].update(type='RealESRGANDatset')),
+        [],
+        ['"RealESRGANDatset" is not a registered dataset: did you mean RealESRGANDataset'],
+    ),
+    'model name': (
+        changed(lambda opt: opt.update(model_type='RealESRNetModle')),
+        [],
+        ['model_type "RealESRNetModle" is not a registered model: did you mean RealESRNetModel'],
+    ),
+    'network argument': (
+        changed(lambda opt: opt['network_g'].update(num_blocks=2)),
+        [],
+        ['network_g.num_blocks is not an argument of RRDBNet (did you mean num_block?)'],
+    ),
+    'network scale': (
+        changed(lambda opt: opt.update(scale=2)),
+        [],
+        ['network_g.scale is 4 (the RRDBNet default) but the top-level scale is 2'],
+    ),
+    'force_yml without =': (
+        changed(lambda opt: None),
+        ['--force_yml', 'train:total_iter60'],
+        ['--force_yml "train:total_iter60" needs exactly one "="'],
+    ),
+    'force_yml section': (
+        changed(lambda opt: None),
+        ['--force_yml', 'trian:total_iter=6'],
+        ['has no section trian (did you mean train?)'],
+    ),
 }
 
 
@@ -137,8 +165,10 @@ def test_missing_listed_file_removes_the_new_experiment_folder(tmp_path, monkeyp
     assert status == EXIT_NOT_STARTED and not any('Traceback' in line for line in err)
     assert err[-1].startswith('error: building the train dataset "demo" (RealESRGANDataset): meta_info file')
     assert 'hr/ghost.png' in err[-1] and 'nothing was trained' in err[-1]
-    assert any(line.startswith('warning: ') and 'unknown key datasets.train.kernel_prb (did you mean kernel_prob'
-               in line for line in err)
+    assert any(
+        line.startswith('warning: ') and 'unknown key datasets.train.kernel_prb (did you mean kernel_prob' in line
+        for line in err
+    )
     assert not (tmp_path / 'experiments').exists()  # nor experiments/ itself, which this run had made
 
 
@@ -195,10 +225,19 @@ def test_paired_data_with_mismatched_sizes(tmp_path, monkeypatch, capsys, datase
     opt = options(dataset)
     opt['high_order_degradation'] = False
     opt['datasets']['train'] = {
-        'name': 'pairs', 'type': 'RealESRGANPairedDataset', 'dataroot_gt': str(tmp_path / 'pairs' / 'gt'),
-        'dataroot_lq': str(tmp_path / 'pairs' / 'lq'), 'io_backend': {'type': 'disk'}, 'gt_size': 32,
-        'use_hflip': True, 'use_rot': False, 'use_shuffle': True, 'num_worker_per_gpu': 0, 'batch_size_per_gpu': 1,
-        'dataset_enlarge_ratio': 1, 'prefetch_mode': None
+        'name': 'pairs',
+        'type': 'RealESRGANPairedDataset',
+        'dataroot_gt': str(tmp_path / 'pairs' / 'gt'),
+        'dataroot_lq': str(tmp_path / 'pairs' / 'lq'),
+        'io_backend': {'type': 'disk'},
+        'gt_size': 32,
+        'use_hflip': True,
+        'use_rot': False,
+        'use_shuffle': True,
+        'num_worker_per_gpu': 0,
+        'batch_size_per_gpu': 1,
+        'dataset_enlarge_ratio': 1,
+        'prefetch_mode': None,
     }
     status, err = train(monkeypatch, capsys, tmp_path, '-opt', write_options(tmp_path / 'opt.yml', opt))
     assert status == EXIT_NOT_STARTED and not any('Traceback' in line for line in err)
@@ -215,7 +254,13 @@ def test_help_is_basicsrs(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.subprocess
 def test_script_prints_one_line_and_exits_2(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO_ROOT / 'realesrgan' / 'train.py'), '-opt', 'missing.yml'],
-                            cwd=tmp_path, env=single_thread_env(), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / 'realesrgan' / 'train.py'), '-opt', 'missing.yml'],
+        cwd=tmp_path,
+        env=single_thread_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and result.stderr.splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith('error: options file "missing.yml" does not exist')

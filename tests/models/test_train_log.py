@@ -1,4 +1,5 @@
 """The training log of realesrgan/train.py: validation at the iteration trained, no network printout unless --debug."""
+
 import re
 from pathlib import Path
 

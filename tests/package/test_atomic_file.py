@@ -1,4 +1,5 @@
 """atomic_output: the destination appears only complete, and nothing is left behind on failure."""
+
 import os
 
 import pytest

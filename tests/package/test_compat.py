@@ -1,4 +1,5 @@
 """The compatibility layer that makes BasicSR work on current torch, and the entry points that go through it."""
+
 import collections
 import subprocess
 import sys
@@ -80,8 +81,9 @@ def test_training_states_with_counter_load_on_current_torch(tmp_path):
     optimizer.step()
     scheduler.step()
     path = tmp_path / '1.state'
-    torch.save({'epoch': 0, 'iter': 1, 'optimizers': [optimizer.state_dict()],
-                'schedulers': [scheduler.state_dict()]}, path)
+    torch.save(
+        {'epoch': 0, 'iter': 1, 'optimizers': [optimizer.state_dict()], 'schedulers': [scheduler.state_dict()]}, path
+    )
     state = compat.load_training_state(str(path))
     assert state['iter'] == 1
     assert state['schedulers'][0]['milestones'] == collections.Counter({5: 1, 10: 1})
@@ -108,8 +110,9 @@ def test_apply_is_idempotent():
 
 @pytest.mark.subprocess
 def test_train_script_reaches_basicsr_argument_parser():
-    result = subprocess.run([sys.executable, 'realesrgan/train.py', '--help'], cwd=REPO_ROOT, capture_output=True,
-                            text=True, timeout=240)
+    result = subprocess.run(
+        [sys.executable, 'realesrgan/train.py', '--help'], cwd=REPO_ROOT, capture_output=True, text=True, timeout=240
+    )
     assert result.returncode == 0, result.stderr
     # BasicSR's parse_options defines these flags
     for flag in ('-opt', '--launcher', '--auto_resume', '--force_yml'):

@@ -1,4 +1,5 @@
 """realesrgan.metrics.psnr, the one PSNR of the package, tests and benchmarks: its values and the peak per dtype."""
+
 import math
 
 import numpy as np
@@ -19,5 +20,5 @@ def test_psnr_values():
         psnr(reference, reference[:2])
     # the peak follows the dtype (65535 for uint16, 1 for floats), or data_range when given
     assert psnr(reference.astype(np.uint16), shifted.astype(np.uint16) * 257) == pytest.approx(48.1308, abs=1e-4)
-    assert psnr(reference / 255., shifted / 255.) == pytest.approx(48.1308, abs=1e-4)
+    assert psnr(reference / 255.0, shifted / 255.0) == pytest.approx(48.1308, abs=1e-4)
     assert psnr(reference, shifted, data_range=1.0) == pytest.approx(0.0)

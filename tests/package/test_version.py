@@ -1,4 +1,5 @@
 """The package version: one source of truth, and the git revision of the checkout."""
+
 import re
 
 from helpers import REPO_ROOT

@@ -1,4 +1,5 @@
 """The benchmarks and the data-preparation scripts: every test here runs with one torch thread."""
+
 import pytest
 
 

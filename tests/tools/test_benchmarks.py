@@ -1,4 +1,5 @@
 """The benchmark harness of benchmarks/: its pure parts, and one tiny run of our side (no timings asserted)."""
+
 import json
 import math
 import sys
@@ -69,10 +70,19 @@ def test_bad_options_are_refused(capsys):
 
 def test_missing_weights_stop_the_run_with_a_clear_message(tmp_path, capsys):
     # RealESRNet_x4plus has no packaged ncnn weights: with an empty weights folder and no download, nothing works
-    status = inference_benchmark.main([
-        '--models', 'RealESRNet_x4plus', '--sizes', '16', '--skip-original', '--skip-ncnn', '--skip-degradation',
-        '--weights-dir', str(tmp_path)
-    ])
+    status = inference_benchmark.main(
+        [
+            '--models',
+            'RealESRNet_x4plus',
+            '--sizes',
+            '16',
+            '--skip-original',
+            '--skip-ncnn',
+            '--skip-degradation',
+            '--weights-dir',
+            str(tmp_path),
+        ]
+    )
     assert status == 2
     assert 'error: No weights found for RealESRNet_x4plus' in capsys.readouterr().out
 
@@ -91,13 +101,32 @@ def test_format_table_aligns_columns():
 
 def _measure(model, size, impl, precision, seconds, psnr=None, tiled=False, memory=1000.0, **kwargs):
     compute = precision if impl == 'ours' else 'fp32'
-    return Measurement(model=model, size=size, tiled=tiled, impl=impl, precision=precision, times=[seconds],
-                       peak_rss_mib=memory, out_pixels=(4 * size)**2, gflops=10.0, compute=compute, psnr=psnr,
-                       **kwargs)
+    return Measurement(
+        model=model,
+        size=size,
+        tiled=tiled,
+        impl=impl,
+        precision=precision,
+        times=[seconds],
+        peak_rss_mib=memory,
+        out_pixels=(4 * size) ** 2,
+        gflops=10.0,
+        compute=compute,
+        psnr=psnr,
+        **kwargs,
+    )
 
 
-def _run(x4_fp32=6.0, x4_bf16=3.0, original=10.0, original_psnr=70.0, bf16_psnr=50.0, anime_bf16=0.1, ncnn=0.2,
-         tiled_memory=1100.0):
+def _run(
+    x4_fp32=6.0,
+    x4_bf16=3.0,
+    original=10.0,
+    original_psnr=70.0,
+    bf16_psnr=50.0,
+    anime_bf16=0.1,
+    ncnn=0.2,
+    tiled_memory=1100.0,
+):
     x4, anime = 'RealESRGAN_x4plus', 'realesr-animevideov3'
     return [
         _measure(x4, 256, 'ours', 'fp32', x4_fp32, is_reference=True),
@@ -118,8 +147,9 @@ def test_checks_pass_on_a_good_run():
     statuses = _statuses(_run())
     assert statuses['fp32 output vs original >= 60 dB (all untiled runs)'] == 'PASS'
     assert statuses['fp32 time <= 0.67 x original (RealESRGAN_x4plus, 256 px)'] == 'PASS'  # 0.60
-    assert statuses['default precision (bf16) >= 2.5x faster than original fp32 (RealESRGAN_x4plus, 256 px)'] == \
-        'PASS'  # 3.33x
+    assert (
+        statuses['default precision (bf16) >= 2.5x faster than original fp32 (RealESRGAN_x4plus, 256 px)'] == 'PASS'
+    )  # 3.33x
     assert statuses['realesr-animevideov3 256 px: ours (bf16) >= 1.5x faster than ncnn fastest mode'] == 'PASS'
     assert statuses['RealESRGAN_x4plus bf16: tiled 512 px peak memory <= 1.3x untiled 256 px'] == 'PASS'
     # nothing measured the animevideov3 tiled run or our fp32 tiled run: those checks are skipped, not passed
@@ -127,14 +157,17 @@ def test_checks_pass_on_a_good_run():
     assert statuses['RealESRGAN_x4plus fp32: tiled 512 px peak memory <= 1.3x untiled 256 px'] == 'SKIP'
 
 
-@pytest.mark.parametrize('change, failing', [
-    (dict(original_psnr=55.0), 'fp32 output vs original >= 60 dB (all untiled runs)'),
-    (dict(x4_fp32=7.0), 'fp32 time <= 0.67 x original (RealESRGAN_x4plus, 256 px)'),
-    (dict(x4_bf16=4.5), 'default precision (bf16) >= 2.5x faster than original fp32 (RealESRGAN_x4plus, 256 px)'),
-    (dict(bf16_psnr=44.0), 'default precision (bf16) >= 45 dB vs our fp32 (RealESRGAN_x4plus, 256 px)'),
-    (dict(anime_bf16=0.15), 'realesr-animevideov3 256 px: ours (bf16) >= 1.5x faster than ncnn fastest mode'),
-    (dict(tiled_memory=1400.0), 'RealESRGAN_x4plus bf16: tiled 512 px peak memory <= 1.3x untiled 256 px'),
-])
+@pytest.mark.parametrize(
+    'change, failing',
+    [
+        (dict(original_psnr=55.0), 'fp32 output vs original >= 60 dB (all untiled runs)'),
+        (dict(x4_fp32=7.0), 'fp32 time <= 0.67 x original (RealESRGAN_x4plus, 256 px)'),
+        (dict(x4_bf16=4.5), 'default precision (bf16) >= 2.5x faster than original fp32 (RealESRGAN_x4plus, 256 px)'),
+        (dict(bf16_psnr=44.0), 'default precision (bf16) >= 45 dB vs our fp32 (RealESRGAN_x4plus, 256 px)'),
+        (dict(anime_bf16=0.15), 'realesr-animevideov3 256 px: ours (bf16) >= 1.5x faster than ncnn fastest mode'),
+        (dict(tiled_memory=1400.0), 'RealESRGAN_x4plus bf16: tiled 512 px peak memory <= 1.3x untiled 256 px'),
+    ],
+)
 def test_each_check_fails_when_its_condition_fails(change, failing):
     statuses = _statuses(_run(**change))
     assert statuses[failing] == 'FAIL'
@@ -154,14 +187,23 @@ def test_checks_skip_without_the_original_and_failed_runs_show_in_the_table():
 
 
 def test_json_safe_writes_infinite_psnr_as_text():
-    assert inference_benchmark.json_safe({'a': [math.inf, 1.5], 'b': (-math.inf, )}) == {'a': ['inf', 1.5],
-                                                                                           'b': ['-inf']}
+    assert inference_benchmark.json_safe({'a': [math.inf, 1.5], 'b': (-math.inf,)}) == {
+        'a': ['inf', 1.5],
+        'b': ['-inf'],
+    }
 
 
 def test_feed_data_options_keep_the_degradation_settings_of_the_config():
     config = {
-        'name': 'x', 'scale': 4, 'num_gpu': 'auto', 'resize_prob': [0.2, 0.7, 0.1], 'jpeg_range2': [30, 95],
-        'queue_size': 180, 'datasets': {'train': {}}, 'network_g': {'type': 'RRDBNet'}, 'train': {'perceptual_opt': {}}
+        'name': 'x',
+        'scale': 4,
+        'num_gpu': 'auto',
+        'resize_prob': [0.2, 0.7, 0.1],
+        'jpeg_range2': [30, 95],
+        'queue_size': 180,
+        'datasets': {'train': {}},
+        'network_g': {'type': 'RRDBNet'},
+        'train': {'perceptual_opt': {}},
     }
     opt = inference_benchmark.feed_data_options(config, gt_size=128)
     assert opt['resize_prob'] == [0.2, 0.7, 0.1] and opt['jpeg_range2'] == [30, 95] and opt['queue_size'] == 180
@@ -172,12 +214,13 @@ def test_feed_data_options_keep_the_degradation_settings_of_the_config():
 
 @pytest.mark.weights
 def test_plan_covers_every_configuration(tmp_path):
-    args = inference_benchmark.parse_args([
-        '--models', 'realesr-animevideov3', '--sizes', '24', '32t', '--tile', '16', '--ncnn-modes', 'fp32', 'bf16'
-    ])
+    args = inference_benchmark.parse_args(
+        ['--models', 'realesr-animevideov3', '--sizes', '24', '32t', '--tile', '16', '--ncnn-modes', 'fp32', 'bf16']
+    )
     tasks, references = inference_benchmark.plan_inference(args, tmp_path, ['fp32', 'bf16'], '/original/python')
-    planned = [(t.measurement.size, t.measurement.tiled, t.measurement.impl, t.measurement.precision, t.worker)
-               for t in tasks]
+    planned = [
+        (t.measurement.size, t.measurement.tiled, t.measurement.impl, t.measurement.precision, t.worker) for t in tasks
+    ]
     assert planned == [
         (24, False, 'ours', 'fp32', 'run_ours.py'),
         (24, False, 'ours', 'bf16', 'run_ours.py'),
@@ -192,8 +235,10 @@ def test_plan_covers_every_configuration(tmp_path):
     assert [t.job['repeats'] for t in tasks] == [3] * 5 + [1] + [3] * 3
     assert [t.every_round for t in tasks] == [True] * 5 + [False] + [True] * 3  # --rounds: the reference runs once
     assert [t.job['tile'] for t in tasks if 'tile' in t.job] == [0, 0, 0, 0, 16, 16, 16]
-    assert references == {('realesr-animevideov3', 24): tasks[0].job['output'],
-                          ('realesr-animevideov3', 32): tasks[5].job['output']}
+    assert references == {
+        ('realesr-animevideov3', 24): tasks[0].job['output'],
+        ('realesr-animevideov3', 32): tasks[5].job['output'],
+    }
     assert tasks[2].python == '/original/python'
     image = np.load(tasks[0].job['input'])
     assert image.shape == (24, 24, 3) and image.dtype == np.uint8 and image.std() > 10  # a real photograph
@@ -208,10 +253,27 @@ def test_plan_covers_every_configuration(tmp_path):
 def test_tiny_run_of_our_side(tmp_path):
     """The whole harness on a tiny image: subprocess workers, reference, PSNR, table, checks and JSON."""
     out = tmp_path / 'bench.json'
-    status = inference_benchmark.main([
-        '--models', 'realesr-animevideov3', '--sizes', '24', '--repeats', '1', '--rounds', '2', '--threads', '1',
-        '--skip-original', '--skip-ncnn', '--skip-degradation', '--peak-matmul-size', '256', '--json', str(out)
-    ])
+    status = inference_benchmark.main(
+        [
+            '--models',
+            'realesr-animevideov3',
+            '--sizes',
+            '24',
+            '--repeats',
+            '1',
+            '--rounds',
+            '2',
+            '--threads',
+            '1',
+            '--skip-original',
+            '--skip-ncnn',
+            '--skip-degradation',
+            '--peak-matmul-size',
+            '256',
+            '--json',
+            str(out),
+        ]
+    )
     result = json.loads(out.read_text())
     assert status == 0  # every check that needs more than this run is skipped, none failed
     assert {check['status'] for check in result['checks']} == {'SKIP'}

@@ -1,4 +1,5 @@
 """The data-preparation scripts end to end on temporary folders: outputs, their values, and bad input."""
+
 import importlib.util
 import sys
 from pathlib import Path
@@ -41,8 +42,15 @@ def exit_code_and_message(capsys, main, argv) -> tuple:
 
 
 HELP_OPTIONS = {
-    'extract_subimages':
-    ['--input', '--output', '--crop_size', '--step', '--thresh_size', '--n_thread', '--compression_level'],
+    'extract_subimages': [
+        '--input',
+        '--output',
+        '--crop_size',
+        '--step',
+        '--thresh_size',
+        '--n_thread',
+        '--compression_level',
+    ],
     'generate_meta_info': ['--input', '--root', '--meta_info', '--check'],
     'generate_meta_info_pairdata': ['--input', '--root', '--meta_info'],
     'generate_multiscale_DF2K': ['--input', '--output'],
@@ -115,8 +123,9 @@ def test_generate_meta_info(tmp_path, capsys):
     assert dataset.paths[2] == str(root / 'DF2K_multiscale' / '0001T0.png')
 
     (root / 'DF2K_HR' / '0003.png').write_bytes(b'\x89PNG broken')
-    assert main(['--input', str(root / 'DF2K_HR'), '--root', str(tmp_path), '--meta_info', str(meta_info),
-                 '--check']) == 1
+    assert (
+        main(['--input', str(root / 'DF2K_HR'), '--root', str(tmp_path), '--meta_info', str(meta_info), '--check']) == 1
+    )
     assert meta_info.read_text().splitlines() == ['DF2K/DF2K_HR/0001.png', 'DF2K/DF2K_HR/0002.png']
     assert '0003.png' in capsys.readouterr().err
 
@@ -130,7 +139,8 @@ def test_generate_meta_info_bad_input(tmp_path, capsys):
     assert code == 2 and 'holds no images' in err
     write_noise(tmp_path / 'a' / 'x.png', 4, 4)
     code, err = exit_code_and_message(
-        capsys, main, ['--input', str(tmp_path / 'a'), '--root', str(tmp_path / 'b'), '--meta_info', 'm.txt'])
+        capsys, main, ['--input', str(tmp_path / 'a'), '--root', str(tmp_path / 'b'), '--meta_info', 'm.txt']
+    )
     assert code == 2 and 'is not inside its root' in err
 
 
@@ -143,8 +153,9 @@ def test_generate_meta_info_pairdata(tmp_path, capsys):
     folders = [str(tmp_path / 'DIV2K' / 'HR_sub'), str(tmp_path / 'DIV2K' / 'LR_sub')]
     assert main(['--input', *folders, '--meta_info', str(meta_info)]) == 0
     assert meta_info.read_text().splitlines() == [
-        'HR_sub/0001_s001.png, LR_sub/0001_s001.png', 'HR_sub/0001_s002.png, LR_sub/0001_s002.png',
-        'HR_sub/0002_s001.png, LR_sub/0002_s001.png'
+        'HR_sub/0001_s001.png, LR_sub/0001_s001.png',
+        'HR_sub/0001_s002.png, LR_sub/0001_s002.png',
+        'HR_sub/0002_s001.png, LR_sub/0002_s001.png',
     ]
     (tmp_path / 'DIV2K' / 'LR_sub' / '0002_s001.png').unlink()
     code, err = exit_code_and_message(capsys, main, ['--input', *folders, '--meta_info', str(meta_info)])
@@ -162,8 +173,14 @@ def test_generate_multiscale_df2k(tmp_path, capsys):
     assert '0003.png' in capsys.readouterr().err
     sizes = {p.name: Image.open(p).size for p in (tmp_path / 'multi').iterdir()}
     assert sizes == {
-        '0001T0.png': (90, 67), '0001T1.png': (60, 45), '0001T2.png': (40, 30), '0001T3.png': (533, 400),
-        '0002T0.png': (45, 112), '0002T1.png': (30, 75), '0002T2.png': (20, 50), '0002T3.png': (400, 1000)
+        '0001T0.png': (90, 67),
+        '0001T1.png': (60, 45),
+        '0001T2.png': (40, 30),
+        '0001T3.png': (533, 400),
+        '0002T0.png': (45, 112),
+        '0002T1.png': (30, 75),
+        '0002T2.png': (20, 50),
+        '0002T3.png': (400, 1000),
     }
     expected = Image.fromarray(source[:, :, ::-1]).resize((60, 45), resample=Image.LANCZOS)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'multi' / '0001T1.png')), np.asarray(expected))
@@ -200,7 +217,8 @@ def test_create_lmdb_bad_input(tmp_path, capsys):
     write_noise(tmp_path / 'gt' / 'good.png', 8, 8)
     (tmp_path / 'gt' / 'bad.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
     code, err = exit_code_and_message(
-        capsys, main, ['--input_folder', str(tmp_path / 'gt'), '--lmdb_path', str(tmp_path / 'db')])
+        capsys, main, ['--input_folder', str(tmp_path / 'gt'), '--lmdb_path', str(tmp_path / 'db')]
+    )
     assert code == 2 and 'must end with ".lmdb"' in err
     assert main(['--input_folder', str(tmp_path / 'gt')]) == 1
     assert 'bad.png": not a readable image' in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """The RealESRGANer quality benchmarks run and print their tables (small model, small image)."""
+
 import importlib.util
 import re
 import sys
@@ -27,7 +28,8 @@ def table_rows(text: str) -> dict:
 def test_tiling_quality_prints_psnr_and_time_ratio(capsys):
     official_weights('realesr-animevideov3')
     load_benchmark('tiling_quality').main(
-        ['--model', 'realesr-animevideov3', '--size', '80', '--tile', '16', '--blends', '22', '0', '--device', 'cpu'])
+        ['--model', 'realesr-animevideov3', '--size', '80', '--tile', '16', '--blends', '22', '0', '--device', 'cpu']
+    )
     rows = table_rows(capsys.readouterr().out)
     assert set(rows) == {'untiled', 'blend 22', 'blend 0'}
     blended = re.search(r'(\d+)\s+(\d+)\s+(\d+x\d+)\s+([\d.]+)x\s+([\d.inf]+) dB', rows['blend 22']).groups()
@@ -40,8 +42,21 @@ def test_tiling_quality_prints_psnr_and_time_ratio(capsys):
 def test_precision_quality_prints_psnr_against_fp32(capsys):
     official_weights('realesr-animevideov3')
     load_benchmark('precision_quality').main(
-        ['--model', 'realesr-animevideov3', '--size', '48', '--precisions', 'bf16', 'fp16', '--repeats', '1',
-         '--device', 'cpu', '--ncnn'])
+        [
+            '--model',
+            'realesr-animevideov3',
+            '--size',
+            '48',
+            '--precisions',
+            'bf16',
+            'fp16',
+            '--repeats',
+            '1',
+            '--device',
+            'cpu',
+            '--ncnn',
+        ]
+    )
     rows = table_rows(capsys.readouterr().out)
     # fp16 falls back to fp32 on a CPU: not listed
     assert set(rows) == {'fp32', 'fp32 contiguous', 'bf16', 'ncnn runtime fp32'}

@@ -2,6 +2,7 @@
 
 The output frames are compared with ``RealESRGANer.enhance`` run here on the decoded input frames.
 """
+
 import argparse
 import importlib.util
 import os
@@ -56,9 +57,16 @@ def clip(tmp_path_factory) -> Path:
 def enhanced(frames, weights_dir: Path, outscale: float):
     """Per-frame ``RealESRGANer.enhance`` with the command line's defaults (tile 0, pre_pad 0, precision auto)."""
     spec = get_model_spec(MODEL)
-    upsampler = RealESRGANer(scale=spec.netscale, model_path=resolve_model_path(MODEL, str(weights_dir)),
-                             model=spec.build(), tile=0, tile_pad=10, pre_pad=0, device=torch.device('cpu'),
-                             precision='auto')
+    upsampler = RealESRGANer(
+        scale=spec.netscale,
+        model_path=resolve_model_path(MODEL, str(weights_dir)),
+        model=spec.build(),
+        tile=0,
+        tile_pad=10,
+        pre_pad=0,
+        device=torch.device('cpu'),
+        precision='auto',
+    )
     return [upsampler.enhance(frame, outscale=outscale)[0] for frame in frames]
 
 
@@ -85,8 +93,23 @@ def test_default_quality_matches_enhance_per_frame_and_keeps_audio(tmp_path, cli
 @pytest.mark.subprocess
 @pytest.mark.weights
 def test_crf0_yuv444p_is_near_lossless_and_two_workers_match_one(tmp_path, clip, weights_dir):
-    assert run_cli('-i', clip, '-o', tmp_path, '--model_dir', weights_dir, '--crf', 0, '--pix_fmt', 'yuv444p',
-                   '--suffix', 'lossless') == 0
+    assert (
+        run_cli(
+            '-i',
+            clip,
+            '-o',
+            tmp_path,
+            '--model_dir',
+            weights_dir,
+            '--crf',
+            0,
+            '--pix_fmt',
+            'yuv444p',
+            '--suffix',
+            'lossless',
+        )
+        == 0
+    )
     output = tmp_path / 'clip_lossless.mp4'
     frames = decode_all(output)
     expected = enhanced(decode_all(clip), weights_dir, 4)
@@ -95,8 +118,15 @@ def test_crf0_yuv444p_is_near_lossless_and_two_workers_match_one(tmp_path, clip,
     recipe = UpscalerRecipe(choose_model(MODEL, weights_dir=str(weights_dir)), UpscaleSettings())
     two = tmp_path / 'two.mp4'
     from realesrgan.video import EncoderSettings
-    result = upscale_video(str(clip), str(two), recipe, devices=['cpu', 'cpu'], segment_length=3,
-                           encoder=EncoderSettings(crf=0, pix_fmt='yuv444p'))
+
+    result = upscale_video(
+        str(clip),
+        str(two),
+        recipe,
+        devices=['cpu', 'cpu'],
+        segment_length=3,
+        encoder=EncoderSettings(crf=0, pix_fmt='yuv444p'),
+    )
     assert result.num_workers == 2 and result.num_segments == 2
     for a, b in zip(frames, decode_all(two)):
         np.testing.assert_array_equal(a, b)
@@ -136,15 +166,18 @@ def test_fps_values():
             cli.parse_fps(bad)
 
 
-@pytest.mark.parametrize('args, message', [
-    (['-n', 'no-such-model'], "Unknown model name 'no-such-model'. Valid names: RealESRGAN_x4plus"),
-    (['-s', '-2'], '--outscale must be positive'),
-    (['-t', '-1'], '--tile must be a non-negative integer, got -1'),
-    (['--crf', '60'], 'crf must be between 0 (lossless) and 51'),
-    (['--num_process_per_gpu', '0'], 'num_process_per_gpu must be at least 1'),
-    (['--device', 'tpu'], "Unknown device 'tpu'"),
-    (['-n', 'RealESRGAN_x4plus', '--face_enhance'], '--face_enhance needs GFPGAN, which is not installed'),
-])
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['-n', 'no-such-model'], "Unknown model name 'no-such-model'. Valid names: RealESRGAN_x4plus"),
+        (['-s', '-2'], '--outscale must be positive'),
+        (['-t', '-1'], '--tile must be a non-negative integer, got -1'),
+        (['--crf', '60'], 'crf must be between 0 (lossless) and 51'),
+        (['--num_process_per_gpu', '0'], 'num_process_per_gpu must be at least 1'),
+        (['--device', 'tpu'], "Unknown device 'tpu'"),
+        (['-n', 'RealESRGAN_x4plus', '--face_enhance'], '--face_enhance needs GFPGAN, which is not installed'),
+    ],
+)
 @pytest.mark.weights
 def test_bad_arguments_exit_with_a_message(tmp_path, clip, weights_dir, capsys, args, message):
     assert run_cli('-i', clip, '-o', tmp_path, '--model_dir', weights_dir, *args) == 2
@@ -174,14 +207,32 @@ def test_script_runs_end_to_end_in_a_fresh_interpreter(tmp_path, clip, weights_d
     (shadow / 'ffmpeg' / '__init__.py').write_text("raise ImportError('the wrong ffmpeg package')\n")
     output = tmp_path / 'out'
     env = dict(os.environ, PYTHONPATH=str(shadow), PATH='/nonexistent')
-    result = subprocess.run([
-        sys.executable,
-        str(REPO_ROOT / 'inference_realesrgan_video.py'), '-i',
-        str(clip), '-o',
-        str(output), '--model_dir',
-        str(weights_dir), '--num_process_per_gpu', '2', '-s', '2', '--suffix', 'x2', '--face_enhance',
-        '--ffmpeg_bin', '/no/such/ffmpeg'
-    ], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / 'inference_realesrgan_video.py'),
+            '-i',
+            str(clip),
+            '-o',
+            str(output),
+            '--model_dir',
+            str(weights_dir),
+            '--num_process_per_gpu',
+            '2',
+            '-s',
+            '2',
+            '--suffix',
+            'x2',
+            '--face_enhance',
+            '--ffmpeg_bin',
+            '/no/such/ffmpeg',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert 'Saved' in result.stdout and '(1 worker(s) on cpu)' in result.stdout  # 6 frames: one segment
     assert '--face_enhance is not supported for anime models; turned it off' in result.stdout

@@ -1,4 +1,5 @@
 """Without PyAV, the video package says in one line what to install (instead of "No module named 'av'")."""
+
 import os
 import subprocess
 import sys
@@ -16,8 +17,10 @@ def test_missing_pyav_is_one_line_naming_the_install_command(monkeypatch):
     with pytest.raises(ImportError) as caught:
         require_pyav()
     message = str(caught.value)
-    assert message == ('video upscaling needs PyAV, which is not installed: pip install av (in a clone of this '
-                       'project: pip install -e ".[video]")')
+    assert message == (
+        'video upscaling needs PyAV, which is not installed: pip install av (in a clone of this '
+        'project: pip install -e ".[video]")'
+    )
     assert caught.value.name == 'av' and caught.value.__cause__ is None
 
 
@@ -27,8 +30,11 @@ def test_broken_pyav_says_what_failed_and_how_to_reinstall(tmp_path, monkeypatch
     (fake / '__init__.py').write_text("raise ImportError('libavformat.so.61: cannot open shared object file')\n")
     monkeypatch.delitem(sys.modules, 'av')
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ImportError, match=r'^PyAV is installed but cannot be imported \(libavformat\.so\.61: cannot '
-                       r'open shared object file\); reinstall it: pip install --force-reinstall av$'):
+    with pytest.raises(
+        ImportError,
+        match=r'^PyAV is installed but cannot be imported \(libavformat\.so\.61: cannot '
+        r'open shared object file\); reinstall it: pip install --force-reinstall av$',
+    ):
         require_pyav()
 
 
@@ -38,11 +44,20 @@ def test_installed_pyav_passes():
 
 @pytest.mark.subprocess
 def test_the_job_without_pyav_ends_in_that_line_and_the_settings_import_without_it():
-    code = ("import sys; sys.modules['av'] = None; from realesrgan.video import EncoderSettings, VideoJobError; "
-            "EncoderSettings(crf=18); from realesrgan.video import upscale_video")
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
-                            env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    code = (
+        "import sys; sys.modules['av'] = None; from realesrgan.video import EncoderSettings, VideoJobError; "
+        'EncoderSettings(crf=18); from realesrgan.video import upscale_video'
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         'ImportError: video upscaling needs PyAV, which is not installed: pip install av (in a clone of this '
-        'project: pip install -e ".[video]")')
+        'project: pip install -e ".[video]")'
+    )

@@ -3,6 +3,7 @@
 The stand-ins are module-level classes so that worker processes can unpickle them. The real Real-ESRGAN
 upscaler and the command line are tested in test_video_cli.py.
 """
+
 import os
 import queue
 from fractions import Fraction
@@ -32,13 +33,20 @@ def clip_frames(size: Tuple[int, int], num_frames: int) -> List[np.ndarray]:
     width, height = size
     window = (min(photo.shape[1] - 2 * num_frames, 2 * width), min(photo.shape[0], 2 * height))
     return [
-        cv2.resize(photo[:window[1], 2 * k:2 * k + window[0]], (width, height), interpolation=cv2.INTER_AREA)
+        cv2.resize(photo[: window[1], 2 * k : 2 * k + window[0]], (width, height), interpolation=cv2.INTER_AREA)
         for k in range(num_frames)
     ]
 
 
-def make_clip(path: Path, size: Tuple[int, int] = (48, 32), num_frames: int = 10, fps: int = 24,
-              audio: Optional[str] = 'aac', gop: int = 4, container: Optional[str] = None) -> Path:
+def make_clip(
+    path: Path,
+    size: Tuple[int, int] = (48, 32),
+    num_frames: int = 10,
+    fps: int = 24,
+    audio: Optional[str] = 'aac',
+    gop: int = 4,
+    container: Optional[str] = None,
+) -> Path:
     """Write a short H.264 clip (B-frames, a keyframe every ``gop`` frames), optionally with a mono sine track."""
     with av.open(str(path), mode='w', format=container) as output:
         video = output.add_stream('libx264', rate=fps, options={'g': str(gop), 'bf': '2', 'preset': 'fast'})
@@ -82,7 +90,8 @@ def stream_info(path: Path) -> dict:
             rate=video.average_rate,
             video_duration=float(video.duration * video.time_base),
             audio=[s.codec_context.name for s in container.streams.audio],
-            pix_fmt=video.codec_context.pix_fmt)
+            pix_fmt=video.codec_context.pix_fmt,
+        )
         if container.streams.audio:
             audio = container.streams.audio[0]
             info['audio_duration'] = float(audio.duration * audio.time_base)
@@ -91,7 +100,7 @@ def stream_info(path: Path) -> dict:
 
 def psnr(reference: np.ndarray, other: np.ndarray) -> float:
     """PSNR in dB of two uint8 images (infinite when equal)."""
-    mse = np.mean((reference.astype(np.float64) - other.astype(np.float64))**2)
+    mse = np.mean((reference.astype(np.float64) - other.astype(np.float64)) ** 2)
     return float('inf') if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
@@ -156,8 +165,7 @@ def clip(tmp_path_factory) -> Path:
 @pytest.fixture(scope='module')
 def silent_clip(tmp_path_factory) -> Path:
     """46x30, 7 frames at 25 fps, no audio."""
-    return make_clip(tmp_path_factory.mktemp('clips') / 'silent.mp4', size=(46, 30),
-                     num_frames=7, fps=25, audio=None)
+    return make_clip(tmp_path_factory.mktemp('clips') / 'silent.mp4', size=(46, 30), num_frames=7, fps=25, audio=None)
 
 
 def leftovers(folder: Path) -> List[str]:
@@ -324,8 +332,9 @@ def test_encoding_the_same_frames_again_gives_the_same_bytes(tmp_path, clip):
 def test_job_scales_keeps_frames_rate_duration_and_copies_audio(tmp_path, clip):
     output = tmp_path / 'out' / 'clip_out.mp4'
     counted = []
-    result = upscale_video(str(clip), str(output), Resize(4), segment_length=3, progress=counted.append,
-                           on_start=counted.append)
+    result = upscale_video(
+        str(clip), str(output), Resize(4), segment_length=3, progress=counted.append, on_start=counted.append
+    )
     assert (result.num_frames, result.num_segments, result.audio_streams) == (10, 4, 1)
     assert counted[0] == 10 and sum(counted[1:]) == 10
     before, after = stream_info(clip), stream_info(output)
@@ -421,11 +430,14 @@ def test_matroska_input_with_millisecond_timestamps(tmp_path):
 
 
 # ---------------------------------------------------------------- failures
-@pytest.mark.parametrize('factory, message', [
-    (CrashAt(4), r'worker \d died \(exit code 3\) while upscaling segment 2 of 4 \(frames 3-5\)'),
-    (RaiseAt(4), r'segment 2 of 4 \(frames 3-5\) failed in worker \d: MemoryError: stand-in ran out of memory'),
-    (BrokenFactory(), r'worker \d could not start: RuntimeError: no weights for the stand-in on cpu'),
-])
+@pytest.mark.parametrize(
+    'factory, message',
+    [
+        (CrashAt(4), r'worker \d died \(exit code 3\) while upscaling segment 2 of 4 \(frames 3-5\)'),
+        (RaiseAt(4), r'segment 2 of 4 \(frames 3-5\) failed in worker \d: MemoryError: stand-in ran out of memory'),
+        (BrokenFactory(), r'worker \d could not start: RuntimeError: no weights for the stand-in on cpu'),
+    ],
+)
 @pytest.mark.subprocess
 def test_failing_worker_fails_the_job_cleanly(tmp_path, clip, factory, message):
     output = tmp_path / 'out' / 'clip_out.mp4'
@@ -443,8 +455,11 @@ def test_damaged_frame_in_a_folder_fails_the_job_naming_it(tmp_path):
     damaged = frames / '003.png'
     damaged.write_bytes(damaged.read_bytes()[:60])  # the header (and size) survive, the pixels do not
     output = tmp_path / 'out' / 'frames_out.mp4'
-    with pytest.raises(VideoJobError, match=r'segment 2 of 3 \(frames 2-3\) failed in worker \d: VideoInputError: '
-                       r'frame .*003\.png is not an image that OpenCV can read'):
+    with pytest.raises(
+        VideoJobError,
+        match=r'segment 2 of 3 \(frames 2-3\) failed in worker \d: VideoInputError: '
+        r'frame .*003\.png is not an image that OpenCV can read',
+    ):
         upscale_video(str(frames), str(output), Resize(2), segment_length=2)
     assert leftovers(output.parent) == []
 

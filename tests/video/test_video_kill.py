@@ -4,6 +4,7 @@ Each kill test runs a real job in a child interpreter (``python -c`` calling :fu
 stand-in upscaler whose workers record their process ids, then signals that child the way a user or a system
 would, and watches the recorded processes through /proc.
 """
+
 import json
 import os
 import signal
@@ -199,7 +200,11 @@ def test_only_work_folders_of_this_output_whose_owner_is_gone_are_removed(tmp_pa
         sleeper.kill()
         sleeper.wait()
     assert leftovers(out) == [
-        '.o.mp4.3.running.tmp', '.o.mp4.4.elsewhere.tmp', '.o.mp4.unowned.tmp', '.o.mp4.x.mp4.5.other.tmp', 'o.mp4'
+        '.o.mp4.3.running.tmp',
+        '.o.mp4.4.elsewhere.tmp',
+        '.o.mp4.unowned.tmp',
+        '.o.mp4.x.mp4.5.other.tmp',
+        'o.mp4',
     ]
     assert len(result.warnings) == 2
     assert all('(it may still be running); delete it if no such job runs' in line for line in result.warnings)

@@ -3,6 +3,7 @@
 The truncated files are made here: a clip remuxed with its index first (``faststart``, as files made for the web
 are, so that a cut copy still opens), then cut in the middle of a chosen packet.
 """
+
 import logging
 import re
 from fractions import Fraction
@@ -78,7 +79,7 @@ def test_audio_cut_short_keeps_every_readable_frame_and_reports_the_shortfall(tm
     # all the sound the cut file holds is copied bit for bit, the cut-off packet is left out: the audio ends
     # 0.2 s before the video because the muxer interleaved by decoding time, which runs ahead of the video's
     # presentation time by its B-frame delay; the audio after that point was cut off with the file
-    whole_packets = audio_packets(streaming_clip)[:len(complete(streaming_clip, 'audio', cut))]
+    whole_packets = audio_packets(streaming_clip)[: len(complete(streaming_clip, 'audio', cut))]
     assert audio_packets(output) == whole_packets
     # the times in the warning are those of the output
     video_end, audio_end = re.search(r'frames \(to ([\d.]+) s\) and the audio .* \(to ([\d.]+) s\)', warning).groups()
@@ -128,9 +129,10 @@ class WarnEveryFrame(Resize):
 def test_warnings_of_the_workers_reach_the_result_once_with_a_count(tmp_path, caplog):
     clip = make_clip(tmp_path / 'clip.mp4', num_frames=6, audio=None)
     with caplog.at_level(logging.WARNING, logger='realesrgan.video'):
-        result = upscale_video(str(clip), str(tmp_path / 'o.mp4'), WarnEveryFrame(1), devices=['cpu', 'cpu'],
-                               segment_length=2)
-    assert result.warnings == ('stand-in noticed something (6 times)', )
+        result = upscale_video(
+            str(clip), str(tmp_path / 'o.mp4'), WarnEveryFrame(1), devices=['cpu', 'cpu'], segment_length=2
+        )
+    assert result.warnings == ('stand-in noticed something (6 times)',)
     assert [r.getMessage() for r in caplog.records] == ['stand-in noticed something']  # logged in the parent, once
 
 

@@ -1,4 +1,5 @@
 """The weight zoo (table, architecture detection, weight resolution): every test here runs with one torch thread."""
+
 import pytest
 
 

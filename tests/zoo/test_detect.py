@@ -1,4 +1,5 @@
 """Architecture detection from state dicts, and loading checkpoints of any layout."""
+
 import collections
 
 import pytest
@@ -64,8 +65,11 @@ def test_detects_random_srvgg_variants_and_rebuilds_the_same_function(variant, t
 
     rebuilt, info = build_model_from_checkpoint(str(path))
 
-    assert (info.arch, info.kwargs, info.netscale) == ('SRVGGNetCompact', dict(num_in_ch=3, num_out_ch=3,
-                                                                                **variant), variant['upscale'])
+    assert (info.arch, info.kwargs, info.netscale) == (
+        'SRVGGNetCompact',
+        dict(num_in_ch=3, num_out_ch=3, **variant),
+        variant['upscale'],
+    )
     image = torch.rand(1, 3, 6, 10)
     with torch.no_grad():
         assert torch.equal(rebuilt(image), model(image))

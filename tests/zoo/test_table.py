@@ -1,4 +1,5 @@
 """The model-zoo table: names, architectures, release URLs and state-dict keys of the official models."""
+
 import pytest
 import torch
 
@@ -6,8 +7,14 @@ import realesrgan  # noqa: F401
 from realesrgan.zoo import MODEL_ZOO, get_model_spec
 from realesrgan.zoo.families import build_arch
 
-OFFICIAL_NAMES = ('RealESRGAN_x4plus', 'RealESRNet_x4plus', 'RealESRGAN_x4plus_anime_6B', 'RealESRGAN_x2plus',
-                  'realesr-animevideov3', 'realesr-general-x4v3')
+OFFICIAL_NAMES = (
+    'RealESRGAN_x4plus',
+    'RealESRNet_x4plus',
+    'RealESRGAN_x4plus_anime_6B',
+    'RealESRGAN_x2plus',
+    'realesr-animevideov3',
+    'realesr-general-x4v3',
+)
 ROOT = 'https://github.com/xinntao/Real-ESRGAN/releases/download'
 
 
@@ -17,21 +24,39 @@ def count_numbers(arch: str, kwargs: dict) -> int:
 
 
 def test_zoo_holds_the_six_official_models_the_dni_partner_and_the_animevideo_variants():
-    assert set(OFFICIAL_NAMES) | {'realesr-general-wdn-x4v3', 'realesr-animevideov3-x2', 'realesr-animevideov3-x3'
-                                  } == set(MODEL_ZOO)
+    assert set(OFFICIAL_NAMES) | {
+        'realesr-general-wdn-x4v3',
+        'realesr-animevideov3-x2',
+        'realesr-animevideov3-x3',
+    } == set(MODEL_ZOO)
 
 
-@pytest.mark.parametrize('name, arch, netscale, url, param_key, numbers', [
-    ('RealESRGAN_x4plus', 'RRDBNet', 4, f'{ROOT}/v0.1.0/RealESRGAN_x4plus.pth', 'params_ema', 16697987),
-    ('RealESRNet_x4plus', 'RRDBNet', 4, f'{ROOT}/v0.1.1/RealESRNet_x4plus.pth', 'params_ema', 16697987),
-    ('RealESRGAN_x4plus_anime_6B', 'RRDBNet', 4, f'{ROOT}/v0.2.2.4/RealESRGAN_x4plus_anime_6B.pth', 'params_ema',
-     4467779),
-    ('RealESRGAN_x2plus', 'RRDBNet', 2, f'{ROOT}/v0.2.1/RealESRGAN_x2plus.pth', 'params_ema', 16703171),
-    ('realesr-animevideov3', 'SRVGGNetCompact', 4, f'{ROOT}/v0.2.5.0/realesr-animevideov3.pth', 'params', 621424),
-    ('realesr-general-x4v3', 'SRVGGNetCompact', 4, f'{ROOT}/v0.2.5.0/realesr-general-x4v3.pth', 'params', 1213296),
-    ('realesr-general-wdn-x4v3', 'SRVGGNetCompact', 4, f'{ROOT}/v0.2.5.0/realesr-general-wdn-x4v3.pth', 'params',
-     1213296),
-])
+@pytest.mark.parametrize(
+    'name, arch, netscale, url, param_key, numbers',
+    [
+        ('RealESRGAN_x4plus', 'RRDBNet', 4, f'{ROOT}/v0.1.0/RealESRGAN_x4plus.pth', 'params_ema', 16697987),
+        ('RealESRNet_x4plus', 'RRDBNet', 4, f'{ROOT}/v0.1.1/RealESRNet_x4plus.pth', 'params_ema', 16697987),
+        (
+            'RealESRGAN_x4plus_anime_6B',
+            'RRDBNet',
+            4,
+            f'{ROOT}/v0.2.2.4/RealESRGAN_x4plus_anime_6B.pth',
+            'params_ema',
+            4467779,
+        ),
+        ('RealESRGAN_x2plus', 'RRDBNet', 2, f'{ROOT}/v0.2.1/RealESRGAN_x2plus.pth', 'params_ema', 16703171),
+        ('realesr-animevideov3', 'SRVGGNetCompact', 4, f'{ROOT}/v0.2.5.0/realesr-animevideov3.pth', 'params', 621424),
+        ('realesr-general-x4v3', 'SRVGGNetCompact', 4, f'{ROOT}/v0.2.5.0/realesr-general-x4v3.pth', 'params', 1213296),
+        (
+            'realesr-general-wdn-x4v3',
+            'SRVGGNetCompact',
+            4,
+            f'{ROOT}/v0.2.5.0/realesr-general-wdn-x4v3.pth',
+            'params',
+            1213296,
+        ),
+    ],
+)
 def test_entry_matches_the_official_release(name, arch, netscale, url, param_key, numbers):
     spec = get_model_spec(name)
     assert (spec.network.arch, spec.netscale, spec.urls[0], spec.param_key) == (arch, netscale, url, param_key)
@@ -47,8 +72,13 @@ def test_general_model_names_its_dni_partner():
     assert all(spec.dni_partner is None for spec in MODEL_ZOO.values() if spec.name != 'realesr-general-x4v3')
 
 
-@pytest.mark.parametrize('name, outscale, ncnn_name', [('realesr-animevideov3-x2', 2, 'REALESRGAN_ANIMAVIDEOV3_UP2X'),
-                                                       ('realesr-animevideov3-x3', 3, 'REALESRGAN_ANIMAVIDEOV3_UP3X')])
+@pytest.mark.parametrize(
+    'name, outscale, ncnn_name',
+    [
+        ('realesr-animevideov3-x2', 2, 'REALESRGAN_ANIMAVIDEOV3_UP2X'),
+        ('realesr-animevideov3-x3', 3, 'REALESRGAN_ANIMAVIDEOV3_UP3X'),
+    ],
+)
 def test_animevideo_variants_are_the_x4_network_with_a_smaller_outscale(name, outscale, ncnn_name):
     base, variant = get_model_spec('realesr-animevideov3'), get_model_spec(name)
     assert variant.network == base.network and variant.netscale == 4

