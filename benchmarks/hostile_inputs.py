@@ -270,7 +270,6 @@ def video_cases(root: Path) -> List[Case]:
     long_clip = root / 'long.mp4'
     write_clip(str(long_clip), list(panning_frames(photo, (96, 64), 480)))
     truncated = root / 'truncated.mp4'
-    data = long_clip.read_bytes()
     moov_first = root / 'faststart.mp4'
     subprocess.run(
         python(

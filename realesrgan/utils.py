@@ -92,7 +92,7 @@ class RealESRGANer:
         tile_blend: int = DEFAULT_TILE_BLEND,
         tile_batch: int = 1,
     ) -> None:
-        self.settings = UpscaleSettings(
+        settings = UpscaleSettings(  # checks every setting (the attributes below keep the original's names)
             tile=tile,
             tile_pad=tile_pad,
             pre_pad=pre_pad,
@@ -113,7 +113,7 @@ class RealESRGANer:
         self.half = half
         self.img: Optional[torch.Tensor] = None
         self.output: Optional[torch.Tensor] = None
-        self.device = select_device(self.settings.device, gpu_id)
+        self.device = select_device(settings.device, gpu_id)
         self.precision = resolve_precision(precision, self.device, half)
         # Channels-last is the fast layout for CPU (oneDNN) and CUDA convolutions; MPS gains nothing from it.
         self.channels_last = self.device.type in ('cpu', 'cuda')
@@ -269,12 +269,12 @@ class RealESRGANer:
             self.img, self.output, self.mod_pad_h, self.mod_pad_w = image, output, mod_pad_h, mod_pad_w
         return output
 
-    def _check_host_memory(self, img: np.ndarray, outscale: Optional[float]) -> None:
+    def _check_host_memory(self, img: np.ndarray, max_range: int, outscale: Optional[float]) -> None:
         """Fail at once, with what to do, when the outputs of ``img`` cannot fit in the host's memory."""
         height, width = img.shape[:2]
         channels = 1 if img.ndim == 2 else img.shape[2]
         final = outscale if outscale is not None else self.scale
-        itemsize = 2 if max_range_of(img) == 65535 else 1
+        itemsize = 2 if max_range == 65535 else 1
         network_pixels = height * width * self.scale**2
         # the float32 RGB network output (on the host when tiled or on the CPU), its integer copy, the final resize
         on_host = 3 * 4 * network_pixels if self.tile_size > 0 or self.device.type == 'cpu' else 0
@@ -327,8 +327,8 @@ class RealESRGANer:
                 raise ValueError('The image has NaN or infinite values; give an image with finite pixel values.')
             if float(img.max()) <= 1.0:  # a float image in [0, 1]: the original's range test would make it black
                 img = img.astype(np.float32) * 255.0
-        self._check_host_memory(img, outscale)
         max_range = max_range_of(img)
+        self._check_host_memory(img, max_range, outscale)
         if max_range == 65535:
             logger.info('Input is a 16-bit image')
 

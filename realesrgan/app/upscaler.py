@@ -30,11 +30,11 @@ def describe_engine(device: torch.device, precision: str, requested: str) -> str
         requested: The precision asked for (``'auto'`` or a name).
 
     Returns:
-        E.g. ``'Upscaling on cpu in bf16 (auto; --fp32 gives the original's pixels).'``.
+        E.g. ``'Upscaling on cpu in bf16, chosen by auto (--fp32 gives the original's pixels).'``.
     """
-    how = f'{precision} (auto' if requested == 'auto' else f'{precision} ('
-    note = "--fp32 gives the original's pixels" if precision != 'fp32' else "the original's pixels"
-    return f'Upscaling on {device} in {how}{"; " if requested == "auto" else ""}{note}).'
+    chosen = f'{precision}, chosen by auto' if requested == 'auto' else precision
+    pixels = "the original's pixels" if precision == 'fp32' else "--fp32 gives the original's pixels"
+    return f'Upscaling on {device} in {chosen} ({pixels}).'
 
 
 class ImageUpscaler:
