@@ -1,72 +1,11 @@
 """Upscale images with Real-ESRGAN: ``python inference_realesrgan.py -i inputs -o results``.
 
-The flags and defaults are those of the original script; the work is done by :mod:`realesrgan.app.image_job`.
-Exit status: 0 when every image was written, 1 when some could not be read, upscaled or written (listed at the end;
-files that are not images are only reported), 2 when the run could not start (the message says why).
+The original's script, flags and defaults; the command line lives in :mod:`realesrgan.app.image_cli`.
 """
 
-import argparse
 import sys
-from typing import List, Optional
 
-from tqdm import tqdm
-
-from realesrgan.app.cli_options import add_engine_options, add_original_options, configure_logging
-from realesrgan.app.image_job import EXTENSIONS, ImageJob, ImageJobError, run_image_job
-from realesrgan.app.model_choice import DEFAULT_MODEL_NAME
-from realesrgan.zoo import MODEL_ZOO
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line flags (the original's, then this project's additions)."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('-i', '--input', type=str, default='inputs', help='Input image or folder (default: inputs)')
-    parser.add_argument(
-        '-n',
-        '--model_name',
-        type=str,
-        default=None,
-        help=f'Model name (default {DEFAULT_MODEL_NAME}; with --model_path alone, detected from the '
-        f'file): {", ".join(MODEL_ZOO)}',
-    )
-    add_original_options(parser, 'image')
-    parser.add_argument(
-        '--model_path',
-        type=str,
-        default=None,
-        help='Model weights (file or URL) instead of the official ones of --model_name',
-    )
-    parser.add_argument('--face_enhance', action='store_true', help='Use GFPGAN to enhance face (needs gfpgan)')
-    parser.add_argument(
-        '--ext',
-        type=str,
-        default='auto',
-        help=f'Image extension: {", ".join(EXTENSIONS)}. auto (default) means using the same extension as inputs',
-    )
-    parser.add_argument(
-        '-g',
-        '--gpu-id',
-        dest='gpu_id',
-        type=int,
-        default=None,
-        help='gpu device to use (default=None) can be 0,1,2 for multi-gpu',
-    )
-    add_engine_options(parser)
-    return parser
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    configure_logging()
-    try:
-        summary = run_image_job(ImageJob.from_args(args), log=tqdm.write)
-    except ImageJobError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
-    print(summary.describe(args.output))
-    return 0 if summary.ok else 1
-
+from realesrgan.app.image_cli import main
 
 if __name__ == '__main__':
     sys.exit(main())

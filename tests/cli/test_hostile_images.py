@@ -1,6 +1,5 @@
 """Hostile input to the image CLI and RealESRGANer: each case ends in one line, the right exit code, no lost file."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from realesrgan.app import image_cli as cli
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.inference import host_memory
@@ -18,16 +18,6 @@ from realesrgan.utils import RealESRGANer
 from realesrgan.zoo import save_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_cli():
-    spec = importlib.util.spec_from_file_location('inference_realesrgan', REPO_ROOT / 'inference_realesrgan.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cli = load_cli()
 
 
 def small_net() -> SRVGGNetCompact:

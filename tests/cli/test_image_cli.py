@@ -13,6 +13,7 @@ import torch
 from helpers import REPO_ROOT, WEIGHTS_DIR, official_weights
 
 from realesrgan import RealESRGANer
+from realesrgan.app import image_cli as cli
 from realesrgan.app.face_enhance import GFPGAN_URL
 from realesrgan.app.model_choice import choose_model
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
@@ -23,14 +24,16 @@ pytestmark = pytest.mark.weights  # every test: the module's autouse fixture con
 MODEL = 'realesr-animevideov3'
 
 
-def load_cli() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location('inference_realesrgan', REPO_ROOT / 'inference_realesrgan.py')
+def load_script(name: str) -> types.ModuleType:
+    """A script of the repository root, loaded as a module (without running its ``__main__`` block)."""
+    spec = importlib.util.spec_from_file_location(name[:-3], REPO_ROOT / name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-cli = load_cli()
+def test_the_script_runs_the_package_command_line():
+    assert load_script('inference_realesrgan.py').main is cli.main
 
 
 @pytest.fixture(scope='module', autouse=True)

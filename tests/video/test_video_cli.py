@@ -8,6 +8,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import types
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 import torch
 from test_video_io import audio_packets, clip_frames, decode_all, make_clip, psnr, stream_info
 
+from realesrgan.app import video_cli as cli
 from realesrgan.app.model_choice import choose_model
 from realesrgan.app.upscaler import UpscalerRecipe
 from realesrgan.inference.settings import UpscaleSettings
@@ -29,16 +31,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL = 'realesr-animevideov3'
 
 
-def load_cli():
-    """The script as a module, so that its ``main`` runs in this process (the worker server stays warm)."""
-    path = REPO_ROOT / 'inference_realesrgan_video.py'
-    spec = importlib.util.spec_from_file_location('inference_realesrgan_video', path)
+def load_script(name: str) -> types.ModuleType:
+    """A script of the repository root, loaded as a module (without running its ``__main__`` block)."""
+    spec = importlib.util.spec_from_file_location(name[:-3], REPO_ROOT / name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-cli = load_cli()
+def test_the_script_runs_the_package_command_line():
+    assert load_script('inference_realesrgan_video.py').main is cli.main
 
 
 @pytest.fixture(scope='module')
