@@ -24,12 +24,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from realesrgan.fileio.images import IMAGE_EXTENSIONS, decode_buffer
 from realesrgan.video.color import CONVERSION_FLAGS
 from realesrgan.video.errors import VideoInputError
 
 logger = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
 DEFAULT_FOLDER_FPS = Fraction(24)
 # demuxers that open a single picture as a one-frame "video"
 _IMAGE_DEMUXERS = ('image2', 'webp_pipe', 'png_pipe', 'jpeg_pipe', 'bmp_pipe', 'tiff_pipe')
@@ -169,7 +169,7 @@ def read_frame_file(path: str, width: int, height: int) -> np.ndarray:
     Raises:
         VideoInputError: The file is not a readable image or has another size.
     """
-    img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    img = decode_buffer(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise VideoInputError(f'frame {path} is not an image that OpenCV can read; replace or remove it')
     if img.shape[:2] != (height, width):
