@@ -1,4 +1,9 @@
-"""Installs the realesrgan package (``pip install -e .``; ``pip install -e ".[test]"`` for the test suite)."""
+"""Installs the realesrgan package and its commands ``realesrgan`` and ``realesrgan-video``.
+
+In a checkout: ``pip install -e .`` (``pip install -e ".[test]"`` for the test suite). A wheel: ``python -m build``
+(or ``pip wheel . --no-deps``). The wheel holds the ``realesrgan`` package alone; it reads no file of the repository
+(``options/``, ``inputs/``) at run time, and keeps downloaded weights in the user cache (see README, "Installing").
+"""
 
 import re
 from pathlib import Path
@@ -27,15 +32,25 @@ setup(
     long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     keywords='computer vision, pytorch, image restoration, super-resolution, esrgan, real-esrgan',
+    author='the realesrgan authors',
     url='https://github.com/xinntao/Real-ESRGAN',
+    license='BSD-3-Clause',
+    license_files=['LICENSE'],
     packages=find_packages(include=('realesrgan', 'realesrgan.*')),
     include_package_data=True,
     python_requires='>=3.8',
     install_requires=read_requirements(),
+    entry_points={
+        'console_scripts': [
+            'realesrgan = realesrgan.app.image_cli:main',
+            'realesrgan-video = realesrgan.app.video_cli:main',
+        ],
+    },
     extras_require={
         # the test suite uses the ncnn runtime as reference, PyAV for video and ONNX Runtime for export checks;
         # ruff lints (CI runs it before the tests)
-        'test': ['pytest', 'ruff', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript'],
+        # and build, which makes the wheel that the packaging tests install
+        'test': ['pytest', 'ruff', 'build', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript'],
         'video': ['av'],
         'export': ['onnx', 'onnxruntime', 'onnxscript'],
         # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images
@@ -44,10 +59,24 @@ setup(
         'face': ['gfpgan'],
     },
     classifiers=[
-        'Programming Language :: Python :: 3',
-        'License :: OSI Approved :: BSD License',
+        'Development Status :: 4 - Beta',
+        'Environment :: Console',
+        'Environment :: GPU :: NVIDIA CUDA',
+        'Intended Audience :: Developers',
+        'Intended Audience :: Science/Research',
         'Operating System :: OS Independent',
+        'Programming Language :: Python :: 3',
+        'Programming Language :: Python :: 3 :: Only',
+        'Programming Language :: Python :: 3.8',
+        'Programming Language :: Python :: 3.9',
+        'Programming Language :: Python :: 3.10',
+        'Programming Language :: Python :: 3.11',
+        'Programming Language :: Python :: 3.12',
+        'Programming Language :: Python :: 3.13',
+        'Topic :: Multimedia :: Graphics',
+        'Topic :: Multimedia :: Video',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+        'Topic :: Scientific/Engineering :: Image Processing',
     ],
-    license='BSD-3-Clause License',
     zip_safe=False,
 )

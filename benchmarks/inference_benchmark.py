@@ -148,7 +148,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=str(REPO_ROOT / 'options' / 'train_realesrgan_x4plus.yml'),
         help='training config whose degradation settings feed_data uses',
     )
-    parser.add_argument('--weights-dir', default=str(REPO_ROOT / 'weights'), help='where model weights are cached')
+    parser.add_argument(
+        '--weights-dir',
+        default=None,
+        help='where official weights are cached (default: the weights location, see README)',
+    )
     parser.add_argument(
         '--download',
         action='store_true',

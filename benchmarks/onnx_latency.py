@@ -39,7 +39,11 @@ def main() -> None:
     parser.add_argument('--size', type=int, default=256, help='input side in pixels (default 256)')
     parser.add_argument('--threads', type=int, default=1, help='threads for both runtimes (default 1)')
     parser.add_argument('--repeats', type=int, default=10, help='timed runs per runtime (default 10)')
-    parser.add_argument('--weights-dir', default='weights', help='where official weights are cached')
+    parser.add_argument(
+        '--weights-dir',
+        default=None,
+        help='where official weights are cached (default: the weights location, see README)',
+    )
     args = parser.parse_args()
 
     path = args.model if Path(args.model).is_file() else resolve_model_path(args.model, args.weights_dir)

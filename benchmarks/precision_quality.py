@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from realesrgan import RealESRGANer  # noqa: E402  (the repository first, then BasicSR through it)
 from realesrgan.export.ncnn_runtime import run_ncnn  # noqa: E402
 from realesrgan.metrics import psnr  # noqa: E402
-from realesrgan.zoo import DEFAULT_WEIGHTS_DIR, get_model_spec, resolve_model_path  # noqa: E402
+from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
 from realesrgan.zoo.weights import packaged_ncnn_files  # noqa: E402
 
 
@@ -54,7 +54,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=2, help='runs of each setting; the best time counts')
     parser.add_argument('--threads', type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps')
-    parser.add_argument('--weights_dir', default=DEFAULT_WEIGHTS_DIR, help='folder of cached/converted weights')
+    parser.add_argument(
+        '--weights_dir',
+        default=None,
+        help='where official weights are cached (default: the weights location, see README)',
+    )
     return parser.parse_args(argv)
 
 

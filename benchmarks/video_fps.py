@@ -22,7 +22,6 @@ from realesrgan.app.upscaler import UpscalerRecipe
 from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.video import upscale_video
 from realesrgan.video.sample_clip import panning_frames, write_clip
-from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
 
 
 def main() -> int:
@@ -30,7 +29,12 @@ def main() -> int:
     parser.add_argument('--frames', type=int, default=48)
     parser.add_argument('--size', type=str, default='320x180', help='WIDTHxHEIGHT of the input clip')
     parser.add_argument('--model', type=str, default='realesr-animevideov3')
-    parser.add_argument('--weights_dir', type=str, default=DEFAULT_WEIGHTS_DIR)
+    parser.add_argument(
+        '--weights_dir',
+        type=str,
+        default=None,
+        help='where official weights are cached (default: the weights location, see README)',
+    )
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.lower().split('x'))
     photo = cv2.cvtColor(data.chelsea(), cv2.COLOR_RGB2BGR)

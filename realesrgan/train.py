@@ -7,8 +7,9 @@ Usage, from the repository root::
 
 Importing :mod:`realesrgan` first makes the released BasicSR work on current torch/torchvision and CPU-only
 machines and registers this package's architectures, datasets and models; then BasicSR's ``train_pipeline``
-runs with the repository root as root path (experiments, logs and checkpoints go to ``experiments/<name>``),
-after the options file was checked (:mod:`realesrgan.models.training_run`).
+runs with the repository root as root path (experiments, logs and checkpoints go to ``experiments/<name>``; for an
+installed package, ``python -m realesrgan.train``, under the working folder), after the options file was checked
+(:mod:`realesrgan.models.training_run`).
 
 A failure prints one line on stderr (what, where, what to do) instead of a traceback; ``--debug`` (BasicSR's debug
 mode) or the environment variable ``REALESRGAN_TRACEBACK=1`` prints the traceback as well. Unknown option keys
@@ -21,6 +22,7 @@ experiment folder it made is removed); 1 when training stopped later (the experi
 import os
 import sys
 import traceback
+from typing import Optional
 
 ROOT_PATH = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 
@@ -33,19 +35,21 @@ import realesrgan  # noqa: E402,F401  (compatibility layer and registries, befor
 
 # isort: split
 from realesrgan.models.training_run import TrainingError, run_training, traceback_requested  # noqa: E402
+from realesrgan.zoo.location import checkout_root  # noqa: E402
 
 
-def main(root_path: str = ROOT_PATH) -> int:
+def main(root_path: Optional[str] = None) -> int:
     """Parse the command line (``-opt``, ``--launcher``, ``--auto_resume``, ...), check the options and train.
 
     Args:
-        root_path: Folder under which ``experiments/`` and ``tb_logger/`` are written; the repository root by
-            default.
+        root_path: Folder under which ``experiments/`` and ``tb_logger/`` are written; by default the checkout
+            the package runs from, or the working folder for an installed package (never site-packages).
 
     Returns:
         The exit status: 0 trained, 2 could not start, 1 stopped during training, 130 interrupted.
     """
     argv = sys.argv[1:]
+    root_path = root_path or checkout_root() or os.getcwd()
     try:
         run_training(root_path, argv, warn=lambda line: print(f'warning: {line}', file=sys.stderr, flush=True))
     except TrainingError as error:

@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -57,11 +57,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--image', default=str(DEFAULT_IMAGE), help='real image for the check (default: %(default)s)')
     parser.add_argument('--verify-size', type=int, default=64, help='side of the check inputs (default 64)')
     parser.add_argument('--min-psnr', type=float, default=50.0, help='lowest accepted PSNR in dB (default 50)')
-    parser.add_argument('--weights-dir', default='weights', help='where official weights are cached')
+    parser.add_argument(
+        '--weights-dir',
+        default=None,
+        help='where official weights are cached (default: the weights location, see README)',
+    )
     return parser.parse_args()
 
 
-def checkpoint_path(name_or_path: str, weights_dir: str) -> str:
+def checkpoint_path(name_or_path: str, weights_dir: Optional[str]) -> str:
     """A checkpoint file: the path itself, or the resolved weights of an official model name."""
     if not os.path.isfile(name_or_path) and name_or_path in MODEL_ZOO:
         return resolve_model_path(name_or_path, weights_dir)

@@ -12,9 +12,9 @@ import cv2
 
 from realesrgan.inference.precision import PRECISIONS
 from realesrgan.inference.settings import ALPHA_UPSAMPLERS, UpscaleSettings
-from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
+from realesrgan.zoo import WEIGHTS_ENV, default_weights_location
 
-__all__ = ['add_engine_options', 'add_original_options', 'configure_logging']
+__all__ = ['add_engine_options', 'add_original_options', 'configure_logging', 'weights_dir_help']
 
 DEFAULTS = UpscaleSettings()
 
@@ -121,8 +121,19 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         '--model_dir',
         dest='weights_dir',
         type=str,
-        default=DEFAULT_WEIGHTS_DIR,
-        help='Folder of downloaded/converted weights (default: weights/ of the repository)',
+        default=None,
+        help=weights_dir_help(),
+    )
+
+
+def weights_dir_help() -> str:
+    """The help of ``--weights_dir``: the order in which the weights folder is chosen, and the folder it is now."""
+    location = default_weights_location()
+    here = f'{location.path} ({location.source})'.replace('%', '%%')  # argparse formats help texts with %
+    return (
+        f'Folder of downloaded and converted weights. Default: ${WEIGHTS_ENV} if set, else weights/ of the '
+        'checkout when run from one, else $XDG_CACHE_HOME/realesrgan/weights (~/.cache/realesrgan/weights); '
+        f'here: {here}'
     )
 
 

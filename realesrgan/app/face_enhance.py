@@ -7,10 +7,12 @@ GFPGAN is not a dependency of this package. When it is missing, or its weights c
 import importlib.util
 import os
 import sys
-from typing import Any
+from typing import Any, Optional
 
 import cv2
 import numpy as np
+
+from realesrgan.zoo.location import resolve_weights_dir
 
 __all__ = ['GFPGAN_URL', 'FaceEnhanceUnavailable', 'build_face_enhancer', 'enhance_faces', 'require_gfpgan']
 
@@ -41,13 +43,14 @@ _NOT_INSTALLED = (
 )
 
 
-def build_face_enhancer(upsampler: Any, outscale: float, weights_dir: str) -> Any:
+def build_face_enhancer(upsampler: Any, outscale: float, weights_dir: Optional[str] = None) -> Any:
     """Create a GFPGAN v1.3 face restorer that upscales the rest of the image with ``upsampler``.
 
     Args:
         upsampler: The :class:`realesrgan.utils.RealESRGANer` for the background.
         outscale: Final scale of the images.
-        weights_dir: Folder searched for ``GFPGANv1.3.pth`` before downloading it.
+        weights_dir: Folder searched for ``GFPGANv1.3.pth`` before downloading it; None for the default location
+            (:func:`realesrgan.zoo.default_weights_location`).
 
     Returns:
         A ``gfpgan.GFPGANer``.
@@ -59,6 +62,7 @@ def build_face_enhancer(upsampler: Any, outscale: float, weights_dir: str) -> An
     require_gfpgan()
     from gfpgan import GFPGANer
 
+    weights_dir = resolve_weights_dir(weights_dir)
     local = os.path.join(weights_dir, os.path.basename(GFPGAN_URL))
     model_path = local if os.path.isfile(local) else GFPGAN_URL
     try:

@@ -8,7 +8,6 @@ from typing import Any, Callable, ClassVar, Dict, Iterator, Mapping, Optional, T
 from realesrgan.app.face_enhance import FaceEnhanceUnavailable
 from realesrgan.app.model_choice import ModelChoice, choose_model
 from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
-from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
 
 __all__ = ['JobSetupError', 'UpscaleJob', 'reported_as']
 
@@ -51,7 +50,7 @@ class UpscaleJob:
     suffix: str = 'out'
     face_enhance: bool = False
     ext: str = 'auto'
-    weights_dir: str = DEFAULT_WEIGHTS_DIR
+    weights_dir: Optional[str] = None  # None: the default location (realesrgan.zoo.default_weights_location)
     settings: UpscaleSettings = field(default_factory=UpscaleSettings)
 
     @classmethod

@@ -6,13 +6,13 @@ from typing import Optional, Tuple
 
 from realesrgan.inference.settings import SettingError
 from realesrgan.zoo import (
-    DEFAULT_WEIGHTS_DIR,
     ArchInfo,
     WeightsNotFoundError,
     detect_architecture,
     get_model_spec,
     load_state_dict,
     resolve_model_path,
+    resolve_weights_dir,
 )
 
 __all__ = ['DEFAULT_MODEL_NAME', 'ModelChoice', 'choose_model']
@@ -49,7 +49,7 @@ def choose_model(
     model_name: Optional[str] = None,
     model_path: Optional[str] = None,
     denoise_strength: float = 0.5,
-    weights_dir: str = DEFAULT_WEIGHTS_DIR,
+    weights_dir: Optional[str] = None,
 ) -> ModelChoice:
     """Resolve the model of an inference run, as the original CLI does, and find its weights.
 
@@ -60,7 +60,8 @@ def choose_model(
         denoise_strength: For a model with a denoise partner (realesr-general-x4v3) and no ``model_path``: 1 is
             the model alone, 0 its strong-denoise partner alone, values between blend the two
             (``dni_weight = [strength, 1 - strength]``).
-        weights_dir: Folder for downloaded and converted official weights.
+        weights_dir: Folder for downloaded and converted official weights; None for the default location
+            (:func:`realesrgan.zoo.default_weights_location`).
 
     Returns:
         The resolved model.
@@ -74,6 +75,7 @@ def choose_model(
     """
     if not 0 <= denoise_strength <= 1:
         raise SettingError('denoise_strength', f'denoise_strength must be between 0 and 1, got {denoise_strength:g}.')
+    weights_dir = resolve_weights_dir(weights_dir)
     if os.path.exists(weights_dir) and not os.path.isdir(weights_dir):
         raise SettingError(
             'weights_dir',

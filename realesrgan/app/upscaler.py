@@ -16,7 +16,6 @@ from realesrgan.app.model_choice import ModelChoice
 from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.inference.tile_runner import TileCallback
 from realesrgan.utils import RealESRGANer
-from realesrgan.zoo import DEFAULT_WEIGHTS_DIR
 
 __all__ = ['ImageUpscaler', 'UpscalerRecipe', 'describe_engine']
 
@@ -94,13 +93,13 @@ class UpscalerRecipe:
         choice: The resolved model and its local weights.
         settings: The engine settings; ``settings.outscale`` None means the model's own final scale.
         face_enhance: Restore faces with GFPGAN (needs the ``gfpgan`` package and its weights).
-        weights_dir: Where GFPGAN's weights are looked for.
+        weights_dir: Where GFPGAN's weights are looked for; None for the default location.
     """
 
     choice: ModelChoice
     settings: UpscaleSettings
     face_enhance: bool = False
-    weights_dir: str = DEFAULT_WEIGHTS_DIR
+    weights_dir: Optional[str] = None
 
     @property
     def outscale(self) -> float:

@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from realesrgan.zoo import load_state_dict, resolve_model_path
-from realesrgan.zoo import weights as zoo_weights
 
 __all__ = ['blend_checkpoints', 'load_weights', 'local_weights']
 
@@ -22,7 +21,8 @@ def local_weights(model_path: Union[str, 'os.PathLike[str]'], weights_dir: Optio
 
     Args:
         model_path: A local ``.pth`` or an ``http(s)://`` URL.
-        weights_dir: Folder of downloaded weights; None for the default (``realesrgan.zoo.DEFAULT_WEIGHTS_DIR``).
+        weights_dir: Folder of downloaded weights; None for the default location
+            (:func:`realesrgan.zoo.default_weights_location`).
 
     Returns:
         The local path.
@@ -30,7 +30,7 @@ def local_weights(model_path: Union[str, 'os.PathLike[str]'], weights_dir: Optio
     Raises:
         realesrgan.zoo.WeightsNotFoundError: The file does not exist, or the download failed.
     """
-    return resolve_model_path(None, weights_dir or zoo_weights.DEFAULT_WEIGHTS_DIR, model_path=os.fspath(model_path))
+    return resolve_model_path(None, weights_dir, model_path=os.fspath(model_path))
 
 
 def load_weights(model: nn.Module, state_dict: StateDict, source: Any) -> None:

@@ -5,34 +5,39 @@
 * :mod:`~realesrgan.zoo.detect`: which network a state dict belongs to (:func:`detect_architecture`).
 * :mod:`~realesrgan.zoo.checkpoint`: reading/writing checkpoints in the official layout.
 * :mod:`~realesrgan.zoo.ncnn`: ncnn ``.param``/``.bin`` to PyTorch conversion.
+* :mod:`~realesrgan.zoo.location`: the one weights folder (:func:`default_weights_location`, :data:`WEIGHTS_ENV`).
 * :mod:`~realesrgan.zoo.weights`: local file, cache, checked download or ncnn conversion (:func:`resolve_model_path`).
 """
 
 from realesrgan.zoo.checkpoint import CheckpointError, load_state_dict, save_checkpoint
 from realesrgan.zoo.detect import build_model_from_checkpoint, detect_architecture
 from realesrgan.zoo.families import FAMILIES, OFFICIAL_PARAM_KEY, ArchFamily, ArchInfo, build_arch
+from realesrgan.zoo.location import WEIGHTS_ENV, WeightsLocation, default_weights_location, resolve_weights_dir
 from realesrgan.zoo.ncnn import NcnnConversion, NcnnFormatError, convert_ncnn
 from realesrgan.zoo.table import MODEL_ZOO, ModelSpec, get_model_spec
-from realesrgan.zoo.weights import DEFAULT_WEIGHTS_DIR, WeightsNotFoundError, resolve_model_path
+from realesrgan.zoo.weights import WeightsNotFoundError, resolve_model_path
 
 __all__ = [
-    'DEFAULT_WEIGHTS_DIR',
     'FAMILIES',
     'MODEL_ZOO',
     'OFFICIAL_PARAM_KEY',
+    'WEIGHTS_ENV',
     'ArchFamily',
     'ArchInfo',
     'CheckpointError',
     'ModelSpec',
     'NcnnConversion',
     'NcnnFormatError',
+    'WeightsLocation',
     'WeightsNotFoundError',
     'build_arch',
     'build_model_from_checkpoint',
     'convert_ncnn',
+    'default_weights_location',
     'detect_architecture',
     'get_model_spec',
     'load_state_dict',
     'resolve_model_path',
+    'resolve_weights_dir',
     'save_checkpoint',
 ]

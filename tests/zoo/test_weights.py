@@ -19,6 +19,7 @@ from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.utils import RealESRGANer
 from realesrgan.zoo import (
     MODEL_ZOO,
+    WEIGHTS_ENV,
     WeightsNotFoundError,
     build_model_from_checkpoint,
     convert_ncnn,
@@ -141,7 +142,7 @@ def test_explicit_url_is_downloaded_once(tmp_path, server, monkeypatch):
 
 def test_realesrganer_downloads_urls_through_the_checked_downloader(tmp_path, server, monkeypatch):
     """A cut-short body or an error page never lands in weights/; a good file does, once; a broken cache is named."""
-    monkeypatch.setattr(weights_module, 'DEFAULT_WEIGHTS_DIR', str(tmp_path))
+    monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path))
 
     def build(url: str) -> RealESRGANer:
         return RealESRGANer(4, url, model=SRVGGNetCompact(num_feat=4, num_conv=1), device='cpu')
