@@ -176,8 +176,8 @@ class ValidationWatch:
 class ValidationWatchMixin:
     """Adds :class:`ValidationWatch` to a BasicSR model's ``validation``: drop warnings and ``net_g_best.pth``.
 
-    On the first process only (BasicSR validates there). The models of this package get it through
-    :class:`~realesrgan.models.training_mixin.SyntheticTrainingMixin`.
+    Only with ``val.save_best`` or ``val.drop_margin``, and on the first process only (BasicSR validates there).
+    The models of this package get it through :class:`~realesrgan.models.training_mixin.SyntheticTrainingMixin`.
     """
 
     opt: Dict[str, Any]
@@ -192,18 +192,20 @@ class ValidationWatchMixin:
             save_img: Whether to save the output images.
         """
         super().validation(dataloader, current_iter, tb_logger, save_img)  # type: ignore[misc]
+        val_opt = self.opt.get('val') or {}
         scores = getattr(self, 'metric_results', None)
-        if not scores or self.opt.get('rank', 0) != 0 or not isinstance(current_iter, int):
+        watched = val_opt.get('save_best') or val_opt.get('drop_margin')
+        if not watched or not scores or self.opt.get('rank', 0) != 0 or not isinstance(current_iter, int):
             return
         watch = getattr(self, '_validation_watch', None)
         if watch is None:
-            watch = ValidationWatch.from_options(self.opt.get('val') or {}, self.opt['path'].get('models'))
+            watch = ValidationWatch.from_options(val_opt, self.opt['path'].get('models'))
             self._validation_watch = watch
         dataset = dataloader.dataset.opt['name']
         logger = get_root_logger()
         for line in watch.update(dataset, scores, current_iter):
             logger.warning(line)
-        if self.opt['val'].get('save_best') and watch.is_best(dataset, current_iter):
+        if val_opt.get('save_best') and watch.is_best(dataset, current_iter):
             self._save_best_generator(logger, dataset, current_iter)
 
     def _save_best_generator(self, logger: logging.Logger, dataset: str, current_iter: int) -> None:
