@@ -49,6 +49,7 @@ def test_pairs_are_degraded_the_same_on_every_run_and_leave_the_generators_alone
     assert np.abs(first[0].lq.astype(np.float32) - clean).mean() > 2
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_script_writes_the_gt_and_lq_folders(held_out, tmp_path):
     script = [sys.executable, str(REPO_ROOT / 'scripts' / 'make_held_out_pairs.py'), '--input', str(held_out)]
