@@ -4,6 +4,13 @@ Usage, from the repository root::
 
     python realesrgan/train.py -opt options/train_realesrnet_x4plus.yml [--auto_resume] [--debug]
     torchrun --nproc_per_node=4 realesrgan/train.py -opt options/train_realesrgan_x4plus.yml --launcher pytorch
+    # two machines, four processes each (run on both; the endpoint is one of them)
+    torchrun --nnodes=2 --nproc_per_node=4 --rdzv_backend=c10d --rdzv_endpoint=HOST:29500 --rdzv_id=JOB \
+        realesrgan/train.py -opt options/train_realesrgan_x4plus.yml --launcher pytorch
+
+Launchers that pass ``--local_rank N`` or ``--local-rank=N`` (``torch.distributed.launch``) work as well as those that
+set ``LOCAL_RANK`` (``torchrun``). The process-group backend is ``dist_params.backend``; nccl on a machine without
+CUDA becomes gloo, with a one-line warning.
 
 Importing :mod:`realesrgan` first makes the released BasicSR work on current torch/torchvision and CPU-only
 machines and registers this package's architectures, datasets and models; then BasicSR's ``train_pipeline``

@@ -26,6 +26,7 @@ from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTR
 
 from realesrgan.data.realesrgan_dataset import DEFAULT_OPTIONS as REALESRGAN_DATASET_DEFAULTS
 from realesrgan.models.degradation_pipeline import FIRST_ORDER_DEFAULTS
+from realesrgan.models.validation_watch import WATCH_KEYS, ValidationWatch
 
 __all__ = [
     'OptionsError',
@@ -101,7 +102,7 @@ _SR_TRAIN_KEYS = frozenset(
 )
 # RealESRGANModel's own optimize_parameters uses no ldl_opt, so that SRGANModel key is left out
 _GAN_TRAIN_KEYS = _SR_TRAIN_KEYS | {'optim_d', 'gan_opt', 'net_d_iters', 'net_d_init_iters'}
-_VAL_KEYS = frozenset({'val_freq', 'save_img', 'metrics', 'suffix', 'pbar'})
+_VAL_KEYS = frozenset({'val_freq', 'save_img', 'metrics', 'suffix', 'pbar'}) | WATCH_KEYS
 _LOGGER_KEYS = frozenset({'print_freq', 'save_checkpoint_freq', 'use_tb_logger', 'wandb'})
 _PATH_KEYS = frozenset(
     {
@@ -518,6 +519,11 @@ class _Checker:
                 self.registered(
                     f'val.metrics.{metric}.type', METRIC_REGISTRY, 'metric', 'metrics are those of basicsr/metrics'
                 )
+            try:
+                ValidationWatch.from_options(self.opt['val'], models_dir=None)
+            except ValueError as error:  # the message names the option
+                path = str(error).split(' ', 1)[0]
+                self.fail(path, str(error).split(' ', 1)[1])
         self.whole_number('logger.print_freq', 1)
         self.whole_number('logger.save_checkpoint_freq', 1)
 

@@ -16,6 +16,7 @@ from basicsr.utils import get_root_logger
 
 from realesrgan.models.degradation_pipeline import DegradationSettings, SecondOrderDegradation
 from realesrgan.models.training_pair_queue import TrainingPairQueueMixin
+from realesrgan.models.validation_watch import ValidationWatchMixin
 
 __all__ = ['SyntheticTrainingMixin', 'find_vgg19_weights', 'ensure_vgg19_weights']
 
@@ -64,7 +65,7 @@ def ensure_vgg19_weights(perceptual_opt: Optional[Mapping[str, Any]]) -> None:
         ) from error
 
 
-class SyntheticTrainingMixin(TrainingPairQueueMixin):
+class SyntheticTrainingMixin(TrainingPairQueueMixin, ValidationWatchMixin):
     """Degradation pipeline, training-pair queue and synthesis-free validation for BasicSR SR models.
 
     Options read from the top level of the config: ``high_order_degradation`` (default True: synthesise the LQ

@@ -1,7 +1,8 @@
 """A training run of BasicSR's ``train_pipeline``: options checked first, one line on failure, nothing half-made left.
 
-:func:`run_training` reads and checks the options file (:mod:`realesrgan.models.option_checks`), then runs
-BasicSR's ``train_pipeline`` unchanged, with a few of the functions it calls wrapped for the length of the run.
+:func:`run_training` reads and checks the options file (:mod:`realesrgan.models.option_checks`) and the launcher
+(:func:`launcher_settings`: ``--local_rank`` / ``--local-rank`` of older launchers, the process-group backend), then
+runs BasicSR's ``train_pipeline`` unchanged, with a few of the functions it calls wrapped for the length of the run.
 The wrappers note which step is running (building a dataset, the model, iteration N), so that a failure can say
 where it happened, and which folders ``mkdir_and_rename`` made (``experiments/<name>``, ``tb_logger/<name>``).
 
@@ -19,10 +20,12 @@ import re
 import shutil
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import basicsr.train as basicsr_train
 import basicsr.utils.misc as basicsr_misc
+import basicsr.utils.options as basicsr_options
+import torch
 
 from realesrgan.models.option_checks import OptionsError, apply_force_yml, check_training_options, load_options_file
 
@@ -30,6 +33,8 @@ __all__ = [
     'TrainingError',
     'run_training',
     'traceback_requested',
+    'launcher_settings',
+    'LauncherSettings',
     'one_line',
     'TRACEBACK_ENV',
     'EXIT_NOT_STARTED',
@@ -98,11 +103,101 @@ def _pre_parse(argv: Sequence[str]) -> Optional[argparse.Namespace]:
     parser.add_argument('-opt', type=str, default=None)
     parser.add_argument('--force_yml', nargs='+', default=None)
     parser.add_argument('--debug', action='store_true')
+    parser.add_argument('--launcher', default='none')
     try:
         args, _ = parser.parse_known_args(list(argv))
     except ValueError:
         return None
     return args
+
+
+LOCAL_RANK_FLAGS = ('--local_rank', '--local-rank')
+"""The flags older launchers add (``torch.distributed.launch`` writes ``--local-rank=N`` since torch 2.0)."""
+
+
+@dataclass
+class LauncherSettings:
+    """How the processes of a run find each other, read from the command line, the environment and the options.
+
+    Attributes:
+        argv: The command line for BasicSR, without ``--local_rank`` / ``--local-rank`` (``LOCAL_RANK`` carries it).
+        backend: Process-group backend for ``--launcher pytorch`` (``dist_params.backend``, gloo without CUDA), or
+            None for other launchers.
+        warnings: Lines to show once (on the first process).
+    """
+
+    argv: List[str]
+    backend: Optional[str] = None
+    warnings: List[str] = field(default_factory=list)
+
+
+def _take_local_rank(argv: Sequence[str]) -> Tuple[List[str], Optional[str]]:
+    """Remove ``--local_rank N``, ``--local-rank N`` and their ``=N`` forms; returns the rest and the last N."""
+    rest, value, items = [], None, list(argv)
+    index = 0
+    while index < len(items):
+        item = items[index]
+        flag, equals, attached = item.partition('=')
+        if flag in LOCAL_RANK_FLAGS:
+            if equals:
+                value = attached
+            elif index + 1 < len(items):
+                value, index = items[index + 1], index + 1
+            else:
+                raise ValueError(f'{flag} needs the local rank of this process, e.g. {flag}=0')
+            if not value.isdigit():
+                raise ValueError(f'{flag} is {value!r}; it must be the whole number of this process on its machine')
+        else:
+            rest.append(item)
+        index += 1
+    return rest, value
+
+
+def launcher_settings(argv: Sequence[str], opt: Optional[Mapping[str, Any]], launcher: str) -> LauncherSettings:
+    """Read the launcher's view of this process: local rank, backend, and what cannot work.
+
+    ``--local_rank`` / ``--local-rank`` (given by ``torch.distributed.launch`` and other older launchers) becomes
+    the ``LOCAL_RANK`` environment variable, which ``torchrun`` sets itself and the device choice reads; a value
+    already in the environment wins. For ``--launcher pytorch`` the backend is ``dist_params.backend`` (BasicSR
+    passed it for slurm only), nccl by default; nccl without CUDA becomes gloo, with a warning.
+
+    Args:
+        argv: The command-line arguments (without the program name).
+        opt: The options dict (for ``dist_params``), or None when it could not be read.
+        launcher: The ``--launcher`` value (``none``, ``pytorch`` or ``slurm``).
+
+    Returns:
+        The settings.
+
+    Raises:
+        ValueError: A malformed ``--local-rank``, or a launcher that cannot start here; the message is one line.
+    """
+    rest, local_rank = _take_local_rank(argv)
+    if local_rank is not None:
+        os.environ.setdefault('LOCAL_RANK', local_rank)
+    settings = LauncherSettings(rest)
+    cuda = torch.cuda.is_available()
+    if launcher == 'slurm' and not cuda:
+        raise ValueError(
+            '--launcher slurm needs CUDA GPUs and this machine has none; on CPUs start the processes with torchrun '
+            '(--launcher pytorch)'
+        )
+    if launcher != 'pytorch':
+        return settings
+    if 'RANK' not in os.environ or 'WORLD_SIZE' not in os.environ:
+        raise ValueError(
+            '--launcher pytorch needs the RANK and WORLD_SIZE a launcher sets: start it with torchrun '
+            '--nproc_per_node=N realesrgan/train.py ... (see README: Training), or leave out --launcher'
+        )
+    dist_params = (opt or {}).get('dist_params') or {}
+    settings.backend = str(dist_params.get('backend') or 'nccl')
+    if settings.backend == 'nccl' and not cuda:
+        settings.backend = 'gloo'
+        settings.warnings.append(
+            'dist_params.backend is nccl, which needs CUDA GPUs, and this machine has none: the processes use the '
+            'gloo backend on the CPU instead (set dist_params.backend: gloo to say so)'
+        )
+    return settings
 
 
 def one_line(error: BaseException) -> str:
@@ -168,6 +263,21 @@ def _replaced(module: Any, name: str, replacement: Any) -> Iterator[None]:
         yield
     finally:
         setattr(module, name, original)
+
+
+@contextlib.contextmanager
+def _backend_for_pytorch_launcher(backend: Optional[str]) -> Iterator[None]:
+    """Make BasicSR's ``parse_options`` start the process group with ``backend`` (it passes nccl, always)."""
+    if backend is None:
+        yield
+        return
+    init_dist = basicsr_options.init_dist
+
+    def init_dist_with_backend(launcher: str, **kwargs: Any) -> None:
+        init_dist(launcher, **dict(kwargs, backend=backend))
+
+    with _replaced(basicsr_options, 'init_dist', init_dist_with_backend):
+        yield
 
 
 @dataclass
@@ -332,22 +442,29 @@ def run_training(
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _pre_parse(argv)
-    if args is not None and '-h' not in argv and '--help' not in argv:
+    help_asked = '-h' in argv or '--help' in argv
+    opt, warnings = None, []
+    if args is not None and not help_asked:
         try:
             opt = load_options_file(args.opt)
             forced = apply_force_yml(opt, args.force_yml, args.opt)
             warnings = check_training_options(opt, args.opt, forced)
         except OptionsError as error:
             raise TrainingError(str(error), EXIT_NOT_STARTED) from error
-        if warn and os.environ.get('RANK', '0') == '0':
-            for warning in warnings:
-                warn(warning)
+    try:
+        launch = launcher_settings(argv, opt, args.launcher if args and not help_asked else 'none')
+    except ValueError as error:
+        raise TrainingError(str(error), EXIT_NOT_STARTED) from error
+    argv = launch.argv
+    if warn and os.environ.get('RANK', '0') == '0':
+        for warning in [*warnings, *launch.warnings]:
+            warn(warning)
 
     watch = _RunWatch(debug=bool(args and args.debug))
     saved_argv = sys.argv
     sys.argv = [saved_argv[0] if saved_argv else 'train.py', *argv]  # train_pipeline parses sys.argv itself
     try:
-        with watch.watching():
+        with watch.watching(), _backend_for_pytorch_launcher(launch.backend):
             basicsr_train.train_pipeline(root_path)
     except BaseException as error:
         problems = watch.undo_if_nothing_trained()
