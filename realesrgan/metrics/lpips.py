@@ -10,6 +10,7 @@ weights come from differs.
 
 import functools
 import os
+import warnings
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -132,7 +133,9 @@ def load_lpips(
     backbone_file(net)  # checks the name before anything is built
     lpips = _lpips_module()
     path = _backbone_path(net, weights_dir, download)
-    model = lpips.LPIPS(net=net, version='0.1', pnet_rand=True, verbose=False)  # trunk weights loaded next
+    with warnings.catch_warnings():  # torchvision's deprecation of the pretrained= argument that lpips passes
+        warnings.simplefilter('ignore', UserWarning)
+        model = lpips.LPIPS(net=net, version='0.1', pnet_rand=True, verbose=False)  # trunk weights loaded next
     try:
         state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as error:  # any unreadable file gets the same advice
