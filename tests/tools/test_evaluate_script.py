@@ -1,4 +1,5 @@
-"""scripts/evaluate.py end to end: its table against direct metric calls, its files, the picture, bad input."""
+"""scripts/evaluate.py end to end (its table against direct metric calls, its files, the picture, bad input), and
+scripts/make_val_pairs.py."""
 
 import json
 import re
@@ -146,3 +147,13 @@ def test_official_models_on_the_degraded_inputs(tmp_path, capsys):
     rows = table(capsys.readouterr().out)
     sr = read_for_metrics(str(tmp_path / 'nr' / 'realesr-animevideov3' / 'astronaut_out.png'))
     assert float(rows[('realesr-animevideov3', 'astronaut')]['niqe']) == pytest.approx(niqe(sr, 255.0), abs=1e-4)
+
+
+def test_make_val_pairs_script(tmp_path, capsys):
+    main = load_script('make_val_pairs').main
+    options = str(REPO_ROOT / 'options' / 'demo_realesrnet_x4plus.yml')
+    assert main(['-opt', options, '--gt', str(INPUTS), '--output', str(tmp_path / 'pairs')]) == 0
+    out = capsys.readouterr().out
+    assert '4 pair(s) written' in out and f'dataroot_lq: {tmp_path / "pairs"}/lq' in out
+    assert main(['-opt', str(tmp_path / 'missing.yml'), '--gt', str(INPUTS), '--output', str(tmp_path / 'x')]) == 2
+    assert 'does not exist' in capsys.readouterr().err
