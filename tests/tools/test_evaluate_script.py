@@ -157,3 +157,20 @@ def test_make_val_pairs_script(tmp_path, capsys):
     assert '4 pair(s) written' in out and f'dataroot_lq: {tmp_path / "pairs"}/lq' in out
     assert main(['-opt', str(tmp_path / 'missing.yml'), '--gt', str(INPUTS), '--output', str(tmp_path / 'x')]) == 2
     assert 'does not exist' in capsys.readouterr().err
+
+
+def test_help_and_setup_errors(tmp_path, capsys):
+    main = load_script('evaluate').main
+    with pytest.raises(SystemExit) as stop:
+        main(['--help'])
+    text = capsys.readouterr().out
+    assert stop.value.code == 0
+    for flag in ('--sr', '--lq', '--gt', '--metrics', '--crop_border', '--y_channel', '--csv', '--json', '--picture'):
+        assert flag in text
+    (tmp_path / 'lq').mkdir()
+    cv2.imwrite(str(tmp_path / 'lq' / 'a.png'), np.zeros((16, 16, 3), np.uint8))
+    assert main(['--lq', str(tmp_path / 'lq'), '-n', 'RealESRGAN_x4plux', '-o', str(tmp_path / 'o')]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'RealESRGAN_x4plus' in err
+    assert main(['--lq', str(tmp_path / 'lq'), '--sr', str(tmp_path / 'lq')]) == 2
+    assert 'either --sr' in capsys.readouterr().err
