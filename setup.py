@@ -48,13 +48,33 @@ setup(
     },
     extras_require={
         # the test suite uses the ncnn runtime as reference, PyAV for video and ONNX Runtime for export checks;
-        # ruff lints (CI runs it before the tests)
-        # and build, which makes the wheel that the packaging tests install
-        'test': ['pytest', 'ruff', 'build', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript'],
+        # ruff lints (CI runs it before the tests), build makes the wheel that the packaging tests install; lpips, pyiqa
+        # and tensorboard: the metric tests compare with lpips and pyiqa, and read TensorBoard files
+        'test': [
+            'pytest',
+            'ruff',
+            'build',
+            'ncnn',
+            'scikit-image',
+            'av',
+            'onnx',
+            'onnxruntime',
+            'onnxscript',
+            'lpips',
+            'pyiqa',
+            'tensorboard',
+        ],
         'video': ['av'],
         'export': ['onnx', 'onnxruntime', 'onnxscript'],
-        # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images
-        'demo': ['scikit-image'],
+        # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images; the demo
+        # configs log to TensorBoard
+        'demo': ['scikit-image', 'tensorboard'],
+        # LPIPS in scripts/evaluate.py and val.metrics (the backbone weights come from torchvision's downloads)
+        'metrics': ['lpips'],
+        # any pyiqa metric by name (DISTS, MUSIQ, CLIPIQA, ...; most download their weights on first use)
+        'iqa': ['pyiqa'],
+        # use_tb_logger in training configs
+        'tensorboard': ['tensorboard'],
         # --face_enhance
         'face': ['gfpgan'],
     },

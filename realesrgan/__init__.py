@@ -12,5 +12,6 @@ compat.apply()
 from .archs import *
 from .data import *
 from .models import *
+from . import metrics  # registers calculate_lpips and calculate_pyiqa for val.metrics
 from .version import *
 from .utils import *

@@ -92,3 +92,19 @@ def pulses(batch: int) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- markers
+
+
+def distorted(img: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
+    """``img`` blurred, made noisy or JPEG-compressed (uint8), the distortions super-resolution outputs show."""
+    if kind == 'blur':
+        return cv2.GaussianBlur(img, (5, 5), 1.2)
+    if kind == 'noise':
+        noise = np.random.default_rng(seed).normal(0, 8, img.shape)
+        return np.clip(img + noise, 0, 255).astype(np.uint8)
+    if kind == 'jpeg':
+        return cv2.imdecode(cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 30])[1], cv2.IMREAD_UNCHANGED)
+    raise ValueError(kind)
+
+
+# the distortions of distorted()
+DISTORTIONS = ('blur', 'noise', 'jpeg')

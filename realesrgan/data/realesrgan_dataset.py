@@ -241,7 +241,17 @@ class RealESRGANDataset(data.Dataset):
             self.opt.get('use_rot', DEFAULT_OPTIONS['use_rot']),
         )
         img_gt = pad_and_random_crop(img_gt, self.crop_pad_size)
+        kernels = self.draw_kernels()
+        gt = image_to_tensor(img_gt)  # only the patch is converted to float
+        return {'gt': gt, **kernels, 'gt_path': gt_path}
 
+    def draw_kernels(self) -> Dict[str, torch.Tensor]:
+        """Draw the three kernels of one image's degradation (from Python's and NumPy's global random state).
+
+        Returns:
+            ``kernel1`` (first-order blur), ``kernel2`` (second-order blur) and ``sinc_kernel`` (final sinc filter,
+            or the pulse), 21x21 each.
+        """
         kernel1 = self._random_kernel(
             self.kernel_list, self.kernel_prob, self.blur_sigma, self.betag_range, self.betap_range, self.sinc_prob
         )
@@ -253,9 +263,7 @@ class RealESRGANDataset(data.Dataset):
             self.betap_range2,
             self.sinc_prob2,
         )
-        sinc_kernel = self._random_final_sinc()
-        gt = image_to_tensor(img_gt)  # only the patch is converted to float
-        return {'gt': gt, 'kernel1': kernel1, 'kernel2': kernel2, 'sinc_kernel': sinc_kernel, 'gt_path': gt_path}
+        return {'kernel1': kernel1, 'kernel2': kernel2, 'sinc_kernel': self._random_final_sinc()}
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -5,12 +5,18 @@ from typing import Optional
 import numpy as np
 from basicsr.metrics.psnr_ssim import calculate_psnr
 
+from realesrgan.metrics.image_range import peak_of, to_255
+
 __all__ = ['psnr']
 
-_PEAK_OF_DTYPE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
-
-def psnr(reference: np.ndarray, other: np.ndarray, data_range: Optional[float] = None, crop_border: int = 0) -> float:
+def psnr(
+    reference: np.ndarray,
+    other: np.ndarray,
+    data_range: Optional[float] = None,
+    crop_border: int = 0,
+    y_channel: bool = False,
+) -> float:
     """PSNR in dB of ``other`` against ``reference``.
 
     Args:
@@ -18,6 +24,7 @@ def psnr(reference: np.ndarray, other: np.ndarray, data_range: Optional[float] =
         other: The image to compare, same shape.
         data_range: The peak value; by default 255 for uint8, 65535 for uint16 and 1 for float images.
         crop_border: Pixels cut from each border of (H, W, C) images before measuring (BasicSR's ``crop_border``).
+        y_channel: Measure on the Y channel of YCbCr (BasicSR's ``test_y_channel``); needs (H, W, 3) BGR images.
 
     Returns:
         The PSNR; ``inf`` for identical images.
@@ -28,11 +35,8 @@ def psnr(reference: np.ndarray, other: np.ndarray, data_range: Optional[float] =
     reference, other = np.asarray(reference), np.asarray(other)
     if reference.shape != other.shape:
         raise ValueError(f'Cannot compare images of shapes {reference.shape} and {other.shape}.')
-    peak = data_range if data_range is not None else _PEAK_OF_DTYPE.get(reference.dtype, 1.0)
-    # BasicSR measures against a peak of 255: bring both images to that range.
-    to_255 = 255.0 / peak
+    # BasicSR measures against a peak of 255: both images are brought to that range with the reference's peak
+    peak = peak_of(reference, data_range)
     return float(
-        calculate_psnr(
-            reference.astype(np.float64) * to_255, other.astype(np.float64) * to_255, crop_border=crop_border
-        )
+        calculate_psnr(to_255(reference, peak), to_255(other, peak), crop_border=crop_border, test_y_channel=y_channel)
     )

@@ -230,6 +230,36 @@ class SecondOrderDegradation:
             The paired patches, on the pipeline's device.
         """
         scale, gt_size = self.settings.scale, self.settings.gt_size
+        self._check_size(*gt.shape[-2:], kernel2.size(-1), patch_size=gt_size)
+        whole = self.degrade(gt, kernel1, kernel2, sinc_kernel, sharpen)
+        gts = [whole.gt, whole.gt_usm] if sharpen else [whole.gt]
+        gts, lq = paired_random_crop(gts, whole.lq, gt_size, scale)
+        if sharpen:
+            return DegradedBatch(lq=lq, gt=gts[0], gt_usm=gts[1])
+        return DegradedBatch(lq=lq, gt=gts, gt_usm=None)
+
+    @torch.no_grad()
+    def degrade(
+        self,
+        gt: torch.Tensor,
+        kernel1: torch.Tensor,
+        kernel2: torch.Tensor,
+        sinc_kernel: torch.Tensor,
+        sharpen: bool = True,
+    ) -> DegradedBatch:
+        """Degrade whole images, without cropping patches (e.g. to make a validation set once).
+
+        Args:
+            gt: (b, 3, H, W) ground truth in [0, 1]; H and W multiples of ``scale``.
+            kernel1: (b, k, k) first-order blur kernels.
+            kernel2: (b, k, k) second-order blur kernels.
+            sinc_kernel: (b, k, k) final sinc kernels (pulses where no sinc filter was drawn).
+            sharpen: Degrade the USM-sharpened GT (and return it as ``gt_usm``) instead of the plain GT.
+
+        Returns:
+            The LQ images (H/scale x W/scale) and the GT (and sharpened GT), on the pipeline's device.
+        """
+        scale = self.settings.scale
         height, width = gt.shape[-2:]
         self._check_size(height, width, kernel2.size(-1))
         gt = gt.to(self.device)
@@ -247,21 +277,27 @@ class SecondOrderDegradation:
         out = self._resize_and_add_noise(out, self.settings.second, reference_size=lq_size)
         out = self._final_stage(out, sinc_kernel.to(self.device), lq_size)
         lq = torch.clamp((out * 255.0).round(), 0, 255) / 255.0
+        return DegradedBatch(lq=lq, gt=gt, gt_usm=gt_usm)
 
-        gts = [gt, gt_usm] if sharpen else [gt]
-        gts, lq = paired_random_crop(gts, lq, gt_size, scale)
-        if sharpen:
-            return DegradedBatch(lq=lq, gt=gts[0], gt_usm=gts[1])
-        return DegradedBatch(lq=lq, gt=gts, gt_usm=None)
+    def _check_size(self, height: int, width: int, kernel_size: int, patch_size: Optional[int] = None) -> None:
+        """Fail clearly (instead of deep inside a padding call) when a GT batch is too small to degrade.
 
-    def _check_size(self, height: int, width: int, kernel_size: int) -> None:
-        """Fail clearly (instead of deep inside a padding call) when a GT batch is too small to degrade."""
-        scale, gt_size = self.settings.scale, self.settings.gt_size
-        if height % scale or width % scale or min(height, width) < gt_size:
+        Args:
+            height: GT height.
+            width: GT width.
+            kernel_size: Side of the second-order blur kernel.
+            patch_size: Side of the patches to crop afterwards (gt_size), or None for whole images.
+        """
+        scale = self.settings.scale
+        if patch_size is not None and (height % scale or width % scale or min(height, width) < patch_size):
             raise ValueError(
-                f'Ground-truth batch of {height}x{width} cannot give {gt_size}x{gt_size} patches at '
+                f'Ground-truth batch of {height}x{width} cannot give {patch_size}x{patch_size} patches at '
                 f'scale {scale}: its sides must be multiples of the scale and at least gt_size. Lower '
                 'gt_size or use larger crops (crop_pad_size of the dataset).'
+            )
+        if height % scale or width % scale:
+            raise ValueError(
+                f'Ground-truth images of {height}x{width}: their sides must be multiples of scale {scale}.'
             )
         # the strongest first-order downscale must leave more pixels than the second blur's reflect padding
         min_factor = self.settings.first.resize_range[0]

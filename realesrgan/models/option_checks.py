@@ -22,10 +22,11 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequ
 import yaml
 from basicsr.models.srgan_model import SRGANModel
 from basicsr.utils.options import _postprocess_yml_value, ordered_yaml
-from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
+from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, MODEL_REGISTRY
 
 from realesrgan.data.realesrgan_dataset import DEFAULT_OPTIONS as REALESRGAN_DATASET_DEFAULTS
 from realesrgan.models.degradation_pipeline import FIRST_ORDER_DEFAULTS
+from realesrgan.models.validation import check_tensorboard_logger, check_validation_metrics
 from realesrgan.models.validation_watch import WATCH_KEYS, ValidationWatch
 
 __all__ = [
@@ -515,10 +516,7 @@ class _Checker:
         if self.section('val', required=False) is not None:
             self.whole_number('val.val_freq', 1)
             self.value('val.save_img')
-            for metric in self.section('val.metrics', required=False) or {}:
-                self.registered(
-                    f'val.metrics.{metric}.type', METRIC_REGISTRY, 'metric', 'metrics are those of basicsr/metrics'
-                )
+            check_validation_metrics(self.opt, self.fail)
             try:
                 ValidationWatch.from_options(self.opt['val'], models_dir=None)
             except ValueError as error:  # the message names the option
@@ -526,6 +524,7 @@ class _Checker:
                 self.fail(path, str(error).split(' ', 1)[1])
         self.whole_number('logger.print_freq', 1)
         self.whole_number('logger.save_checkpoint_freq', 1)
+        check_tensorboard_logger(self.opt, self.fail)
 
 
 def unknown_key_warnings(opt: Mapping[str, Any], source: str = 'options') -> List[str]:

@@ -189,12 +189,14 @@ def single_thread_env() -> Dict[str, str]:
 
 @pytest.fixture
 def experiment_name() -> Iterator[str]:
-    """A unique experiment name; its folder under the repository's experiments/ is removed afterwards."""
+    """A unique experiment name; its folders under the repository's experiments/ and tb_logger/ are removed
+    afterwards (the demo configs log to TensorBoard)."""
     name = f'pytest_{uuid.uuid4().hex[:8]}'
     yield name
     import shutil
 
     shutil.rmtree(REPO_ROOT / 'experiments' / name, ignore_errors=True)
+    shutil.rmtree(REPO_ROOT / 'tb_logger' / name, ignore_errors=True)
 
 
 @pytest.mark.slow
