@@ -37,7 +37,8 @@ setup(
         # ruff lints (CI runs it before the tests)
         'test': ['pytest', 'ruff', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript'],
         'video': ['av'],
-        'export': ['onnx', 'onnxruntime', 'onnxscript'],
+        # export: ONNX (+ its runtime for the checks) and the ncnn runtime that checks every ncnn export
+        'export': ['onnx', 'onnxruntime', 'onnxscript', 'ncnn'],
         # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images
         'demo': ['scikit-image'],
         # --face_enhance

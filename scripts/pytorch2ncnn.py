@@ -53,7 +53,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument('--params', action='store_true', help='export "params" instead of "params_ema"')
     parser.add_argument('--image', default=str(DEFAULT_IMAGE), help='real image for the check (default: %(default)s)')
-    parser.add_argument('--check-size', type=int, default=64, help='side of the check images (default 64)')
+    parser.add_argument('--check-size', type=int, default=32, help='side of the check images (default 32)')
     parser.add_argument(
         '--min-psnr',
         type=float,
@@ -64,9 +64,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument('--weights-dir', default=DEFAULT_WEIGHTS_DIR, help='where official weights are cached')
     parser.add_argument('--offline', action='store_true', help='never download official weights')
+    parser.add_argument('--threads', type=int, default=None, help="CPU threads of the checks (default: torch's)")
     args = parser.parse_args()
     if args.check_size < 4:
         parser.error(f'--check-size must be at least 4, got {args.check_size}')
+    if args.threads is not None and args.threads < 1:
+        parser.error(f'--threads must be at least 1, got {args.threads}')
     return args
 
 
@@ -98,6 +101,8 @@ def main() -> int:
     except (FileNotFoundError, CheckpointError, WeightsNotFoundError, ValueError) as error:
         print(f'Error: {error}', file=sys.stderr)
         return 2
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     outscale = args.outscale if args.outscale is not None else name_outscale
     print(
         f'{path}: {info.arch}({", ".join(f"{key}={value!r}" for key, value in info.kwargs.items())}), x{info.netscale}'

@@ -172,10 +172,11 @@ def export_ncnn(
     checks: List[Check] = []
     with atomic_output(param_path, durable=True) as param_tmp, atomic_output(bin_path, durable=True) as bin_tmp:
         write_ncnn(graph, param_tmp, bin_tmp, fp16)
-        for label, image in check_inputs:
-            value = output_psnr(
-                torch_forward(model, image, final_resize), run_ncnn(param_tmp, bin_tmp, image, num_threads)
-            )
+        # all PyTorch runs first, then all ncnn runs: alternating them makes the two thread pools spin against each
+        # other
+        references = [torch_forward(model, image, final_resize) for _, image in check_inputs]
+        for (label, image), reference in zip(check_inputs, references):
+            value = output_psnr(reference, run_ncnn(param_tmp, bin_tmp, image, num_threads))
             checks.append((label, value))
             if on_check is not None:
                 on_check(label, value)
