@@ -110,7 +110,7 @@ def main() -> int:
 
     start = time.perf_counter()
     try:
-        with tqdm(total=len(inputs), desc='ncnn runtime vs PyTorch', unit='image') as progress:
+        with tqdm(desc='ncnn runtime vs PyTorch', unit='image') as progress:
             result = export_ncnn(
                 model,
                 info,

@@ -129,6 +129,26 @@ def _round_trip_problem(
     return None
 
 
+def _references(
+    model: nn.Module, info: ArchInfo, check_inputs: Sequence[Tuple[str, np.ndarray]], final_resize: Optional[float]
+) -> List[Tuple[str, np.ndarray, np.ndarray]]:
+    """``(label, input, PyTorch output)`` per check image, plus one of an odd size for x2 / x1 RRDBNet.
+
+    The odd one is the first image less a row and a column; the graph replicate-pads it to the size multiple, so the
+    PyTorch output is that of the edge-padded image, cropped to scale x the odd size.
+    """
+    cases = [(label, image, torch_forward(model, image, final_resize)) for label, image in check_inputs]
+    multiple = info.size_multiple
+    if multiple > 1 and final_resize is None and check_inputs:
+        label, image = check_inputs[0]
+        height, width = image.shape[0] - 1, image.shape[1] - 1
+        odd = np.ascontiguousarray(image[:height, :width])
+        padded = np.pad(odd, ((0, -height % multiple), (0, -width % multiple), (0, 0)), mode='edge')
+        reference = torch_forward(model, padded)[: height * info.netscale, : width * info.netscale]
+        cases.append((f'{label} cut to {height}x{width} (odd size, edge-padded in PyTorch)', odd, reference))
+    return cases
+
+
 def export_ncnn(
     model: nn.Module,
     info: ArchInfo,
@@ -174,8 +194,7 @@ def export_ncnn(
         write_ncnn(graph, param_tmp, bin_tmp, fp16)
         # all PyTorch runs first, then all ncnn runs: alternating them makes the two thread pools spin against each
         # other
-        references = [torch_forward(model, image, final_resize) for _, image in check_inputs]
-        for (label, image), reference in zip(check_inputs, references):
+        for label, image, reference in _references(model, info, check_inputs, final_resize):
             value = output_psnr(reference, run_ncnn(param_tmp, bin_tmp, image, num_threads))
             checks.append((label, value))
             if on_check is not None:

@@ -4,9 +4,11 @@ The graph mirrors the official files of Real-ESRGAN-ncnn-vulkan, so the ncnn too
 fused into the convolutions, ``x * 0.2 + identity`` as one weighted ``Eltwise`` sum, nearest ``Interp`` for the
 upsampling, ``PixelShuffle`` and a nearest-upsampled residual for SRVGGNetCompact, and a ``Split`` for every blob read
 by more than one layer (ncnn gives each blob one consumer). x2 / x1 RRDBNet pixel-unshuffle their input with ``Reorg``,
-whose default mode is PyTorch's ``pixel_unshuffle`` order. The input blob is ``data``, the output blob ``output``
-(the names the ncnn Real-ESRGAN tools extract). Convolutions appear in the order of the module's state dict, as the
-``.bin`` must hold them (see :mod:`realesrgan.zoo.ncnn`, the reader this is the inverse of).
+whose default mode is PyTorch's ``pixel_unshuffle`` order; a replicate ``Padding`` before it and a ``Crop`` at the end
+let them take odd sizes too (the tiles of Upscayl's binary can be odd), at no cost for sizes that fit. The input blob
+is ``data``, the output blob ``output`` (the names the ncnn Real-ESRGAN tools extract). Convolutions appear in the
+order of the module's state dict, as the ``.bin`` must hold them (see :mod:`realesrgan.zoo.ncnn`, the reader this is
+the inverse of).
 """
 
 from collections import defaultdict
@@ -27,6 +29,7 @@ ParamValue = Union[int, float, List[float]]
 _ACT_RELU, _ACT_LEAKY = 1, 2  # Convolution 9=activation_type, 10=activation_params
 _ELTWISE_SUM = 1
 _INTERP_NEAREST, _INTERP_BICUBIC = 1, 3
+_PAD_REPLICATE = 1  # Padding 0=top 1=bottom 2=left 3=right 4=type
 _RRDB_RESIDUAL = 0.2  # RRDBNet scales each dense block's (and each RRDB's) output by 0.2 before the identity
 _RRDB_SLOPE = 0.2  # RRDBNet's LeakyReLU slope
 _SRVGG_LEAKY_SLOPE = 0.1  # SRVGGNetCompact's LeakyReLU slope
@@ -119,8 +122,14 @@ class _Builder:
 def _rrdbnet(model: nn.Module, info: ArchInfo, graph: _Builder) -> None:
     leaky = (_ACT_LEAKY, _RRDB_SLOPE)
     blob = INPUT_BLOB
-    unshuffle = {2: 2, 1: 4}.get(info.kwargs.get('scale', 4))
+    scale = info.kwargs.get('scale', 4)
+    unshuffle = {2: 2, 1: 4}.get(scale)
     if unshuffle:
+        # Any input size: replicate-pad by unshuffle - 1 on the right and bottom, Reorg keeps only whole cells (the pad
+        # of a fitting size is dropped, an odd size gets the replicated edge it needs), and the output is cropped
+        # back to scale x the input size.
+        pad = unshuffle - 1
+        blob = graph.add('Padding', 'pad_to_multiple', [blob], {1: pad, 3: pad, 4: _PAD_REPLICATE})
         blob = graph.add('Reorg', 'pixel_unshuffle', [blob], {0: unshuffle})
     feat = graph.conv(model.conv_first, 'conv_first', blob)
     trunk = feat
@@ -140,7 +149,10 @@ def _rrdbnet(model: nn.Module, info: ArchInfo, graph: _Builder) -> None:
     for name in ('conv_up1', 'conv_up2'):
         blob = graph.conv(getattr(model, name), name, graph.interp(f'{name}.upsample', blob, _INTERP_NEAREST, 2), leaky)
     blob = graph.conv(model.conv_hr, 'conv_hr', blob, leaky)
-    graph.conv(model.conv_last, 'conv_last', blob)
+    blob = graph.conv(model.conv_last, 'conv_last', blob)
+    if unshuffle:
+        size = INPUT_BLOB if scale == 1 else graph.interp('output_size', INPUT_BLOB, _INTERP_NEAREST, scale)
+        graph.add('Crop', 'crop_to_output_size', [blob, size])  # a 2-input Crop takes the second blob's size
 
 
 def _srvgg(model: nn.Module, info: ArchInfo, graph: _Builder) -> None:

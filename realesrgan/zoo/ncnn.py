@@ -51,6 +51,8 @@ _WEIGHTLESS_TYPES = (
     'Reshape',
     'Permute',
     'Reorg',  # the pixel-unshuffle in front of x2 / x1 RRDBNet (what pnnx and onnx2ncnn write for it)
+    'Padding',  # with Crop: how the exported x2 / x1 RRDBNet graphs take odd sizes
+    'Crop',
 )
 
 ParamValue = Union[int, float, List[float]]

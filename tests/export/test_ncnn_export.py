@@ -14,8 +14,8 @@ import realesrgan  # noqa: F401
 from realesrgan.export.check_images import check_images, check_sizes
 from realesrgan.export.ncnn_export import NcnnExportError, export_ncnn, final_resize_for, ncnn_paths
 from realesrgan.export.ncnn_graph import build_ncnn_graph
-from realesrgan.export.ncnn_writer import bin_bytes, param_text
-from realesrgan.export.parity import output_psnr
+from realesrgan.export.ncnn_writer import bin_bytes, param_text, write_ncnn
+from realesrgan.export.parity import output_psnr, torch_forward
 from realesrgan.zoo import ArchInfo, build_model_from_checkpoint, convert_ncnn, get_model_spec
 from realesrgan.zoo.ncnn import FP16_TAG, parse_param
 
@@ -146,15 +146,36 @@ def test_freshly_trained_checkpoints_export_and_read_back(tmp_path, info, fp16, 
     assert detected == info
     result = export(model, detected, tmp_path / 'export' / 'my-model', fp16=fp16)
     print(info.arch, info.kwargs, [f'{value:.1f}' for _, value in result.checks])
-    assert len(result.checks) == 4 and min(value for _, value in result.checks) >= floor
+    odd_size = info.kwargs.get('scale') in (1, 2)  # pixel-unshuffle: the graph pads odd sizes, checked once more
+    assert len(result.checks) == 4 + odd_size and min(value for _, value in result.checks) >= floor
+    if odd_size:
+        assert result.checks[-1][0] == 'random 16x16 cut to 15x15 (odd size, edge-padded in PyTorch)'
+        types = [layer.type for layer in parse_param(result.param_path)]
+        assert types[2:4] == ['Padding', 'Reorg'] and types[-1] == 'Crop'  # after Input and its Split
     assert sorted(os.listdir(tmp_path / 'export')) == ['my-model.bin', 'my-model.param']
     conversion = convert_ncnn(result.param_path, result.bin_path)
     assert conversion.info == info
     for key, tensor in model.state_dict().items():
         expected = tensor.half().float() if fp16 and tensor.dim() == 4 else tensor
         assert torch.equal(conversion.state_dict[key], expected), key
-    if info.kwargs.get('scale') in (1, 2):
-        assert parse_param(result.param_path)[1].type == 'Reorg'  # pixel-unshuffle inside the graph
+
+
+@pytest.mark.parametrize('scale', [1, 2])
+def test_pixel_unshuffle_graphs_take_any_size(tmp_path, scale):
+    info = tiny('RRDBNet', scale=scale)
+    torch.manual_seed(0)
+    model = info.build()
+    paths = (str(tmp_path / 'm.param'), str(tmp_path / 'm.bin'))
+    write_ncnn(build_ncnn_graph(model, info), *paths, fp16=False)
+    rng = np.random.default_rng(0)
+    for height, width in ((13, 14), (10, 7), (12, 8)):  # every remainder modulo 4 and 2, and a fitting size
+        image = rng.random((height, width, 3), dtype=np.float32)
+        multiple = info.size_multiple
+        padded = np.pad(image, ((0, -height % multiple), (0, -width % multiple), (0, 0)), mode='edge')
+        expected = torch_forward(model, padded)[: height * scale, : width * scale]
+        output = run_ncnn(*paths, image, num_threads=1)
+        assert output.shape == (height * scale, width * scale, 3)
+        assert output_psnr(expected, output) >= 60
 
 
 def test_x4_network_with_a_final_resize_gives_x2_and_x3(tmp_path):
