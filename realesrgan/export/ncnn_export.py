@@ -139,7 +139,7 @@ def _references(
     """
     cases = [(label, image, torch_forward(model, image, final_resize)) for label, image in check_inputs]
     multiple = info.size_multiple
-    if multiple > 1 and final_resize is None and check_inputs:
+    if multiple > 1 and final_resize is None:
         label, image = check_inputs[0]
         height, width = image.shape[0] - 1, image.shape[1] - 1
         odd = np.ascontiguousarray(image[:height, :width])
@@ -180,10 +180,13 @@ def export_ncnn(
         The written files and the checks.
 
     Raises:
-        ValueError: The network has no ncnn graph, ``outscale`` does not fit, or weights do not fit float16.
-        NcnnExportError: A check failed; nothing was written.
+        ValueError: No check image, the network has no ncnn graph, ``outscale`` does not fit, or weights do not fit
+            float16.
+        NcnnExportError: The ncnn runtime cannot run the files, or a check failed; nothing was written.
         ImportError: The ncnn runtime (``pip install ncnn``) is missing.
     """
+    if not check_inputs:
+        raise ValueError('export_ncnn needs at least one check image.')
     storage = 'float16' if fp16 else 'float32'
     min_psnr = DEFAULT_MIN_PSNR[storage] if min_psnr is None else min_psnr
     final_resize = final_resize_for(info.netscale, outscale)
@@ -195,7 +198,18 @@ def export_ncnn(
         # all PyTorch runs first, then all ncnn runs: alternating them makes the two thread pools spin against each
         # other
         for label, image, reference in _references(model, info, check_inputs, final_resize):
-            value = output_psnr(reference, run_ncnn(param_tmp, bin_tmp, image, num_threads))
+            try:
+                output = run_ncnn(param_tmp, bin_tmp, image, num_threads)
+            except (RuntimeError, ValueError) as error:
+                message = f'The ncnn runtime cannot run the export: {error} Nothing was written.'
+                raise NcnnExportError(message, checks) from None
+            if output.shape != reference.shape:
+                raise NcnnExportError(
+                    f'The ncnn runtime gives shape {output.shape} for {label}, PyTorch {reference.shape}; nothing '
+                    'was written.',
+                    checks,
+                )
+            value = output_psnr(reference, output)
             checks.append((label, value))
             if on_check is not None:
                 on_check(label, value)

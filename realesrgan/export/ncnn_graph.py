@@ -63,13 +63,9 @@ class NcnnGraph:
 
     Attributes:
         layers: In execution order (the order of the ``.param`` lines and of the ``.bin`` data).
-        info: The network it was built from.
-        final_resize: Factor of the bicubic resize after the network, or None.
     """
 
     layers: List[NcnnGraphLayer]
-    info: ArchInfo
-    final_resize: Optional[float]
 
     @property
     def blob_count(self) -> int:
@@ -219,4 +215,4 @@ def build_ncnn_graph(model: nn.Module, info: ArchInfo, final_resize: Optional[fl
     if final_resize is not None:
         graph.interp('final_resize', graph.layers[-1].outputs[0], _INTERP_BICUBIC, final_resize)
     graph.layers[-1].outputs = [OUTPUT_BLOB]
-    return NcnnGraph(_insert_splits(graph.layers), info, final_resize)
+    return NcnnGraph(_insert_splits(graph.layers))

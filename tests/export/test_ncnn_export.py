@@ -235,6 +235,32 @@ def test_a_failed_check_writes_nothing(tmp_path):
     assert os.listdir(tmp_path / 'out') == []  # neither file, nor a temporary one
 
 
+def test_files_the_runtime_cannot_run_or_the_reader_reads_differently_are_not_written(tmp_path, monkeypatch):
+    import realesrgan.export.ncnn_export as ncnn_export
+
+    info = tiny('SRVGGNetCompact')
+    model = info.build()
+
+    def truncated_writer(graph, param_path, bin_path, fp16=True):
+        write_ncnn(graph, param_path, bin_path, fp16)
+        Path(bin_path).write_bytes(Path(bin_path).read_bytes()[:100])
+
+    monkeypatch.setattr(ncnn_export, 'write_ncnn', truncated_writer)
+    with pytest.raises(NcnnExportError, match='cannot run the export'):
+        export(model, info, tmp_path / 'out' / 'truncated')
+    monkeypatch.undo()
+
+    def altered_reader(param_path, bin_path):
+        conversion = convert_ncnn(param_path, bin_path)
+        conversion.state_dict['body.2.bias'][0] += 1e-3
+        return conversion
+
+    monkeypatch.setattr(ncnn_export, 'convert_ncnn', altered_reader)
+    with pytest.raises(NcnnExportError, match=r'body\.2\.bias reads back from the exported files differently'):
+        export(model, info, tmp_path / 'out' / 'altered')
+    assert os.listdir(tmp_path / 'out') == []
+
+
 # --------------------------------------------------------------------------------------- the file format
 def test_bin_layout_per_layer():
     info = tiny('SRVGGNetCompact', num_feat=3, num_conv=0, upscale=1)  # conv 3->3, PReLU, conv 3->3
