@@ -79,7 +79,13 @@ def structure(param_path: str) -> list:
 
 
 # ------------------------------------------------------------------------- official models against official files
-OFFICIAL = ['RealESRGAN_x4plus_anime_6B', 'realesr-animevideov3', 'realesr-animevideov3-x2', 'realesr-animevideov3-x3']
+OFFICIAL = [
+    pytest.param('RealESRGAN_x4plus', marks=pytest.mark.slow),  # 23 blocks; benchmarks/ncnn_export.py times it
+    'RealESRGAN_x4plus_anime_6B',
+    'realesr-animevideov3',
+    'realesr-animevideov3-x2',
+    'realesr-animevideov3-x3',
+]
 
 
 @pytest.mark.weights
