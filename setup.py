@@ -65,7 +65,8 @@ setup(
             'tensorboard',
         ],
         'video': ['av'],
-        'export': ['onnx', 'onnxruntime', 'onnxscript'],
+        # export: ONNX (+ its runtime for the checks) and the ncnn runtime that checks every ncnn export
+        'export': ['onnx', 'onnxruntime', 'onnxscript', 'ncnn'],
         # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images; the demo
         # configs log to TensorBoard
         'demo': ['scikit-image', 'tensorboard'],

@@ -1,7 +1,7 @@
 """Run an ncnn model with the ncnn runtime on the CPU in float32: the independent reference for converted weights.
 
-Needs the optional ``ncnn`` package (``pip install ncnn``); only the tests and ``scripts/ncnn2pytorch.py --check``
-use it.
+Needs the optional ``ncnn`` package (``pip install ncnn``, in the ``export`` extra); the tests,
+``scripts/ncnn2pytorch.py --check`` and the checks of every ncnn export (``scripts/pytorch2ncnn.py``) use it.
 """
 
 from typing import Optional

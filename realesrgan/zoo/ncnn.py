@@ -20,13 +20,22 @@ import torch
 
 from realesrgan.zoo.families import ArchInfo, rrdbnet_scale
 
-__all__ = ['NcnnConversion', 'NcnnFormatError', 'NcnnLayer', 'convert_ncnn', 'parse_param']
+__all__ = [
+    'ARRAY_KEY_BASE',
+    'FP16_TAG',
+    'NCNN_MAGIC',
+    'NcnnConversion',
+    'NcnnFormatError',
+    'NcnnLayer',
+    'convert_ncnn',
+    'parse_param',
+]
 
 NCNN_MAGIC = 7767517
-_FP16_TAG = 0x01306B47
+FP16_TAG = 0x01306B47
 _INT8_TAG = 0x000D4B38
 _FP32_TAG = 0x0002C056
-_ARRAY_KEY_BASE = -23300  # param keys <= this hold arrays: key = -23300 - id, value = "count,v1,v2,..."
+ARRAY_KEY_BASE = -23300  # param keys <= this hold arrays: key = -23300 - id, value = "count,v1,v2,..."
 
 # Layer types found in RRDBNet / SRVGGNetCompact graphs; only Convolution and PReLU carry weights.
 _WEIGHTED_TYPES = ('Convolution', 'PReLU')
@@ -41,6 +50,9 @@ _WEIGHTLESS_TYPES = (
     'ReLU',
     'Reshape',
     'Permute',
+    'Reorg',  # the pixel-unshuffle in front of x2 / x1 RRDBNet (what pnnx and onnx2ncnn write for it)
+    'Padding',  # with Crop: how the exported x2 / x1 RRDBNet graphs take odd sizes
+    'Crop',
 )
 
 ParamValue = Union[int, float, List[float]]
@@ -101,9 +113,9 @@ class NcnnConversion:
 
 
 def _parse_value(key: int, text: str) -> Tuple[int, ParamValue]:
-    if key <= _ARRAY_KEY_BASE:
+    if key <= ARRAY_KEY_BASE:
         items = text.split(',')
-        return _ARRAY_KEY_BASE - key, [float(item) for item in items[1 : int(items[0]) + 1]]
+        return ARRAY_KEY_BASE - key, [float(item) for item in items[1 : int(items[0]) + 1]]
     if any(char in text for char in '.eE'):
         return key, float(text)
     return key, int(text)
@@ -197,7 +209,7 @@ class _BinReader:
         """Values behind a storage tag (convolution weights), as float32."""
         tag_bytes = self._array('<u1', 4, layer, f'{what} storage tag')
         tag = int.from_bytes(tag_bytes.tobytes(), 'little')
-        if tag == _FP16_TAG:
+        if tag == FP16_TAG:
             self.storages.add('float16')
             return self._array('<f2', count, layer, what, align=True).astype(np.float32)
         if tag == _INT8_TAG:
