@@ -35,13 +35,15 @@ setup(
     extras_require={
         # the test suite uses the ncnn runtime as reference, PyAV for video and ONNX Runtime for export checks;
         # ruff lints (CI runs it before the tests)
-        'test': ['pytest', 'ruff', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript'],
+        'test': ['pytest', 'ruff', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript', 'spandrel'],
         'video': ['av'],
         'export': ['onnx', 'onnxruntime', 'onnxscript'],
         # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images
         'demo': ['scikit-image'],
         # --face_enhance
         'face': ['gfpgan'],
+        # community architectures (SwinIR, HAT, DAT, SPAN, Real-CUGAN, OmniSR, ...) through spandrel
+        'models': ['spandrel'],
     },
     classifiers=[
         'Programming Language :: Python :: 3',

@@ -126,7 +126,8 @@ def run_video_job(
         choice = job.choose_model()
     recipe = UpscalerRecipe(choice, job.settings, face_enhance, job.weights_dir)
     first = select_device(devices[0])
-    log(describe_engine(first, resolve_precision(job.settings.precision, first), job.settings.precision))
+    precision = resolve_precision(job.settings.precision, first, traits=choice.network.traits)
+    log(describe_engine(first, precision, job.settings.precision))
     result = upscale_video(
         job.input,
         job.output_path,
