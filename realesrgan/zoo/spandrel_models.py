@@ -30,7 +30,7 @@ __all__ = [
     'load_with_spandrel',
 ]
 
-MODELS_EXTRA = 'pip install -e ".[models]" (or pip install spandrel)'
+MODELS_EXTRA = 'pip install -e ".[models]", or pip install spandrel'
 
 # Keys that tell an architecture, every one needed; more specific entries first (HAT and ATD before SwinIR, whose
 # keys they share). The names are those of the architectures' reference implementations, as spandrel reads them.

@@ -102,6 +102,7 @@ def test_without_the_extra_the_message_names_the_family_and_the_extra(tmp_path, 
     with pytest.raises(CheckpointError, match=r'look like HAT.*pip install -e "\.\[models\]"'):
         load_network(load_state_dict(weights), source=weights)
 
+    capsys.readouterr()  # what building the model printed (warnings of its library)
     status = cli.main(['-i', str(INPUTS / 'astronaut.png'), '-o', str(tmp_path / 'out'), '--model_path', weights])
     error = capsys.readouterr().err
     assert status == 2
@@ -143,3 +144,17 @@ def test_models_that_are_not_rgb_upscalers_are_refused():
     gray = SPAN(num_in_ch=1, num_out_ch=1, feature_channels=8, upscale=2).state_dict()
     with pytest.raises(CheckpointError, match='takes 1 channels and gives 1; only RGB'):
         load_network(gray)
+
+
+def test_the_video_job_detects_the_network_of_a_model_path_alone(tmp_path):
+    from realesrgan.app.video_job import VideoJob
+
+    weights = save(community_state_dict('SwinIR'), tmp_path / 'swinir.pth')
+    choice = VideoJob(model_path=weights).choose_model()
+    assert (choice.network.arch, choice.outscale, choice.model_paths) == ('SwinIR', 2.0, (weights,))
+    assert VideoJob(model_path=weights).official_name == 'realesr-animevideov3'  # e.g. for --face_enhance
+    with pytest.raises(ValueError, match='do not fit SRVGGNetCompact'):  # -n given: the weights must fit it
+        RealESRGANer.from_choice(
+            VideoJob(model_path=weights, model_name='realesr-animevideov3').choose_model(),
+            VideoJob().settings.replace(device='cpu'),
+        )
