@@ -49,7 +49,8 @@ setup(
     extras_require={
         # the test suite uses the ncnn runtime as reference, PyAV for video and ONNX Runtime for export checks;
         # ruff lints (CI runs it before the tests), build makes the wheel that the packaging tests install; lpips, pyiqa
-        # and tensorboard: the metric tests compare with lpips and pyiqa, and read TensorBoard files
+        # and tensorboard: the metric tests compare with lpips and pyiqa, and read TensorBoard files; spandrel: the
+        # community-model tests
         'test': [
             'pytest',
             'ruff',
@@ -63,6 +64,7 @@ setup(
             'lpips',
             'pyiqa',
             'tensorboard',
+            'spandrel',
         ],
         'video': ['av'],
         # export: ONNX (+ its runtime for the checks) and the ncnn runtime that checks every ncnn export
@@ -78,6 +80,8 @@ setup(
         'tensorboard': ['tensorboard'],
         # --face_enhance
         'face': ['gfpgan'],
+        # community architectures (SwinIR, HAT, DAT, SPAN, Real-CUGAN, OmniSR, ...) through spandrel
+        'models': ['spandrel'],
     },
     classifiers=[
         'Development Status :: 4 - Beta',

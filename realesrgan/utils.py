@@ -36,9 +36,10 @@ from realesrgan.inference.image_conversion import color_output, gray_output, max
 from realesrgan.inference.precision import resolve_precision
 from realesrgan.inference.settings import UpscaleSettings, check_outscale
 from realesrgan.inference.tile_runner import TileCallback, TileRunner
-from realesrgan.inference.tiling import DEFAULT_TILE_BLEND
+from realesrgan.inference.tiling import DEFAULT_TILE_BLEND, tiled_input_size
 from realesrgan.inference.weights import blend_checkpoints, load_weights, local_weights
-from realesrgan.zoo import ArchInfo, get_model_spec, load_state_dict
+from realesrgan.zoo import ArchInfo, ModelTraits, get_model_spec, load_network, load_state_dict
+from realesrgan.zoo.spandrel_models import from_descriptor, is_spandrel_descriptor
 
 if TYPE_CHECKING:
     from realesrgan.app.model_choice import ModelChoice
@@ -53,12 +54,15 @@ class RealESRGANer:
 
     Args:
         scale: Upscaling factor of the network.
-        model_path: Weights: a local ``.pth``, an ``https://`` URL (downloaded, checked, into ``weights/``), a list
-            of two of these blended by ``dni_weight`` (deep network interpolation), or None to keep the weights
-            ``model`` already has. Checkpoints give ``params_ema`` when present, else ``params``, else the bare
-            state dict; they must fit the network exactly.
+        model_path: Weights: a local ``.pth`` or ``.safetensors``, an ``https://`` URL (downloaded, checked, into
+            ``weights/``), a list of two of these blended by ``dni_weight`` (deep network interpolation), or None to
+            keep the weights ``model`` already has. Checkpoints give ``params_ema`` when present, else ``params``,
+            else the bare state dict; ESRGAN checkpoints of the older key layouts are renamed for RRDBNet. With a
+            ``model``, they must fit it exactly.
         dni_weight: Blend weights of the two networks when ``model_path`` is a list.
-        model: The network; None builds the RealESRGAN_x4plus RRDBNet (with ``scale``).
+        model: The network, or a model that spandrel loaded (its size rules and safe precisions are followed);
+            None builds the network the weights belong to (ours, or with the ``models`` extra any architecture
+            spandrel knows), or the RealESRGAN_x4plus RRDBNet (with ``scale``) when there are no weights.
         tile: Tile size in input pixels (the largest step between tiles); 0 runs whole images.
         tile_pad: Context each tile takes from its neighbours, as the original.
         pre_pad: Reflection padding added to the bottom and right before the network, removed afterwards.
@@ -71,8 +75,15 @@ class RealESRGANer:
             original's amount of context.
         tile_batch: Tiles per forward pass (same output, faster on GPUs for small tiles).
 
+    Attributes:
+        traits: What the network needs and tolerates (:class:`~realesrgan.zoo.ModelTraits`: input size rules, safe
+            precisions), as its family or spandrel declares them; None for a ``model`` passed as a module, which
+            gets the original's mod-pad (even sizes for ``scale`` 2, multiples of 4 for 1) and any precision.
+
     Raises:
         realesrgan.inference.settings.SettingError: A setting has a value it cannot take.
+        realesrgan.zoo.CheckpointError: The weights are no network this package (or spandrel) can load.
+        ValueError: The weights do not fit ``model``, or their network's scale is not ``scale``.
     """
 
     def __init__(
@@ -114,29 +125,57 @@ class RealESRGANer:
         self.img: Optional[torch.Tensor] = None
         self.output: Optional[torch.Tensor] = None
         self.device = select_device(settings.device, gpu_id)
-        self.precision = resolve_precision(precision, self.device, half)
         # Channels-last is the fast layout for CPU (oneDNN) and CUDA convolutions; MPS gains nothing from it.
         self.channels_last = self.device.type in ('cpu', 'cuda')
         self._state_lock = threading.Lock()
         # Layer outputs reuse freed memory instead of faulting in fresh pages (1.1-1.3x faster on this CPU VM).
         keep_freed_memory()
 
-        if model is None:
-            x4plus = get_model_spec('RealESRGAN_x4plus').network
-            model = ArchInfo(x4plus.arch, dict(x4plus.kwargs, scale=scale), scale).build()
+        model, self.traits = self._network(scale, model_path, dni_weight, model)
+        self.precision = resolve_precision(precision, self.device, half, self.traits)
+        model.eval()
+        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
+        self.model = model.to(device=self.device, memory_format=memory_format)
+
+    def _network(
+        self,
+        scale: int,
+        model_path: Union[str, Sequence[str], None],
+        dni_weight: Optional[Sequence[float]],
+        model: Optional[nn.Module],
+    ) -> Tuple[nn.Module, Optional[ModelTraits]]:
+        """The network with its weights, and what it needs (size rules, safe precisions; None: not declared)."""
+        traits = None
+        if is_spandrel_descriptor(model):
+            model, info = from_descriptor(model)
+            traits = self._checked_scale(info, scale, 'the spandrel model')
         if isinstance(model_path, (list, tuple)):
             if dni_weight is None or len(model_path) != 2 or len(dni_weight) != 2:
                 raise ValueError(
                     'Deep network interpolation needs exactly two model paths and two dni_weight '
                     f'values, got model_path={model_path!r} and dni_weight={dni_weight!r}.'
                 )
-            load_weights(model, self.dni(model_path[0], model_path[1], dni_weight)['params'], model_path)
+            state_dict, source = self.dni(model_path[0], model_path[1], dni_weight)['params'], model_path
         elif model_path is not None:
-            path = local_weights(model_path)
-            load_weights(model, load_state_dict(path), path)
-        model.eval()
-        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
-        self.model = model.to(device=self.device, memory_format=memory_format)
+            source = local_weights(model_path)
+            state_dict = load_state_dict(source)
+        elif model is None:
+            x4plus = get_model_spec('RealESRGAN_x4plus').network
+            return ArchInfo(x4plus.arch, dict(x4plus.kwargs, scale=scale), scale).build(), traits
+        else:
+            return model, traits
+        if model is not None:
+            load_weights(model, state_dict, source)
+            return model, traits
+        # no network given: the one the weights belong to (ours, or any that spandrel loads)
+        model, info = load_network(state_dict, source=str(source))
+        return model, self._checked_scale(info, scale, source)
+
+    @staticmethod
+    def _checked_scale(info: ArchInfo, scale: int, source: Any) -> ModelTraits:
+        if info.netscale != scale:
+            raise ValueError(f'{source} is an x{info.netscale} {info.arch} network, but scale={scale} was given.')
+        return info.traits
 
     @classmethod
     def from_choice(cls, choice: 'ModelChoice', settings: UpscaleSettings) -> 'RealESRGANer':
@@ -157,7 +196,7 @@ class RealESRGANer:
             scale=choice.network.netscale,
             model_path=list(choice.model_paths) if choice.dni_weight else choice.model_paths[0],
             dni_weight=list(choice.dni_weight) if choice.dni_weight else None,
-            model=choice.network.build(),
+            model=choice.network.build() if choice.network.native else None,  # else spandrel builds it from the file
             **engine,
         )
 
@@ -184,15 +223,22 @@ class RealESRGANer:
         """2 for x2 networks, 4 for x1 networks; otherwise whatever was set before (the original's behaviour)."""
         return {2: 2, 1: 4}.get(self.scale, self.mod_scale)
 
+    def _size_rules(self) -> ModelTraits:
+        """The size rules the network declares; for a network given as a module, the original's mod-pad."""
+        if self.traits is not None:
+            return self.traits
+        return ModelTraits(multiple_of=self._current_mod_scale() or 1)
+
     def _runner(self) -> TileRunner:
         return TileRunner(self.model, self.device, self.scale, self.channels_last)
 
     def pre_process(self, img: np.ndarray) -> None:
         """Store an (H, W, 3) RGB float image in [0, 1] in ``img`` as the padded (1, 3, H', W') network input."""
         self.mod_scale = self._current_mod_scale()
-        self.img, self.mod_pad_h, self.mod_pad_w = network_input(
-            np.asarray(img), 1, False, self.pre_pad, self.mod_scale, self.device, self.channels_last
-        )
+        height, width = img.shape[0] + self.pre_pad, img.shape[1] + self.pre_pad
+        padded = self._size_rules().padded_size(height, width)
+        self.img = network_input(np.asarray(img), 1, False, self.pre_pad, padded, self.device, self.channels_last)
+        self.mod_pad_h, self.mod_pad_w = padded[0] - height, padded[1] - width
 
     @torch.inference_mode()
     def process(self) -> None:
@@ -209,16 +255,15 @@ class RealESRGANer:
             self.tile_size,
             self.tile_batch,
             self.tile_pad + self.tile_blend,
-            self._current_mod_scale() or 1,
+            self._size_rules(),
             (height * self.scale, width * self.scale),
             None,
         )
 
     def post_process(self) -> torch.Tensor:
-        """Remove the mod-pad and the pre-pad from ``output`` and return it."""
+        """Remove the mod-pad (any pad to the network's sizes) and the pre-pad from ``output`` and return it."""
         _, _, height, width = self.output.shape
-        if self.mod_scale is not None:
-            height, width = height - self.mod_pad_h * self.scale, width - self.mod_pad_w * self.scale
+        height, width = height - self.mod_pad_h * self.scale, width - self.mod_pad_w * self.scale
         height, width = height - self.pre_pad * self.scale, width - self.pre_pad * self.scale
         self.output = self.output[:, :, :height, :width]
         return self.output
@@ -255,14 +300,16 @@ class RealESRGANer:
             self.img = self.output = None
         tiled = tile > 0
         source_device = torch.device('cpu') if tiled else self.device  # tiles: the full image stays on the host
-        mod_scale = self._current_mod_scale()
-        image, mod_pad_h, mod_pad_w = network_input(
-            planes, max_range, True, self.pre_pad, mod_scale, source_device, self.channels_last
-        )
+        rules, context = self._size_rules(), self.tile_pad + self.tile_blend
+        size = (height + self.pre_pad, width + self.pre_pad)
         if tiled:
-            output = runner.tiled_forward(
-                image, precision, tile, tile_batch, self.tile_pad + self.tile_blend, mod_scale or 1, crop, on_tile
-            )
+            padded = tiled_input_size(*size, tile, context, rules.multiple_of, rules.minimum, rules.square)
+        else:
+            padded = rules.padded_size(*size)
+        image = network_input(planes, max_range, True, self.pre_pad, padded, source_device, self.channels_last)
+        mod_pad_h, mod_pad_w = padded[0] - size[0], padded[1] - size[1]
+        if tiled:
+            output = runner.tiled_forward(image, precision, tile, tile_batch, context, rules, crop, on_tile)
         else:
             output = runner.forward(image, precision)[:, :, : crop[0], : crop[1]]
         with self._state_lock:

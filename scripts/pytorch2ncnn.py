@@ -100,7 +100,7 @@ def main() -> int:
     try:
         path, name_outscale = resolve_input(args.input, args.weights_dir, args.offline)
         model, info = build_model_from_checkpoint(path, 'params' if args.params else None)
-        inputs = check_images(args.image, info.kwargs['num_in_ch'], args.check_size, info.size_multiple)
+        inputs = check_images(args.image, info.kwargs['num_in_ch'], args.check_size, info.traits.multiple_of)
     except (FileNotFoundError, CheckpointError, WeightsNotFoundError, ValueError) as error:
         print(f'Error: {error}', file=sys.stderr)
         return 2

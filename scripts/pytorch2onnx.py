@@ -96,6 +96,11 @@ def main() -> int:
     try:
         path = checkpoint_path(args.input, args.weights_dir)
         model, info = build_model_from_checkpoint(path, 'params' if args.params else None)
+        if not info.native:
+            raise CheckpointError(
+                f'{path} is a {info.arch} model, loaded through spandrel; ONNX export covers RRDBNet (also the older '
+                'ESRGAN layouts) and SRVGGNetCompact.'
+            )
         inputs = check_inputs(args.image, info.kwargs['num_in_ch'], args.verify_size)
     except (FileNotFoundError, CheckpointError, WeightsNotFoundError) as error:
         print(f'Error: {error}', file=sys.stderr)

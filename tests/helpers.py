@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Tuple
+from typing import Dict, Tuple
 
 import cv2
 import numpy as np
@@ -89,6 +89,52 @@ def pulses(batch: int) -> torch.Tensor:
     kernel = torch.zeros(batch, KERNEL_SIZE, KERNEL_SIZE)
     kernel[:, KERNEL_SIZE // 2, KERNEL_SIZE // 2] = 1
     return kernel
+
+
+# ---------------------------------------------------------------- community architectures (spandrel, the models extra)
+def community_state_dict(arch: str, seed: int = 0) -> Dict[str, torch.Tensor]:
+    """Random weights of a tiny network of a community architecture, built with spandrel's own class.
+
+    Args:
+        arch: spandrel's architecture id: SwinIR, HAT, DAT, SPAN, OmniSR, RealCUGAN, SAFMN or Uformer.
+        seed: Seed of the random initialisation.
+
+    Returns:
+        The state dict, as the architecture's own training code would save it.
+    """
+    from spandrel.architectures import DAT, HAT, SAFMN, SPAN, OmniSR, RealCUGAN, SwinIR, Uformer
+
+    builders = {
+        'SwinIR': lambda: SwinIR.SwinIR(
+            img_size=16,
+            embed_dim=12,
+            depths=[2],
+            num_heads=[2],
+            window_size=4,
+            upscale=2,
+            upsampler='pixelshuffledirect',
+            mlp_ratio=2.0,
+        ),
+        'HAT': lambda: HAT.HAT(
+            img_size=16,
+            embed_dim=12,
+            depths=[2],
+            num_heads=[2],
+            window_size=4,
+            upscale=4,
+            num_feat=16,
+            squeeze_factor=4,
+            mlp_ratio=2.0,
+        ),
+        'DAT': lambda: DAT.DAT(img_size=16, embed_dim=16, depth=[2], num_heads=[2], expansion_factor=2.0, upscale=2),
+        'SPAN': lambda: SPAN.SPAN(num_in_ch=3, num_out_ch=3, feature_channels=8, upscale=4),
+        'OmniSR': lambda: OmniSR.OmniSR(num_feat=16, block_num=1, window_size=8, res_num=1, up_scale=3),
+        'RealCUGAN': lambda: RealCUGAN.UpCunet2x(),
+        'SAFMN': lambda: SAFMN.SAFMN(dim=8, n_blocks=1, upscaling_factor=2),
+        'Uformer': lambda: Uformer.Uformer(img_size=128, embed_dim=8, depths=[1] * 9, num_heads=[1] * 9, mlp_ratio=2.0),
+    }
+    torch.manual_seed(seed)
+    return builders[arch]().eval().state_dict()
 
 
 # ---------------------------------------------------------------- markers

@@ -71,7 +71,8 @@ def choose_model(
         realesrgan.inference.settings.SettingError: Denoise strength outside [0, 1], or ``weights_dir`` is a file.
         realesrgan.zoo.WeightsNotFoundError: No weights could be found, downloaded or converted (the message names
             every missing file: the model's and its denoise partner's).
-        realesrgan.zoo.CheckpointError: ``model_path`` is not a checkpoint of a supported network.
+        realesrgan.zoo.CheckpointError: ``model_path`` is not a checkpoint of a supported network (ours, an older
+            ESRGAN layout, or with the ``models`` extra any architecture spandrel loads).
     """
     if not 0 <= denoise_strength <= 1:
         raise SettingError('denoise_strength', f'denoise_strength must be between 0 and 1, got {denoise_strength:g}.')
@@ -84,7 +85,7 @@ def choose_model(
         )
     if model_path and model_name is None:
         path = resolve_model_path(None, weights_dir, model_path=model_path)
-        network = detect_architecture(load_state_dict(path))
+        network = detect_architecture(load_state_dict(path), source=path)
         return ModelChoice(os.path.basename(path), network, (path,), None, float(network.netscale))
 
     spec = get_model_spec(model_name or DEFAULT_MODEL_NAME)

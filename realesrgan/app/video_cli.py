@@ -30,6 +30,7 @@ def parse_fps(text: str) -> Fraction:
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the original script's flags and defaults, then this project's additions."""
     from realesrgan.app.cli_options import add_engine_options, add_original_options
+    from realesrgan.app.video_job import DEFAULT_VIDEO_MODEL
     from realesrgan.video import PIXEL_FORMATS, X264_PRESETS, EncoderSettings
     from realesrgan.zoo import MODEL_ZOO
 
@@ -44,8 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         '-n',
         '--model_name',
         type=str,
-        default='realesr-animevideov3',
-        help=f'Model name (default: realesr-animevideov3): {", ".join(MODEL_ZOO)}',
+        default=None,
+        help=f'Model name (default {DEFAULT_VIDEO_MODEL}; with --model_path alone, detected from the file): '
+        f'{", ".join(MODEL_ZOO)}',
     )
     add_original_options(parser, 'video')
     parser.add_argument(

@@ -15,13 +15,24 @@ import torch
 
 from realesrgan.app.face_enhance import require_gfpgan
 from realesrgan.app.job import JobSetupError, UpscaleJob, reported_as
+from realesrgan.app.model_choice import ModelChoice, choose_model
 from realesrgan.app.upscaler import UpscalerRecipe, describe_engine
 from realesrgan.inference.device import select_device
 from realesrgan.inference.precision import resolve_precision
 from realesrgan.inference.settings import UpscaleSettings, fields_from
 from realesrgan.video import EncoderSettings, VideoJobResult, upscale_video, worker_devices
 
-__all__ = ['VideoJob', 'VideoJobSetupError', 'VideoRunSummary', 'job_devices', 'run_video_job', 'video_name']
+__all__ = [
+    'DEFAULT_VIDEO_MODEL',
+    'VideoJob',
+    'VideoJobSetupError',
+    'VideoRunSummary',
+    'job_devices',
+    'run_video_job',
+    'video_name',
+]
+
+DEFAULT_VIDEO_MODEL = 'realesr-animevideov3'
 
 
 class VideoJobSetupError(JobSetupError):
@@ -42,11 +53,22 @@ class VideoJob(UpscaleJob):
         'encoder': lambda values: EncoderSettings(**fields_from(EncoderSettings, values)),
     }
 
-    model_name: str = 'realesr-animevideov3'
+    # None: realesr-animevideov3, or with --model_path alone the network its weights belong to
+    model_name: Optional[str] = None
     fps: Optional[Fraction] = None
     extract_frame_first: bool = False
     num_process_per_gpu: int = 1
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
+
+    @property
+    def official_name(self) -> str:
+        """The model name of the run: ``--model_name``, or the video default."""
+        return self.model_name or DEFAULT_VIDEO_MODEL
+
+    def choose_model(self) -> ModelChoice:
+        """The job's model: as :meth:`UpscaleJob.choose_model`, with realesr-animevideov3 as the default name."""
+        name = None if self.model_path and self.model_name is None else self.official_name
+        return choose_model(name, self.model_path, self.denoise_strength, self.weights_dir)
 
     @property
     def output_path(self) -> str:
@@ -116,7 +138,7 @@ def run_video_job(
         realesrgan.video.VideoJobError: A worker failed or died; the message names the segment.
     """
     face_enhance = job.face_enhance
-    if face_enhance and 'anime' in job.model_name:
+    if face_enhance and 'anime' in job.official_name:
         log('Note: --face_enhance is not supported for anime models; turned it off.')
         face_enhance = False
     with reported_as(VideoJobSetupError):
@@ -126,7 +148,8 @@ def run_video_job(
         choice = job.choose_model()
     recipe = UpscalerRecipe(choice, job.settings, face_enhance, job.weights_dir)
     first = select_device(devices[0])
-    log(describe_engine(first, resolve_precision(job.settings.precision, first), job.settings.precision))
+    precision = resolve_precision(job.settings.precision, first, traits=choice.network.traits)
+    log(describe_engine(first, precision, job.settings.precision))
     result = upscale_video(
         job.input,
         job.output_path,

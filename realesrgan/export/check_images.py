@@ -20,7 +20,7 @@ def check_sizes(side: int, multiple: int) -> List[Tuple[int, int]]:
 
     Args:
         side: Side of the square size.
-        multiple: Heights and widths must be multiples of this (the network's ``size_multiple``).
+        multiple: Heights and widths must be multiples of this (the network's ``traits.multiple_of``).
 
     Returns:
         ``[(side, side), (side * 3 / 4, side)]`` rounded down to multiples (at least ``multiple``).

@@ -138,7 +138,7 @@ def _references(
     PyTorch output is that of the edge-padded image, cropped to scale x the odd size.
     """
     cases = [(label, image, torch_forward(model, image, final_resize)) for label, image in check_inputs]
-    multiple = info.size_multiple
+    multiple = info.traits.multiple_of
     if multiple > 1 and final_resize is None:
         label, image = check_inputs[0]
         height, width = image.shape[0] - 1, image.shape[1] - 1
@@ -168,7 +168,7 @@ def export_ncnn(
         info: What the network is.
         output: ``DIR/NAME``: the files become ``NAME.param`` and ``NAME.bin`` (see :func:`ncnn_paths`).
         check_inputs: ``(label, (H, W, C) float32 image)`` pairs, e.g. from
-            :func:`~realesrgan.export.check_images.check_images`; sizes must fit ``info.size_multiple``.
+            :func:`~realesrgan.export.check_images.check_images`; sizes must fit ``info.traits.multiple_of``.
         fp16: Store convolution weights as float16 (what the official files do); False keeps float32.
         outscale: Output scale below the network's (see :func:`final_resize_for`), or None.
         min_psnr: Lowest accepted PSNR of the ncnn runtime against PyTorch; None takes :data:`DEFAULT_MIN_PSNR` of

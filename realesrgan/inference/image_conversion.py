@@ -1,12 +1,13 @@
 """Between OpenCV images and network tensors, converted exactly as the original ``RealESRGANer`` does.
 
 Input: integer (or float) BGR / gray images are normalised by their range (255, or 65535 for 16-bit images),
-turned into RGB, padded by reflection at the bottom and right (pre-pad, then mod-pad), and laid out as one
+turned into RGB, padded by reflection at the bottom and right (pre-pad, then the pad to the sizes the network takes:
+the original's mod-pad, or a model's minimum and square rules), and laid out as one
 (1, 3, H, W) float32 tensor. Output: the network's RGB tensor is clamped to [0, 1], turned back to BGR (or to gray
 by OpenCV, in float, as the original), multiplied by the range and rounded.
 """
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import cv2
 import numpy as np
@@ -33,32 +34,31 @@ def max_range_of(img: np.ndarray) -> int:
     return 255
 
 
-def pad_indices(size: int, pre_pad: int, mod_scale: Optional[int]) -> Tuple[np.ndarray, int]:
-    """Source index of every row (or column) after the reflect pre-pad and the reflect mod-pad.
+def pad_indices(size: int, pre_pad: int, padded: int) -> np.ndarray:
+    """Source index of every row (or column) after the reflect pre-pad and the reflect pad to the network's size.
 
-    Matches ``F.pad(..., 'reflect')`` applied twice, as the original does, and keeps reflecting (or repeats the
-    only pixel) where the pad is as large as the image, where ``F.pad`` refuses.
+    Matches ``F.pad(..., 'reflect')`` applied twice, as the original does (pre-pad, then mod-pad), and keeps
+    reflecting (or repeats the only pixel) where the pad is as large as the image, where ``F.pad`` refuses.
 
     Args:
         size: Length of the axis.
         pre_pad: Reflection padding added first.
-        mod_scale: Pad further to a multiple of this (None: no mod-pad).
+        padded: Length after all padding (at least ``size + pre_pad``): a multiple, a minimum or a square side
+            that the network needs (:meth:`realesrgan.zoo.ModelTraits.padded_size`).
 
     Returns:
-        The indices into the unpadded axis and the size of the mod-pad.
+        The indices into the unpadded axis, ``padded`` of them.
     """
 
-    def reflect(length: int, padded: int) -> np.ndarray:
-        positions = np.arange(padded)
+    def reflect(length: int, count: int) -> np.ndarray:
+        positions = np.arange(count)
         if length == 1:
-            return np.zeros(padded, dtype=np.int64)
+            return np.zeros(count, dtype=np.int64)
         period = 2 * (length - 1)
         positions %= period
         return np.where(positions < length, positions, period - positions)
 
-    indices = reflect(size, size + pre_pad)
-    mod_pad = (-(size + pre_pad)) % mod_scale if mod_scale else 0
-    return indices[reflect(size + pre_pad, size + pre_pad + mod_pad)], mod_pad
+    return reflect(size, size + pre_pad)[reflect(size + pre_pad, padded)]
 
 
 def network_input(
@@ -66,10 +66,10 @@ def network_input(
     max_range: float,
     bgr: bool,
     pre_pad: int,
-    mod_scale: Optional[int],
+    padded: Tuple[int, int],
     device: torch.device,
     channels_last: bool,
-) -> Tuple[torch.Tensor, int, int]:
+) -> torch.Tensor:
     """Turn an (H, W) gray or (H, W, 3) image into the padded (1, 3, H', W') RGB float32 network input.
 
     The image is normalised by ``max_range`` on ``device`` (bit-identical to the original's float32 division on
@@ -80,16 +80,17 @@ def network_input(
         max_range: Divisor of the values (255, 65535, or 1 for images already in [0, 1]).
         bgr: The channels are in OpenCV's BGR order (else RGB).
         pre_pad: Reflection padding at the bottom and right.
-        mod_scale: Pad further to a multiple of this (None: no mod-pad).
+        padded: ``(H', W')``, the size after the pre-pad and the pad the network needs (at least
+            ``(H + pre_pad, W + pre_pad)``), also reflected.
         device: Where the tensor is made.
         channels_last: Give the tensor the channels-last memory layout.
 
     Returns:
-        The input tensor, and the mod-pad along the height and the width.
+        The input tensor.
     """
     height, width = planes.shape[:2]
-    rows, mod_pad_h = pad_indices(height, pre_pad, mod_scale)
-    cols, mod_pad_w = pad_indices(width, pre_pad, mod_scale)
+    rows = pad_indices(height, pre_pad, padded[0])
+    cols = pad_indices(width, pre_pad, padded[1])
     if planes.dtype not in (np.uint8, np.float32):
         planes = planes.astype(np.float32)
     source = torch.from_numpy(planes).to(device)
@@ -107,7 +108,7 @@ def network_input(
         batch[0, :, height:, :width] = image.index_select(1, torch.from_numpy(rows[height:]).to(device))
     if len(cols) > width:
         batch[0, :, :, width:] = batch[0].index_select(2, torch.from_numpy(cols[width:]).to(device))
-    return batch, mod_pad_h, mod_pad_w
+    return batch
 
 
 def quantize(values: torch.Tensor, max_range: int, reverse_channels: bool = False) -> np.ndarray:

@@ -5,8 +5,10 @@ faster than fp32, and fp32 everywhere else. On CPUs with AVX512-BF16 but no AMX,
 measured slower than channels-last fp32 (realesr-animevideov3 at 256 px, torch 2.15: 0.59 s against 0.39 s), so
 ``auto`` keeps fp32 there; bf16 can still be asked for. fp16 is never used on a CPU: PyTorch either lacks the kernels
 (``"slow_conv2d_cpu" not implemented for 'Half'``) or runs them far slower than fp32, so an fp16 request on a
-CPU falls back to fp32 with a warning. Reduced precision runs under :func:`torch.autocast`, so the weights stay
-in fp32 and an image can be redone in fp32 at any time.
+CPU falls back to fp32 with a warning. A model that declares fp16 or bf16 unsafe (many transformer architectures
+that spandrel loads are not fp16-safe) never runs in it: ``auto`` then picks fp32, and an explicit request falls back
+to fp32 with a warning. Reduced precision runs under :func:`torch.autocast`, so the weights stay in fp32 and an
+image can be redone in fp32 at any time.
 """
 
 import contextlib
@@ -15,6 +17,8 @@ import logging
 from typing import ContextManager, Optional
 
 import torch
+
+from realesrgan.zoo.traits import ModelTraits
 
 __all__ = [
     'PRECISIONS',
@@ -67,10 +71,10 @@ def cpu_bf16_is_faster() -> bool:
     return cpu_has_native_bf16() and 'amx_bf16' in _cpuinfo_flags()
 
 
-def _auto_precision(device: torch.device) -> str:
+def _auto_precision(device: torch.device, traits: ModelTraits) -> str:
     if device.type == 'cuda':
-        return 'fp16'
-    if device.type == 'cpu' and cpu_bf16_is_faster():
+        return 'fp16' if traits.fp16 else 'fp32'
+    if device.type == 'cpu' and traits.bf16 and cpu_bf16_is_faster():
         return 'bf16'
     return 'fp32'
 
@@ -93,13 +97,16 @@ def normalize_precision(precision: str) -> str:
     return name
 
 
-def resolve_precision(precision: Optional[str], device: torch.device, half: bool = False) -> str:
+def resolve_precision(
+    precision: Optional[str], device: torch.device, half: bool = False, traits: Optional[ModelTraits] = None
+) -> str:
     """Decide the precision actually used on ``device``.
 
     Args:
         precision: ``'auto'``, ``'fp32'``, ``'fp16'``, ``'bf16'``, or None to follow ``half``.
         device: The inference device.
         half: The original's flag: True means fp16 (used when ``precision`` is None).
+        traits: What the model declares safe (``traits.fp16``, ``traits.bf16``); None: both are.
 
     Returns:
         ``'fp32'``, ``'fp16'`` or ``'bf16'``.
@@ -112,8 +119,13 @@ def resolve_precision(precision: Optional[str], device: torch.device, half: bool
     precision = normalize_precision(precision)
     if half and precision not in ('fp16', 'auto'):
         raise ValueError(f'half=True asks for fp16 but precision={precision!r} was given too; pass only one.')
+    traits = traits or ModelTraits()
     if precision == 'auto':
-        precision = _auto_precision(device)
+        precision = _auto_precision(device, traits)
+    unsafe = (precision == 'fp16' and not traits.fp16) or (precision == 'bf16' and not traits.bf16)
+    if unsafe:
+        logger.warning('The model declares %s unsafe (it may give wrong or black output); using fp32.', precision)
+        return 'fp32'
     if precision == 'fp16' and device.type == 'cpu':
         logger.warning(
             'fp16 was requested on the CPU, where PyTorch has no fast fp16 kernels; using fp32 instead '

@@ -19,6 +19,7 @@ from torch import nn
 from realesrgan.inference.network_forward import forward_network
 from realesrgan.inference.precision import autocast
 from realesrgan.inference.tiling import MIN_TILE, plan_tiles
+from realesrgan.zoo.traits import ModelTraits
 
 __all__ = ['NonFiniteOutputError', 'TileCallback', 'TileRunner', 'is_out_of_memory']
 
@@ -93,19 +94,21 @@ class TileRunner:
         tile: int,
         tile_batch: int,
         context: int,
-        mod_scale: int,
+        rules: ModelTraits,
         crop: Tuple[int, int],
         on_tile: Optional[TileCallback],
     ) -> torch.Tensor:
         """Run ``image`` (on any device) tile by tile; return the output cropped to ``crop``, on the host.
 
         Args:
-            image: (1, C, H, W) network input, padded.
+            image: (1, C, H, W) network input, padded (to :func:`~realesrgan.inference.tiling.tiled_input_size`).
             precision: ``'fp32'``, ``'fp16'`` or ``'bf16'``.
             tile: Largest step between tiles, in input pixels.
             tile_batch: Tiles per forward pass.
             context: Input pixels every seam gets on both sides (``tile_pad + tile_blend``).
-            mod_scale: Tile sizes and positions are multiples of this (pixel-unshuffle networks).
+            rules: The network's size rules: tile sizes and positions are multiples of ``rules.multiple_of``
+                (pixel-unshuffle networks, window attention), tiles are at least ``rules.minimum`` and square when
+                ``rules.square``.
             crop: Output (height, width) to keep.
             on_tile: Called with (tiles done, tiles in all) after each batch.
 
@@ -114,7 +117,7 @@ class TileRunner:
         """
         _, _, height, width = image.shape
         scale = self.scale
-        plan = plan_tiles(height, width, tile, context, mod_scale, scale)
+        plan = plan_tiles(height, width, tile, context, rules.multiple_of, scale, rules.minimum, rules.square)
         output = torch.empty((1, 3) + tuple(crop), dtype=torch.float32, memory_format=self.memory_format).zero_()
         # Tiles whose output lies wholly in the removed padding contribute nothing.
         tiles = [one for one in plan if one.top * scale < crop[0] and one.left * scale < crop[1]]

@@ -7,6 +7,9 @@ leaves visible seams (41.6 dB against the untiled output for RealESRGAN_x4plus a
 * all tiles of an image have the same input size (the windows of the border tiles are moved inwards instead of
   being clipped), so several tiles can run in one batch, and windows are spread evenly so that every seam gets
   at least the requested context on both sides;
+* tiles follow the network's size rules (:class:`~realesrgan.zoo.traits.ModelTraits`): window sizes and positions are
+  multiples of ``align``, windows are at least ``minimum`` pixels, and square-only networks get square windows (the
+  image is padded first so that every window fits: :func:`tiled_input_size`);
 * each output pixel is a weighted mean of the tiles that cover it, with weights that grow steeply with the
   pixel's distance from each tile's inner edges (a softmax over distances). The weights of one axis sum to one,
   so the 2-D weights (row weight times column weight) sum to one over the tile grid, and the output can be
@@ -19,7 +22,19 @@ from typing import Iterator, List, NamedTuple, Tuple
 
 import numpy as np
 
-__all__ = ['DEFAULT_TILE_BLEND', 'MIN_TILE', 'AxisPlan', 'Tile', 'TilePlan', 'plan_axis', 'plan_tiles']
+from realesrgan.zoo.traits import round_up
+
+__all__ = [
+    'DEFAULT_TILE_BLEND',
+    'MIN_TILE',
+    'AxisPlan',
+    'Tile',
+    'TilePlan',
+    'plan_axis',
+    'plan_tiles',
+    'tiled_input_size',
+    'window_size',
+]
 
 # Extra context (input pixels) that every tile seam gets beyond ``tile_pad``. With the CLI's tile_pad of 10 this
 # gives RealESRGAN_x4plus tiles that match the untiled output to >= 50 dB (see benchmarks/tiling_quality.py).
@@ -92,10 +107,6 @@ class TilePlan:
         return np.outer(self.rows.weights[tile.row], self.cols.weights[tile.col])
 
 
-def _round_up(value: int, multiple: int) -> int:
-    return -(-value // multiple) * multiple
-
-
 def _window_starts(length: int, size: int, max_step: int, align: int) -> Tuple[int, ...]:
     """Evenly spread starts of windows of ``size`` over ``length``, ``align``-aligned, no step above ``max_step``."""
     if size >= length:
@@ -122,45 +133,107 @@ def _blend_weights(length: int, size: int, starts: Tuple[int, ...], scale: int) 
     return np.stack([weights[index, start * scale : (start + size) * scale] for index, start in enumerate(starts)])
 
 
-def plan_axis(length: int, tile: int, context: int, align: int = 1, scale: int = 1) -> AxisPlan:
+def window_size(tile: int, context: int, align: int = 1, minimum: int = 0) -> int:
+    """The size of tile windows before they are clipped to the image: the step plus context on both sides.
+
+    Args:
+        tile: Largest step between windows.
+        context: Pixels of context every seam gets on each side.
+        align: Window sizes are multiples of this.
+        minimum: The smallest window the network accepts.
+
+    Returns:
+        The window size, a multiple of ``align``.
+    """
+    return max(round_up(minimum, align), round_up(tile, align) + round_up(2 * context, align))
+
+
+def plan_axis(length: int, tile: int, context: int, align: int = 1, scale: int = 1, min_size: int = 0) -> AxisPlan:
     """Plan the windows along one axis.
 
     Args:
-        length: Axis length in input pixels (a multiple of ``align``).
+        length: Axis length in input pixels (a multiple of ``align``, at least ``min_size``).
         tile: Largest step between windows, i.e. the part of a window not shared with its neighbours.
         context: Pixels of context every seam gets on each side (windows overlap by at least twice this).
         align: Windows start at multiples of this and have sizes that are multiples of it (2 for networks with
             a pixel-unshuffle input, 4 for scale 1).
         scale: Network upscaling factor, for the weights of the output pixels.
+        min_size: The smallest window (the network's minimum input size); larger windows leave more context.
 
     Returns:
         The plan.
     """
-    if tile <= 0 or context < 0 or align <= 0 or length <= 0 or length % align:
+    if tile <= 0 or context < 0 or align <= 0 or length <= 0 or length % align or length < min_size:
         raise ValueError(
-            f'Invalid tiling: length={length}, tile={tile}, context={context}, align={align} (the '
-            'tile must be positive, the context non-negative and the length a multiple of align).'
+            f'Invalid tiling: length={length}, tile={tile}, context={context}, align={align}, min_size={min_size} '
+            '(the tile must be positive, the context non-negative and the length a multiple of align, at least '
+            'min_size).'
         )
-    step = _round_up(tile, align)
-    size = min(length, step + _round_up(2 * context, align))
+    step = round_up(tile, align)
+    size = min(length, window_size(tile, context, align, min_size))
     starts = _window_starts(length, size, step, align)
     return AxisPlan(starts, size, _blend_weights(length, size, starts, scale).astype(np.float32))
 
 
-def plan_tiles(height: int, width: int, tile: int, context: int, align: int = 1, scale: int = 1) -> TilePlan:
-    """Plan the tiles of an image of ``height`` x ``width`` input pixels (see :func:`plan_axis`).
+def tiled_input_size(
+    height: int, width: int, tile: int, context: int, align: int = 1, minimum: int = 0, square: bool = False
+) -> Tuple[int, int]:
+    """The padded size of an image whose tiles follow the size rules (the input size :func:`plan_tiles` needs).
 
     Args:
         height: Image height (input pixels).
         width: Image width (input pixels).
         tile: Largest step between neighbouring tiles.
         context: Context each seam gets on each side.
+        align: Sides are padded to multiples of this.
+        minimum: Sides are padded to at least this.
+        square: The network takes square inputs only: the short side is padded to at least the tile window.
+
+    Returns:
+        ``(height, width)`` after padding.
+    """
+    height, width = (round_up(max(side, minimum), align) for side in (height, width))
+    if square:
+        side = min(window_size(tile, context, align, minimum), max(height, width))
+        height, width = max(height, side), max(width, side)
+    return height, width
+
+
+def plan_tiles(
+    height: int,
+    width: int,
+    tile: int,
+    context: int,
+    align: int = 1,
+    scale: int = 1,
+    minimum: int = 0,
+    square: bool = False,
+) -> TilePlan:
+    """Plan the tiles of an image of ``height`` x ``width`` input pixels (see :func:`plan_axis`).
+
+    Args:
+        height: Image height (input pixels; pad it to :func:`tiled_input_size` first).
+        width: Image width (input pixels).
+        tile: Largest step between neighbouring tiles.
+        context: Context each seam gets on each side.
         align: Alignment of window positions and sizes.
         scale: Network upscaling factor.
+        minimum: The smallest window the network accepts.
+        square: Give every window the same height and width.
 
     Returns:
         The tile grid with its blend weights.
+
+    Raises:
+        ValueError: The image is not padded as :func:`tiled_input_size` says.
     """
-    return TilePlan(
-        plan_axis(height, tile, context, align, scale), plan_axis(width, tile, context, align, scale), scale
-    )
+    min_size = round_up(minimum, align)
+    if square:
+        min_size = min(window_size(tile, context, align, minimum), max(height, width))
+        if min(height, width) < min_size:
+            raise ValueError(
+                f'Square tiles of {min_size} px do not fit a {width}x{height} input; pad it to tiled_input_size first.'
+            )
+    rows = plan_axis(height, tile, context, align, scale, min_size)
+    cols = plan_axis(width, tile, context, align, scale, min_size)
+    return TilePlan(rows, cols, scale)

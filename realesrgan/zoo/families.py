@@ -19,6 +19,7 @@ from torch import nn
 
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.zoo.checkpoint import CheckpointError, StateDict
+from realesrgan.zoo.traits import ModelTraits
 
 __all__ = ['FAMILIES', 'OFFICIAL_PARAM_KEY', 'ArchFamily', 'ArchInfo', 'build_arch', 'rrdbnet_scale']
 
@@ -32,14 +33,23 @@ class ArchInfo(NamedTuple):
     """Which network: the one record every part of the package uses for it.
 
     Attributes:
-        arch: Family name, a key of :data:`FAMILIES` (``'RRDBNet'`` or ``'SRVGGNetCompact'``).
-        kwargs: Constructor arguments that build the network.
+        arch: Family name: a key of :data:`FAMILIES` (``'RRDBNet'`` or ``'SRVGGNetCompact'``), or the id of an
+            architecture that spandrel loads (``'SwinIR'``, ``'HAT'``, ...; see :mod:`realesrgan.zoo.spandrel_models`).
+        kwargs: Constructor arguments that build the network (empty for spandrel's: it reads them from the weights).
         netscale: Upscaling factor of the network.
+        declared: The traits spandrel declared for its model; None for our families, whose traits follow from
+            ``kwargs``.
     """
 
     arch: str
     kwargs: Dict[str, Any]
     netscale: int
+    declared: Optional[ModelTraits] = None
+
+    @property
+    def native(self) -> bool:
+        """Whether the network is one of our families (else spandrel builds it from the weights)."""
+        return self.arch in FAMILIES
 
     @property
     def family(self) -> 'ArchFamily':
@@ -47,12 +57,19 @@ class ArchInfo(NamedTuple):
         return FAMILIES[self.arch]
 
     @property
-    def size_multiple(self) -> int:
-        """Input height and width must be multiples of this (x2 / x1 RRDBNet pixel-unshuffle their input)."""
-        return self.family.size_multiple(self.kwargs)
+    def traits(self) -> ModelTraits:
+        """Input size rules and safe precisions (x2 / x1 RRDBNet pixel-unshuffle their input: even sizes / x4)."""
+        if self.declared is not None:
+            return self.declared
+        return ModelTraits(multiple_of=self.family.size_multiple(self.kwargs))
 
     def build(self, device: Optional[torch.device] = None) -> nn.Module:
-        """Build the network (random weights, eval mode) on ``device`` (default CPU)."""
+        """Build the network (random weights, eval mode) on ``device`` (default CPU).
+
+        Raises:
+            ValueError: The network is one spandrel loads: it is built from its weights
+                (:func:`realesrgan.zoo.load_network`), not from constructor arguments.
+        """
         return build_arch(self.arch, self.kwargs, device)
 
 
@@ -197,7 +214,10 @@ def build_arch(arch: str, kwargs: Mapping[str, Any], device: Optional[torch.devi
         The network, in eval mode.
     """
     if arch not in FAMILIES:
-        raise ValueError(f'Unknown architecture {arch!r}; supported: {", ".join(FAMILIES)}.')
+        raise ValueError(
+            f'{arch!r} is not one of our architectures ({", ".join(FAMILIES)}); networks that spandrel loads are '
+            'built from their weights: realesrgan.zoo.load_network(state_dict).'
+        )
     with torch.device(device or 'cpu'):
         model = FAMILIES[arch].builder(**kwargs)
     return model.eval()

@@ -58,7 +58,7 @@ def trained_checkpoint(folder: Path, info: ArchInfo, steps: int = 5) -> Path:
 
 
 def export(model, info, output: Path, side: int = 16, **kwargs):
-    inputs = check_images(PHOTO, info.kwargs['num_in_ch'], side, info.size_multiple)
+    inputs = check_images(PHOTO, info.kwargs['num_in_ch'], side, info.traits.multiple_of)
     return export_ncnn(model, info, str(output), inputs, num_threads=1, **kwargs)
 
 
@@ -176,7 +176,7 @@ def test_pixel_unshuffle_graphs_take_any_size(tmp_path, scale):
     rng = np.random.default_rng(0)
     for height, width in ((13, 14), (10, 7), (12, 8)):  # every remainder modulo 4 and 2, and a fitting size
         image = rng.random((height, width, 3), dtype=np.float32)
-        multiple = info.size_multiple
+        multiple = info.traits.multiple_of
         padded = np.pad(image, ((0, -height % multiple), (0, -width % multiple), (0, 0)), mode='edge')
         expected = torch_forward(model, padded)[: height * scale, : width * scale]
         output = run_ncnn(*paths, image, num_threads=1)

@@ -1,0 +1,46 @@
+"""The precision choice respects what a model declares safe: no fp16 / bf16 where spandrel marks it unsafe.
+
+CUDA is never touched: the choice only reads the device type (and, for bf16, whether the GPU supports it).
+"""
+
+import logging
+
+import pytest
+import torch
+from helpers import community_state_dict
+
+from realesrgan.inference import precision as precision_module
+from realesrgan.inference.precision import resolve_precision
+from realesrgan.zoo import ModelTraits, detect_architecture, get_model_spec
+
+CUDA = torch.device('cuda')
+
+
+def test_auto_on_cuda_keeps_fp32_for_a_model_spandrel_marks_not_fp16_safe(caplog):
+    pytest.importorskip('spandrel')
+    swinir = detect_architecture(community_state_dict('SwinIR')).traits  # spandrel: supports_half=False
+    span = detect_architecture(community_state_dict('SPAN')).traits  # spandrel: supports_half=True
+    assert not swinir.fp16 and span.fp16
+    assert resolve_precision('auto', CUDA, traits=swinir) == 'fp32'
+    assert resolve_precision('auto', CUDA, traits=span) == 'fp16'
+    with caplog.at_level(logging.WARNING):
+        assert resolve_precision('fp16', CUDA, traits=swinir) == 'fp32'  # asked for: refused with a warning
+        assert resolve_precision(None, CUDA, half=True, traits=swinir) == 'fp32'
+    assert 'declares fp16 unsafe' in caplog.text
+
+
+def test_our_families_keep_the_original_choice():
+    traits = get_model_spec('RealESRGAN_x4plus').network.traits
+    assert traits.fp16 and traits.bf16
+    assert resolve_precision('auto', CUDA, traits=traits) == resolve_precision('auto', CUDA) == 'fp16'
+
+
+def test_bf16_is_left_out_where_the_model_declares_it_unsafe(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *args, **kwargs: True)
+    monkeypatch.setattr(precision_module, 'cpu_bf16_is_faster', lambda: True)  # as on an AMX-BF16 CPU
+    unsafe = ModelTraits(fp16=False, bf16=False)
+    cpu = torch.device('cpu')
+    assert resolve_precision('bf16', CUDA, traits=unsafe) == 'fp32'
+    assert resolve_precision('bf16', CUDA, traits=ModelTraits(fp16=False)) == 'bf16'
+    assert resolve_precision('auto', cpu, traits=unsafe) == 'fp32'
+    assert resolve_precision('auto', cpu, traits=ModelTraits(fp16=False)) == 'bf16'
