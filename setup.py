@@ -34,8 +34,8 @@ setup(
     install_requires=read_requirements(),
     extras_require={
         # the test suite uses the ncnn runtime as reference, PyAV for video and ONNX Runtime for export checks;
-        # ruff lints (CI runs it before the tests)
-        'test': ['pytest', 'ruff', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript'],
+        # ruff lints (CI runs it before the tests); piexif writes camera EXIF with a thumbnail for the metadata tests
+        'test': ['pytest', 'ruff', 'ncnn', 'scikit-image', 'av', 'onnx', 'onnxruntime', 'onnxscript', 'piexif'],
         'video': ['av'],
         'export': ['onnx', 'onnxruntime', 'onnxscript'],
         # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images
