@@ -87,7 +87,7 @@ def _confirmed_path(item: BatchItem, image: np.ndarray, rule: OutputRule) -> str
 def _output_metadata(input_path: str, output: np.ndarray, source: np.ndarray) -> Tuple[Optional[ImageMetadata], str]:
     try:
         metadata = read_metadata(input_path)
-    except (OSError, ValueError, SyntaxError):  # Pillow's errors for damaged headers
+    except Exception:  # noqa: BLE001 (Pillow raises many kinds for damaged headers; the pixels are still written)
         return None, UNREADABLE_METADATA_NOTE
     height, width = output.shape[:2]
     return metadata.for_output(width, height, width / source.shape[1]), ''

@@ -133,7 +133,8 @@ def save_image(
         metadata: What to write besides the pixels (what the format carries of it); None for nothing.
 
     Returns:
-        A note when metadata had to be left out (16-bit colour), else None.
+        A note when metadata had to be left out (16-bit colour, or metadata Pillow refuses to write: the pixels
+        are then written without it), else None.
 
     Raises:
         OSError: The image cannot be encoded or written.
@@ -149,8 +150,9 @@ def save_image(
     buffer = io.BytesIO()
     try:
         pillow_image.save(buffer, fmt, **_pillow_options(fmt, quality, metadata, img.ndim == 2))
-    except (OSError, ValueError, TypeError) as error:
-        raise OSError(f'Cannot encode an image of shape {img.shape} as "{path}": {error}') from None
+    except Exception as error:  # noqa: BLE001 (Pillow refuses some metadata, e.g. EXIF over 64 KB in JPEG)
+        write_image(path, img, _opencv_params(fmt, quality))
+        return f'metadata that Pillow cannot write in {fmt} files is left out ({" ".join(str(error).split())})'
     with atomic_output(path) as partial, open(partial, 'wb') as file:
         file.write(buffer.getvalue())
     return None

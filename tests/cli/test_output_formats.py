@@ -175,3 +175,10 @@ def test_bad_format_options_are_exit_2_with_the_flag_named(tmp_path, checkpoint,
     assert run(tmp_path, checkpoint, '-i', tmp_path / 'a.png', '-o', tmp_path / 'out', *args) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_metadata_pillow_refuses_is_left_out_and_the_pixels_written(tmp_path):
+    img = photo()
+    note = save_image(str(tmp_path / 'big.jpg'), img, None, ImageMetadata(exif=b'Exif\x00\x00' + b'\x00' * 70000))
+    assert 'left out' in note and 'EXIF data is too long' in note
+    assert (tmp_path / 'big.jpg').read_bytes() == cv2.imencode('.jpg', img)[1].tobytes()
