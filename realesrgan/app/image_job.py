@@ -291,20 +291,22 @@ def _run_in_workers(
     progress: bool,
 ) -> None:
     """Upscale in one worker process per device, with one progress bar here."""
+    watchers: List[_ImageWatcher] = []
+
+    def watch(workers: Sequence[BaseProcess]) -> _ImageWatcher:
+        watchers.append(_ImageWatcher(workers, devices, items, summary, log, bar))
+        return watchers[-1]
+
     with tqdm(total=len(items), unit='image', disable=not progress) as bar:
         run_workers(
-            run_image_worker,
-            payload,
-            devices,
-            range(len(items)),
-            lambda workers: _ImageWatcher(workers, devices, items, summary, log, bar),
-            _WORKER_MODULES,
-            'realesrgan-image-worker',
+            run_image_worker, payload, devices, range(len(items)), watch, _WORKER_MODULES, 'realesrgan-image-worker'
         )
+    # the outputs in the order of the inputs, whichever worker was faster
+    summary.written.extend(watchers[0].written[index] for index in sorted(watchers[0].written))
 
 
 class _ImageWatcher(WorkerWatcher):
-    """Takes the events of the image workers into the summary and the progress bar.
+    """Takes the events of the image workers into the summary, the progress bar and ``written`` (by input index).
 
     An image whose worker dies (killed, out of memory) fails with that reason and the other workers go on; when
     every worker has exited, the images left fail too. A worker that cannot start stops the job.
@@ -330,11 +332,7 @@ class _ImageWatcher(WorkerWatcher):
         self.abandoned = False
 
     def done(self) -> bool:
-        finished = self.abandoned or len(self.accounted) == len(self.items)
-        if finished and self.written:  # the outputs in the order of the inputs, whichever worker was faster
-            self.summary.written.extend(self.written[index] for index in sorted(self.written))
-            self.written.clear()
-        return finished
+        return self.abandoned or len(self.accounted) == len(self.items)
 
     def _account(self, worker_id: int, index: int) -> None:
         self.current[worker_id] = None

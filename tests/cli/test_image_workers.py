@@ -129,8 +129,9 @@ def test_an_image_whose_worker_dies_fails_and_the_others_go_on():
         ('started', 0, 3),
         ('written', 0, 3, 'out/3_out.png', ('a note',)),
     ]
-    watcher(workers, summary, lines, bar).watch(ScriptedEvents(events))
-    assert summary.written == ['out/0_out.png', 'out/3_out.png'] and bar.n == 4
+    watched = watcher(workers, summary, lines, bar)
+    watched.watch(ScriptedEvents(events))
+    assert watched.written == {0: 'out/0_out.png', 3: 'out/3_out.png'} and bar.n == 4
     assert summary.failed == [
         ('in/2.png', 'cannot decode'),
         ('in/1.png', 'worker 1 died (killed by SIGKILL, often: out of memory) while upscaling it'),
@@ -142,8 +143,9 @@ def test_when_every_worker_has_exited_the_rest_fail():
     summary, lines, bar = JobSummary(total=4), [], Bar()
     workers = [SimpleNamespace(exitcode=-9), SimpleNamespace(exitcode=0)]
     events = [('started', 0, 0), ('started', 1, 1), ('written', 1, 1, 'out/1_out.png', ())]
-    watcher(workers, summary, lines, bar).watch(ScriptedEvents(events))
-    assert summary.written == ['out/1_out.png']
+    watched = watcher(workers, summary, lines, bar)
+    watched.watch(ScriptedEvents(events))
+    assert watched.written == {1: 'out/1_out.png'}
     assert [path for path, _ in summary.failed] == ['in/0.png', 'in/2.png', 'in/3.png']
     assert summary.failed[-1][1] == 'not upscaled: every worker process had exited'
 
