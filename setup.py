@@ -50,7 +50,7 @@ setup(
         # the test suite uses the ncnn runtime as reference, PyAV for video and ONNX Runtime for export checks;
         # ruff lints (CI runs it before the tests), build makes the wheel that the packaging tests install; lpips, pyiqa
         # and tensorboard: the metric tests compare with lpips and pyiqa, and read TensorBoard files; spandrel: the
-        # community-model tests
+        # community-model tests; piexif writes camera EXIF with a thumbnail for the metadata tests
         'test': [
             'pytest',
             'ruff',
@@ -65,6 +65,7 @@ setup(
             'pyiqa',
             'tensorboard',
             'spandrel',
+            'piexif',
         ],
         'video': ['av'],
         # export: ONNX (+ its runtime for the checks) and the ncnn runtime that checks every ncnn export

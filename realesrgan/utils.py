@@ -28,7 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from realesrgan.fileio.images import read_image, write_image
+from realesrgan.fileio.formats import save_image
+from realesrgan.fileio.images import read_image
+from realesrgan.inference.alpha_bleed import bleed_alpha
 from realesrgan.inference.device import select_device
 from realesrgan.inference.heap_reuse import keep_freed_memory
 from realesrgan.inference.host_memory import check_memory
@@ -340,6 +342,7 @@ class RealESRGANer:
         alpha_upsampler: str = 'realesrgan',
         *,
         on_tile: Optional[TileCallback] = None,
+        alpha_bleed: bool = False,
     ) -> Tuple[np.ndarray, str]:
         """Upscale one image as the original does.
 
@@ -350,6 +353,9 @@ class RealESRGANer:
             alpha_upsampler: ``'realesrgan'`` upscales the alpha channel with the network too; anything else
                 resizes it (bilinear).
             on_tile: Called with (tiles done, tiles in all) after each batch of tiles.
+            alpha_bleed: For images with alpha, give fully transparent pixels the colour of the nearest visible one
+                before upscaling (:func:`~realesrgan.inference.alpha_bleed.bleed_alpha`): no dark fringes from the
+                colour hidden under them. False keeps the original's pixels.
 
         Returns:
             The output image (same channels, uint8, or uint16 for 16-bit input) and the mode ``'L'``, ``'RGB'``
@@ -384,7 +390,8 @@ class RealESRGANer:
             output = gray_output(self._upscale_planes(img, max_range, on_tile), max_range)
         else:
             img_mode = 'RGBA' if img.shape[2] == 4 else 'RGB'
-            output = color_output(self._upscale_planes(img[:, :, :3], max_range, on_tile), max_range)
+            colour = (bleed_alpha(img) if alpha_bleed and img_mode == 'RGBA' else img)[:, :, :3]
+            output = color_output(self._upscale_planes(colour, max_range, on_tile), max_range)
         if img_mode == 'RGBA':
             alpha = img[:, :, 3]
             if alpha_upsampler == 'realesrgan':
@@ -467,9 +474,11 @@ class PrefetchReader(threading.Thread):
 class IOConsumer(threading.Thread):
     """Write images from a queue in a background thread, so that writing overlaps compute.
 
-    Messages are dicts ``{'output': image, 'save_path': path}``; the string ``'quit'`` ends the thread (send one
-    per consumer sharing the queue). Files are written atomically (temporary name, then rename); a failed write
-    is logged and recorded in ``failed`` instead of ending the thread.
+    Messages are dicts ``{'output': image, 'save_path': path}``, optionally with ``'quality'`` (JPEG / WebP) and
+    ``'metadata'`` (an :class:`~realesrgan.fileio.metadata.ImageMetadata`) for
+    :func:`~realesrgan.fileio.formats.save_image`; the string ``'quit'`` ends the thread (send one per consumer
+    sharing the queue). Files are written atomically (temporary name, then rename); a failed write is logged and
+    recorded in ``failed`` instead of ending the thread, and what the writer notes (metadata left out) in ``notes``.
 
     Args:
         opt: Options of the caller (kept for the original's signature; not read).
@@ -484,6 +493,7 @@ class IOConsumer(threading.Thread):
         self.qid = qid
         self.saved: List[str] = []
         self.failed: List[Tuple[str, str]] = []
+        self.notes: List[str] = []
 
     def run(self) -> None:
         while True:
@@ -491,8 +501,10 @@ class IOConsumer(threading.Thread):
             if isinstance(msg, str) and msg == 'quit':
                 break
             try:
-                write_image(msg['save_path'], msg['output'])
+                note = save_image(msg['save_path'], msg['output'], msg.get('quality'), msg.get('metadata'))
                 self.saved.append(msg['save_path'])
+                if note:
+                    self.notes.append(note)
             except Exception as error:  # recorded and logged; the other images are still written
                 logger.error('Could not write %s: %s', msg['save_path'], error)
                 self.failed.append((msg['save_path'], str(error)))

@@ -14,7 +14,14 @@ from realesrgan.inference.precision import PRECISIONS
 from realesrgan.inference.settings import ALPHA_UPSAMPLERS, UpscaleSettings
 from realesrgan.zoo import WEIGHTS_ENV, default_weights_location
 
-__all__ = ['add_engine_options', 'add_original_options', 'configure_logging', 'weights_dir_help']
+__all__ = [
+    'add_batch_options',
+    'add_engine_options',
+    'add_original_options',
+    'add_worker_options',
+    'configure_logging',
+    'weights_dir_help',
+]
 
 DEFAULTS = UpscaleSettings()
 
@@ -87,7 +94,8 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         '--device',
         type=str,
         default=DEFAULTS.device,
-        help=f'auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps (default: {DEFAULTS.device})',
+        help='auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps; a comma-separated list such as '
+        f'cuda:0,cuda:1 runs worker processes on each device listed (default: {DEFAULTS.device})',
     )
     parser.add_argument(
         '--precision',
@@ -134,6 +142,60 @@ def weights_dir_help() -> str:
         f'Folder of downloaded and converted weights. Default: ${WEIGHTS_ENV} if set, else weights/ of the '
         'checkout when run from one, else $XDG_CACHE_HOME/realesrgan/weights (~/.cache/realesrgan/weights); '
         f'here: {here}'
+    )
+
+
+def add_worker_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--num_process_per_gpu``, the number of worker processes per device.
+
+    Args:
+        parser: The parser of ``inference_realesrgan.py`` or ``inference_realesrgan_video.py``.
+    """
+    parser.add_argument(
+        '--num_process_per_gpu',
+        type=int,
+        default=1,
+        help='Worker processes per device: per GPU (every GPU with --device auto or cuda, or each device of a '
+        'list), or that many on the CPU of a machine without GPU (default: 1)',
+    )
+
+
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    """Add the image command line's flags for folders, formats, metadata and alpha edges.
+
+    They are ``--quality``, ``--strip_metadata``, ``--recursive``, ``--skip_existing`` and ``--alpha_bleed``.
+
+    Args:
+        parser: The parser of ``inference_realesrgan.py``.
+    """
+    parser.add_argument(
+        '--quality',
+        type=int,
+        default=None,
+        help="JPEG and WebP quality, 1 to 100; 100 makes WebP lossless (default: as the original, OpenCV's "
+        'defaults: JPEG 95, lossless WebP)',
+    )
+    parser.add_argument(
+        '--strip_metadata',
+        action='store_true',
+        help='Write no metadata (by default EXIF, the ICC profile, PNG text and DPI are copied from each input; '
+        'pixel dimensions and DPI follow the output size)',
+    )
+    parser.add_argument(
+        '--recursive',
+        action='store_true',
+        help='Upscale every image under the input folder, outputs in the same sub-folders under -o',
+    )
+    parser.add_argument(
+        '--skip_existing',
+        action='store_true',
+        help='Leave the images whose output file exists alone: run a stopped job again to finish it',
+    )
+    parser.add_argument(
+        '--alpha_bleed',
+        action='store_true',
+        help='Before upscaling an image with alpha, give its fully transparent pixels the colour of the nearest '
+        "visible one: no dark or coloured fringes at the edges (default: off, the original's pixels)",
     )
 
 

@@ -11,7 +11,13 @@ from typing import List, Optional
 
 from tqdm import tqdm
 
-from realesrgan.app.cli_options import add_engine_options, add_original_options, configure_logging
+from realesrgan.app.cli_options import (
+    add_batch_options,
+    add_engine_options,
+    add_original_options,
+    add_worker_options,
+    configure_logging,
+)
 from realesrgan.app.image_job import EXTENSIONS, ImageJob, ImageJobError, run_image_job
 from realesrgan.app.model_choice import DEFAULT_MODEL_NAME
 from realesrgan.zoo import MODEL_ZOO
@@ -41,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         '--ext',
         type=str,
         default='auto',
-        help=f'Image extension: {", ".join(EXTENSIONS)}. auto (default) means using the same extension as inputs',
+        help=f'Image extension: {", ".join(EXTENSIONS)}. auto (default) means using the same extension as inputs '
+        '(images with alpha: png; webp and tif keep alpha too)',
     )
     parser.add_argument(
         '-g',
@@ -51,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help='gpu device to use (default=None) can be 0,1,2 for multi-gpu',
     )
+    add_batch_options(parser)
+    add_worker_options(parser)
     add_engine_options(parser)
     return parser
 

@@ -1,15 +1,20 @@
-"""What the image job and the video job share: their common options, and how setup errors reach the user."""
+"""What the image job and the video job share: their common options, their worker devices, and how setup errors
+reach the user."""
 
 import argparse
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, Iterator, Mapping, Optional, Type, Union
+from typing import Any, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Type, Union
+
+import torch
 
 from realesrgan.app.face_enhance import FaceEnhanceUnavailable
 from realesrgan.app.model_choice import ModelChoice, choose_model
+from realesrgan.inference.device import select_device
 from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
+from realesrgan.workers.pool import worker_devices
 
-__all__ = ['JobSetupError', 'UpscaleJob', 'reported_as']
+__all__ = ['JobSetupError', 'UpscaleJob', 'job_devices', 'reported_as']
 
 
 class JobSetupError(ValueError):
@@ -51,6 +56,7 @@ class UpscaleJob:
     face_enhance: bool = False
     ext: str = 'auto'
     weights_dir: Optional[str] = None  # None: the default location (realesrgan.zoo.default_weights_location)
+    num_process_per_gpu: int = 1
     settings: UpscaleSettings = field(default_factory=UpscaleSettings)
 
     @classmethod
@@ -68,3 +74,29 @@ class UpscaleJob:
     def choose_model(self) -> ModelChoice:
         """The job's model with its local weights (found, downloaded or converted now)."""
         return choose_model(self.model_name, self.model_path, self.denoise_strength, self.weights_dir)
+
+
+def job_devices(settings: UpscaleSettings, num_process_per_gpu: int) -> List[str]:
+    """One device per worker process, ``num_process_per_gpu`` on each device.
+
+    ``auto`` / ``cuda`` (without ``gpu_id``) spread over every CUDA GPU, a comma-separated list
+    (``'cuda:0,cuda:1'``) uses each device listed, one device is used alone.
+
+    Args:
+        settings: The engine settings (``device``, ``gpu_id``).
+        num_process_per_gpu: Workers per device.
+
+    Returns:
+        The device of each worker, alternating over the devices.
+
+    Raises:
+        ValueError: A device is unknown or not available, or ``num_process_per_gpu`` is below 1.
+    """
+    names = settings.device.split(',') if isinstance(settings.device, str) else [settings.device]
+    if len(names) > 1:
+        per_device = [worker_devices(str(select_device(name.strip())), num_process_per_gpu) for name in names]
+        return [device for round_ in zip(*per_device) for device in round_]
+    device = select_device(settings.device, settings.gpu_id)
+    if device.type == 'cuda' and settings.device in ('auto', 'cuda') and settings.gpu_id is None:
+        return worker_devices('cuda', num_process_per_gpu, torch.cuda.device_count())
+    return worker_devices(str(device), num_process_per_gpu)

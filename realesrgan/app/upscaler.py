@@ -43,6 +43,7 @@ class ImageUpscaler:
         upsampler: The Real-ESRGAN upsampler.
         outscale: Final scale.
         alpha_upsampler: How alpha channels are upscaled (see :meth:`RealESRGANer.enhance`).
+        alpha_bleed: Fill the colour under fully transparent pixels first (see :meth:`RealESRGANer.enhance`).
         max_pixels: Largest input accepted (height times width); 0 for no limit.
         face_enhancer: A GFPGAN restorer built on ``upsampler``, or None.
     """
@@ -54,10 +55,12 @@ class ImageUpscaler:
         alpha_upsampler: str,
         max_pixels: int,
         face_enhancer: Optional[Any] = None,
+        alpha_bleed: bool = False,
     ) -> None:
         self.upsampler = upsampler
         self.outscale = outscale
         self.alpha_upsampler = alpha_upsampler
+        self.alpha_bleed = alpha_bleed
         self.max_pixels = max_pixels
         self.face_enhancer = face_enhancer
 
@@ -80,7 +83,11 @@ class ImageUpscaler:
         if self.face_enhancer is not None:
             return enhance_faces(self.face_enhancer, img)
         output, _ = self.upsampler.enhance(
-            img, outscale=self.outscale, alpha_upsampler=self.alpha_upsampler, on_tile=on_tile
+            img,
+            outscale=self.outscale,
+            alpha_upsampler=self.alpha_upsampler,
+            on_tile=on_tile,
+            alpha_bleed=self.alpha_bleed,
         )
         return output
 
@@ -115,7 +122,9 @@ class UpscalerRecipe:
         settings = self.settings if device is None else self.settings.replace(device=device)
         upsampler = RealESRGANer.from_choice(self.choice, settings)
         face_enhancer = build_face_enhancer(upsampler, self.outscale, self.weights_dir) if self.face_enhance else None
-        return ImageUpscaler(upsampler, self.outscale, settings.alpha_upsampler, settings.max_pixels, face_enhancer)
+        return ImageUpscaler(
+            upsampler, self.outscale, settings.alpha_upsampler, settings.max_pixels, face_enhancer, settings.alpha_bleed
+        )
 
     def __call__(self, device: str) -> ImageUpscaler:
         """The upscaler on ``device`` (e.g. ``'cpu'``, ``'cuda:1'``): the factory the video workers call."""

@@ -29,7 +29,7 @@ def parse_fps(text: str) -> Fraction:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the original script's flags and defaults, then this project's additions."""
-    from realesrgan.app.cli_options import add_engine_options, add_original_options
+    from realesrgan.app.cli_options import add_engine_options, add_original_options, add_worker_options
     from realesrgan.app.video_job import DEFAULT_VIDEO_MODEL
     from realesrgan.video import PIXEL_FORMATS, X264_PRESETS, EncoderSettings
     from realesrgan.zoo import MODEL_ZOO
@@ -74,12 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         action='store_true',
         help='Decode all frames to image files (in a temporary folder beside the output) first, then upscale those',
     )
-    parser.add_argument(
-        '--num_process_per_gpu',
-        type=int,
-        default=1,
-        help='Worker processes per GPU; on a machine without GPU, worker processes on the CPU (default: 1)',
-    )
+    add_worker_options(parser)
     parser.add_argument(
         '--ext',
         type=str,

@@ -11,16 +11,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, ClassVar, Dict, List, Mapping, NamedTuple, Optional, Type
 
-import torch
-
 from realesrgan.app.face_enhance import require_gfpgan
-from realesrgan.app.job import JobSetupError, UpscaleJob, reported_as
+from realesrgan.app.job import JobSetupError, UpscaleJob, job_devices, reported_as
 from realesrgan.app.model_choice import ModelChoice, choose_model
 from realesrgan.app.upscaler import UpscalerRecipe, describe_engine
 from realesrgan.inference.device import select_device
 from realesrgan.inference.precision import resolve_precision
-from realesrgan.inference.settings import UpscaleSettings, fields_from
-from realesrgan.video import EncoderSettings, VideoJobResult, upscale_video, worker_devices
+from realesrgan.inference.settings import fields_from
+from realesrgan.video import EncoderSettings, VideoJobResult, upscale_video
 
 __all__ = [
     'DEFAULT_VIDEO_MODEL',
@@ -57,7 +55,6 @@ class VideoJob(UpscaleJob):
     model_name: Optional[str] = None
     fps: Optional[Fraction] = None
     extract_frame_first: bool = False
-    num_process_per_gpu: int = 1
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
 
     @property
@@ -97,22 +94,6 @@ def video_name(input_path: str) -> str:
     """Base name of the output: the file name without extension, or the folder name."""
     path = os.path.normpath(os.path.abspath(input_path))
     return os.path.basename(path) if os.path.isdir(path) else os.path.splitext(os.path.basename(path))[0]
-
-
-def job_devices(settings: UpscaleSettings, num_process_per_gpu: int) -> List[str]:
-    """One device per worker: ``auto``/``cuda`` spread over every CUDA GPU, an explicit device is used alone.
-
-    Args:
-        settings: The engine settings (``device``, ``gpu_id``).
-        num_process_per_gpu: Workers per device.
-
-    Returns:
-        The device of each worker.
-    """
-    device = select_device(settings.device, settings.gpu_id)
-    if device.type == 'cuda' and settings.device in ('auto', 'cuda') and settings.gpu_id is None:
-        return worker_devices('cuda', num_process_per_gpu, torch.cuda.device_count())
-    return worker_devices(str(device), num_process_per_gpu)
 
 
 def run_video_job(

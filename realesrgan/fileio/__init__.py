@@ -1,1 +1,2 @@
-"""Files on disk that inference, training and the scripts share: atomic output and image files."""
+"""Files on disk that inference, training and the scripts share: atomic output, image files, output formats and
+metadata."""

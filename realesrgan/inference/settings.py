@@ -98,6 +98,9 @@ class UpscaleSettings:
         gpu_id: CUDA device index, for a CUDA device given without one.
         outscale: Final scale; None for the model's own (4, or 2 / 3 for the animevideov3 -x2 / -x3 variants).
         alpha_upsampler: ``'realesrgan'`` (alpha through the network) or ``'bicubic'`` (alpha resized).
+        alpha_bleed: Before upscaling an image with alpha, give its fully transparent pixels the colour of the
+            nearest visible one, so that the colour hidden under them does not darken the edges
+            (:mod:`~realesrgan.inference.alpha_bleed`); False keeps the original's pixels.
         max_pixels: Largest input image, in pixels (height times width); larger ones are refused with a reason.
             0 means no limit.
     """
@@ -112,6 +115,7 @@ class UpscaleSettings:
     gpu_id: Optional[int] = None
     outscale: Optional[float] = None
     alpha_upsampler: str = 'realesrgan'
+    alpha_bleed: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:
@@ -128,6 +132,8 @@ class UpscaleSettings:
         check_outscale(self.outscale)
         if self.alpha_upsampler not in ALPHA_UPSAMPLERS:
             raise _rule('alpha_upsampler', f'must be one of {", ".join(ALPHA_UPSAMPLERS)}', self.alpha_upsampler)
+        if not isinstance(self.alpha_bleed, bool):
+            raise _rule('alpha_bleed', 'must be True or False', self.alpha_bleed)
 
     @classmethod
     def from_args(cls, args: Union[argparse.Namespace, Mapping[str, Any]]) -> 'UpscaleSettings':

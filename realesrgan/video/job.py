@@ -15,21 +15,17 @@ folder records its owner (host, process id and start time) in a small ``owner`` 
 
 import json
 import logging
-import multiprocessing
 import os
-import queue
 import shutil
 import signal
 import socket
 import tempfile
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from multiprocessing.context import BaseContext
-from multiprocessing.queues import Queue
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from multiprocessing.process import BaseProcess
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import av
 
@@ -40,11 +36,12 @@ from realesrgan.video.reader import describe_shortfall, extract_frames, probe_so
 from realesrgan.video.segments import Segment, join_segments, plan_segments
 from realesrgan.video.timeline import plan_timeline
 from realesrgan.video.worker import UpscalerFactory, WorkerPlan, run_worker
+from realesrgan.workers.pool import WorkerWatcher, run_workers, worker_devices
+
+__all__ = ['VideoJobResult', 'remove_stale_work_folders', 'upscale_video', 'worker_devices']
 
 logger = logging.getLogger(__name__)
 
-_POLL_SECONDS = 0.2
-_STOP_SECONDS = 10.0
 # imported once by the process server, so that each worker starts with them loaded
 _WORKER_MODULES = ['realesrgan.video.worker', 'realesrgan.app.upscaler']
 _OWNER_FILE = 'owner'
@@ -73,24 +70,6 @@ class VideoJobResult:
     num_workers: int
     audio_streams: int
     warnings: Tuple[str, ...] = ()
-
-
-def worker_devices(device: str, num_process_per_gpu: int, cuda_device_count: int = 0) -> List[str]:
-    """Devices of the worker processes: ``num_process_per_gpu`` per CUDA device, else that many on ``device``.
-
-    Args:
-        device: ``'cuda'`` for all CUDA devices, or one device (``'cpu'``, ``'mps'``, ``'cuda:1'``).
-        num_process_per_gpu: Workers per device (at least 1).
-        cuda_device_count: Number of CUDA devices (used when ``device`` is ``'cuda'``).
-
-    Returns:
-        One device string per worker, alternating over the CUDA devices.
-    """
-    if num_process_per_gpu < 1:
-        raise ValueError(f'num_process_per_gpu must be at least 1, got {num_process_per_gpu}')
-    if device == 'cuda' and cuda_device_count > 0:
-        return [f'cuda:{i % cuda_device_count}' for i in range(num_process_per_gpu * cuda_device_count)]
-    return [device] * num_process_per_gpu
 
 
 @contextmanager
@@ -316,70 +295,18 @@ def _still_running(pid: object, started: object) -> bool:
     return _start_time(pid) == started
 
 
-def _process_context() -> BaseContext:
-    """Workers start from a clean process: 'forkserver' where it exists (cheap after the first), else 'spawn'.
-
-    Forking the caller directly is unsafe once it has used CUDA or an OpenMP thread pool.
-    """
-    if 'forkserver' in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context('forkserver')
-        context.set_forkserver_preload(_WORKER_MODULES)
-        return context
-    return multiprocessing.get_context('spawn')
-
-
 def _run_workers(
     plan: WorkerPlan, devices: Sequence[str], progress: Optional[Callable[[int], None]], warnings: '_Warnings'
 ) -> None:
-    context = _process_context()
-    tasks, events = context.Queue(), context.Queue()
-    for segment in plan.segments:
-        tasks.put(segment.index)
-    for _ in devices:
-        tasks.put(None)
-    cpu_workers = sum(1 for device in devices if device == 'cpu')
-    threads = max(1, _usable_cpus() // cpu_workers) if cpu_workers else 0
-    workers = [
-        context.Process(
-            target=run_worker,
-            args=(i, device, threads if device == 'cpu' else 0, plan, tasks, events),
-            name=f'realesrgan-video-worker-{i}',
-            daemon=True,
-        )
-        for i, device in enumerate(devices)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        _JobWatcher(workers, plan.segments, progress, warnings).watch(events)
-        # every worker has its None by now and exits by itself
-        deadline = time.monotonic() + _STOP_SECONDS
-        for worker in workers:
-            worker.join(timeout=max(0.0, deadline - time.monotonic()))
-    finally:
-        _terminate(workers)
-        for channel in (tasks, events):
-            channel.close()
-            channel.cancel_join_thread()
-
-
-def _usable_cpus() -> int:
-    """CPUs this process may run on (its affinity where the platform tells it)."""
-    if hasattr(os, 'sched_getaffinity'):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def _terminate(workers: Sequence[multiprocessing.process.BaseProcess]) -> None:
-    """Stop the workers that are still running: SIGTERM, then SIGKILL for any that ignores it."""
-    for worker in workers:
-        if worker.is_alive():
-            worker.terminate()
-    for worker in workers:
-        worker.join(timeout=_STOP_SECONDS)
-        if worker.is_alive():
-            worker.kill()
-            worker.join()
+    run_workers(
+        run_worker,
+        plan,
+        devices,
+        [segment.index for segment in plan.segments],
+        lambda workers: _JobWatcher(workers, plan.segments, progress, warnings),
+        _WORKER_MODULES,
+        'realesrgan-video-worker',
+    )
 
 
 class _Warnings:
@@ -403,52 +330,30 @@ class _Warnings:
         return tuple(lines)
 
 
-class _JobWatcher:
-    """Reads worker events until every segment is finished, and fails fast when a worker fails or dies.
+class _JobWatcher(WorkerWatcher):
+    """Reads worker events until every segment is finished, and fails the job as soon as a worker fails or dies.
 
-    A worker that exits is accounted for once its last events are in: cleanly (exit code 0, no segment in hand)
-    it is retired; otherwise the job fails, naming the segment the worker had in hand.
+    A worker that exits uncleanly, or cleanly with a segment in hand, fails the job with a message naming the
+    segment.
     """
 
     def __init__(
         self,
-        workers: Sequence[multiprocessing.process.BaseProcess],
+        workers: Sequence[BaseProcess],
         segments: Sequence[Segment],
         progress: Optional[Callable[[int], None]],
         warnings: Optional[_Warnings] = None,
     ) -> None:
-        self.workers = workers
+        super().__init__(workers)
         self.segments = segments
         self.progress = progress
         self.warnings = _Warnings() if warnings is None else warnings
-        self.current: Dict[int, Optional[int]] = {i: None for i in range(len(workers))}
-        self.retired: Set[int] = set()
         self.finished = 0
 
-    def watch(self, events: Queue) -> None:
-        """Return when all segments are finished; raise :class:`VideoJobError` as soon as one cannot be."""
-        while self.finished < len(self.segments):
-            try:
-                self._handle(events.get(timeout=_POLL_SECONDS))
-            except queue.Empty:
-                if self._exited_unaccounted():
-                    self._drain(events)
-                    if self.finished < len(self.segments):
-                        self._account_for_exits()
+    def done(self) -> bool:
+        return self.finished >= len(self.segments)
 
-    def _exited_unaccounted(self) -> List[int]:
-        return [i for i, worker in enumerate(self.workers) if worker.exitcode is not None and i not in self.retired]
-
-    def _drain(self, events: Queue) -> None:
-        """Handle what exited workers said last (their final events may still be on their way)."""
-        deadline = time.monotonic() + 1.0
-        while True:
-            try:
-                self._handle(events.get(timeout=max(0.0, deadline - time.monotonic())))
-            except queue.Empty:
-                return
-
-    def _handle(self, event: tuple) -> None:
+    def handle(self, event: tuple) -> None:
         kind, worker_id = event[0], event[1]
         if kind == 'progress':
             if self.progress is not None:
@@ -467,25 +372,11 @@ class _JobWatcher:
             where = self.segments[segment_index].describe(len(self.segments))
             raise VideoJobError(f'{where} failed in worker {worker_id}: {detail}')
 
-    def _account_for_exits(self) -> None:
-        for worker_id in self._exited_unaccounted():
-            code = self.workers[worker_id].exitcode
-            segment_index = self.current[worker_id]
-            if code == 0 and segment_index is None:
-                self.retired.add(worker_id)
-                continue
-            what = _describe_exit(code)
-            if segment_index is not None:
-                where = self.segments[segment_index].describe(len(self.segments))
-                raise VideoJobError(f'worker {worker_id} died ({what}) while upscaling {where}')
-            raise VideoJobError(f'worker {worker_id} died ({what}) before it finished its work')
-        if len(self.retired) == len(self.workers):
-            raise VideoJobError(f'all workers exited with {len(self.segments) - self.finished} segment(s) left')
+    def worker_died(self, worker_id: int, what: str, in_hand: Optional[int]) -> None:
+        if in_hand is not None:
+            where = self.segments[in_hand].describe(len(self.segments))
+            raise VideoJobError(f'worker {worker_id} died ({what}) while upscaling {where}')
+        raise VideoJobError(f'worker {worker_id} died ({what}) before it finished its work')
 
-
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        name = signal.Signals(-code).name
-        hint = ', often: out of memory' if -code == signal.SIGKILL else ''
-        return f'killed by {name}{hint}'
-    return f'exit code {code}'
+    def all_exited(self) -> None:
+        raise VideoJobError(f'all workers exited with {len(self.segments) - self.finished} segment(s) left')
