@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -35,23 +34,36 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import yaml
+from machine import describe_machine, header_lines
 from measure import THREAD_ENV_VARS
 from metrics import conv_flops_per_input_pixel, model_gflops
-from original_env import ORIGINAL_REQUIREMENT, default_venv_dir, ensure_original_python
-from report import TABLE_HEADERS, Measurement, evaluate_checks, format_table, measurement_rows, size_label
+from original_env import ORIGINAL_REQUIREMENT, default_venv_dir, ensure_original_python, isolated
+from report import (
+    TABLE_HEADERS,
+    Measurement,
+    evaluate_checks,
+    format_table,
+    measurement_rows,
+    size_label,
+    targets_line,
+)
 from sample_data import benchmark_image, degradation_batch
 from tqdm import tqdm
 
-import realesrgan  # noqa: F401 (first: makes BasicSR importable on current torchvision)
-from realesrgan.metrics import psnr
-from realesrgan.zoo import get_model_spec, resolve_model_path
+# the repository this script belongs to, not another checkout installed in the environment
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import realesrgan  # noqa: E402,F401 (first: makes BasicSR importable on current torchvision)
+from realesrgan.metrics import psnr  # noqa: E402
+from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 DEFAULT_MODELS = ('RealESRGAN_x4plus', 'realesr-animevideov3')
 DEFAULT_SIZES = ('64', '128', '256', '512t')
 DEFAULT_NCNN_MODES = ('fp32', 'bf16')
-PEAK_PRECISIONS = ('fp32', 'bf16', 'fp16')
+# the precisions our CPU runs compute in (fp16 never runs on a CPU, and its matmul alone took minutes there)
+PEAK_PRECISIONS = ('fp32', 'bf16')
 NCNN_MODES = ('fp32', 'fp16', 'bf16')
 DEGRADATION_SEED = 0
 
@@ -62,7 +74,7 @@ class Task:
 
     measurement: Any
     worker: str
-    python: str
+    python: Sequence[str]  # the interpreter command (the original's: isolated mode, see original_env.isolated)
     job: Dict[str, Any]
     every_round: bool = True
 
@@ -205,7 +217,7 @@ def run_task(task: Task, work_dir: Path, env: Dict[str, str], index: int) -> Dic
     job_path = work_dir / f'job_{index}.json'
     job_path.write_text(json.dumps(job))
     completed = subprocess.run(
-        [task.python, str(BENCH_DIR / task.worker), str(job_path)],
+        [*task.python, str(BENCH_DIR / task.worker), str(job_path)],
         cwd=work_dir,
         env=env,
         capture_output=True,
@@ -251,7 +263,7 @@ class Config(NamedTuple):
     impl: str
     precision: str
     worker: str
-    python: str
+    python: Sequence[str]
     extra: Dict[str, Any]
     tiled: bool
     compute: str = 'fp32'
@@ -267,7 +279,7 @@ def image_configs(
     needs_reference: bool,
     reference_is_timed: bool,
     precisions: Sequence[str],
-    original_python: Optional[str],
+    original_python: Optional[Sequence[str]],
 ) -> List[Config]:
     """The configurations of one model on one image size.
 
@@ -279,7 +291,7 @@ def image_configs(
         needs_reference: Whether our fp32 untiled run of this image is still to be planned (first occurrence).
         reference_is_timed: Whether that run is a row of its own size (else it is timed once, as a reference).
         precisions: Our precisions to run (resolved: fp32, bf16, ...).
-        original_python: Python of the original's environment, None to leave it out.
+        original_python: Interpreter command of the original's environment, None to leave it out.
 
     Returns:
         The configurations, the reference first.
@@ -292,7 +304,7 @@ def image_configs(
                 'ours',
                 'fp32',
                 'run_ours.py',
-                sys.executable,
+                [sys.executable],
                 dict(ours, tile=0, precision='fp32'),
                 tiled=False,
                 reference=True,
@@ -306,7 +318,7 @@ def image_configs(
                     'ours',
                     precision,
                     'run_ours.py',
-                    sys.executable,
+                    [sys.executable],
                     dict(ours, precision=precision),
                     tiled,
                     compute=precision,
@@ -325,13 +337,13 @@ def image_configs(
         )
     if not args.skip_ncnn and not tiled and spec.ncnn_name:
         configs.extend(
-            Config('ncnn', mode, 'ncnn_runner.py', sys.executable, dict(mode=mode), tiled) for mode in args.ncnn_modes
+            Config('ncnn', mode, 'ncnn_runner.py', [sys.executable], dict(mode=mode), tiled) for mode in args.ncnn_modes
         )
     return configs
 
 
 def plan_inference(
-    args: argparse.Namespace, work_dir: Path, precisions: Sequence[str], original_python: Optional[str]
+    args: argparse.Namespace, work_dir: Path, precisions: Sequence[str], original_python: Optional[Sequence[str]]
 ) -> Tuple[List[Task], Dict[Tuple[str, int], str]]:
     """Every inference configuration to run, plus where each image's reference output will be.
 
@@ -339,7 +351,7 @@ def plan_inference(
         args: Command-line options.
         work_dir: Folder for the input and output images.
         precisions: Our precisions to run (resolved: fp32, bf16, ...).
-        original_python: Python of the original's environment, None to leave it out.
+        original_python: Interpreter command of the original's environment, None to leave it out.
 
     Returns:
         The tasks (the reference first for each image) and, per (model, size), the output path of our fp32 untiled
@@ -472,7 +484,7 @@ def feed_data_options(train_config: Dict[str, Any], gt_size: int) -> Dict[str, A
 
 
 def run_degradation(
-    args: argparse.Namespace, work_dir: Path, env: Dict[str, str], original_python: Optional[str]
+    args: argparse.Namespace, work_dir: Path, env: Dict[str, str], original_python: Optional[Sequence[str]]
 ) -> Dict[str, Any]:
     """Time ``feed_data`` of our RealESRGANModel and of the original's on the same batch and settings."""
     if not os.path.isfile(args.train_options):
@@ -490,7 +502,7 @@ def run_degradation(
     np.savez(batch_path, **degradation_batch(args.degradation_batch, str(gt_folder), dataset_opt, DEGRADATION_SEED))
     opt = feed_data_options(train_config, args.gt_size)
 
-    implementations = [('ours', 'run_ours.py', sys.executable)]
+    implementations = [('ours', 'run_ours.py', [sys.executable])]
     if original_python:
         implementations.append(('original', 'run_original.py', original_python))
     results = {impl: DegradationMeasurement(impl=impl, times=[]) for impl, _, _ in implementations}
@@ -572,7 +584,7 @@ def measure_peaks(args: argparse.Namespace, work_dir: Path, env: Dict[str, str])
         repeats=3,
         threads=args.threads,
     )
-    result = run_task(Task(holder, 'peak_flops.py', sys.executable, job), work_dir, env, index=999)
+    result = run_task(Task(holder, 'peak_flops.py', [sys.executable], job), work_dir, env, index=999)
     return {name: result.get('peak_gflops', {}).get(name) for name in PEAK_PRECISIONS}
 
 
@@ -592,19 +604,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     command = ' '.join([os.path.relpath(__file__)] + list(sys.argv[1:] if argv is None else argv))
     load_before = os.getloadavg()
-    (default_precision,) = resolve_precisions(['auto'])
+    machine = describe_machine(args.threads)
+    default_precision = machine['auto_precision']
     precisions = resolve_precisions(args.precisions)
-    print(
-        f'{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.threads} threads, '
-        f'torch {torch.__version__}; load average {load_before[0]:.2f}; our default CPU precision: '
-        f'{default_precision}'
-    )
+    for line in header_lines(machine):
+        print(line)
+    print(f'load average {load_before[0]:.2f}')
 
     original_python = None
     if not args.skip_original:
         print(f'preparing {ORIGINAL_REQUIREMENT} in {args.original_venv} (first run only) ...')
         try:
-            original_python = str(ensure_original_python(Path(args.original_venv)))
+            original_python = isolated(str(ensure_original_python(Path(args.original_venv))))
         except RuntimeError as error:
             print(f'the original package is left out of this run: {error}')
 
@@ -651,6 +662,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     load_after = os.getloadavg()
     print()
     print(f'Command: python {command}')
+    for line in header_lines(machine):
+        print(line)
     print(format_table(TABLE_HEADERS, measurement_rows(measurements, peaks)))
     print(
         '(size: input side in px; vs original: original time / this time; PSNR: against our fp32 untiled output; '
@@ -660,6 +673,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for line in degradation_lines(degradation):
         print(line)
     print()
+    print(targets_line(machine['cpu_kind'], default_precision))
     for check in checks:
         print(f'{check.status}: {check.name}: {check.detail}')
     print(
@@ -670,6 +684,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.json:
         report = {
             'command': f'python {command}',
+            'machine': machine,
             'default_precision': default_precision,
             'threads': args.threads,
             'load_average_before': load_before,

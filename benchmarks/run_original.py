@@ -1,9 +1,10 @@
 """Worker: the original ``realesrgan==0.3.0`` package, run with its own virtual environment's Python.
 
-Started by ``inference_benchmark.py`` as ``<original venv>/bin/python run_original.py job.json`` (see
-``original_env.py``). This file must not import the project's ``realesrgan``: the name resolves to the original
-package installed in that environment. The original cannot even be imported on current torchvision, and its
-training model hard-codes CUDA, so the harness adjusts the running interpreter (never the installed files):
+Started by ``inference_benchmark.py`` and ``video_fps.py`` as ``<original venv>/bin/python -I run_original.py
+job.json`` (see ``original_env.py``). This file must not import the project's ``realesrgan``: the name resolves to
+the original package installed in that environment, and :func:`check_original_package` refuses to measure anything
+else. The original cannot even be imported on current torchvision, and its training model hard-codes CUDA, so the
+harness adjusts the running interpreter (never the installed files):
 
 * ``torchvision.transforms.functional_tensor`` is registered as an alias of ``torchvision.transforms.functional``
   before BasicSR is imported (the import that fails for every user of the original today);
@@ -13,13 +14,22 @@ training model hard-codes CUDA, so the harness adjusts the running interpreter (
   model's hard-coded ``.cuda()`` calls keep everything on the CPU.
 """
 
+import os
+import runpy
 import sys
+import sysconfig
+import time
 import types
 from typing import Any, Dict
 
-import numpy as np
-import torch
-from measure import reseeded, run_worker, time_calls
+# isolated mode (-I) leaves this script's folder off sys.path: add it last, for the harness's own modules
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from measure import reseeded, run_worker, time_calls  # noqa: E402
+
+ORIGINAL_VERSION = '0.3.0'
 
 
 def install_functional_tensor_alias() -> None:
@@ -60,6 +70,26 @@ def keep_cuda_calls_on_cpu() -> None:
     torch.nn.Module.cuda = stay
 
 
+def check_original_package() -> str:
+    """Import ``realesrgan`` and make sure it is the original package of this environment; return its file.
+
+    Raises:
+        SystemExit: It is another package (this project, say), so nothing measured here would be the original's.
+    """
+    import realesrgan
+    import realesrgan.version  # `from .version import *` in the package leaves __version__ out
+
+    own_site = os.path.realpath(sysconfig.get_paths()['purelib'])
+    location = os.path.realpath(realesrgan.__file__)
+    version = getattr(realesrgan.version, '__version__', None)
+    if version != ORIGINAL_VERSION or not location.startswith(own_site + os.sep):
+        sys.exit(
+            f'this environment imports realesrgan {version} from {location}, not the original {ORIGINAL_VERSION} '
+            f'from {own_site}: run it as "python -I", or delete the environment and let the benchmark remake it'
+        )
+    return location
+
+
 def build_arch(arch: str, kwargs: Dict[str, Any]) -> torch.nn.Module:
     """Build the network the original package would use for a model: BasicSR's RRDBNet or its SRVGGNetCompact."""
     if arch == 'RRDBNet':
@@ -76,7 +106,7 @@ def build_arch(arch: str, kwargs: Dict[str, Any]) -> torch.nn.Module:
 def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
     """Handler of the ``inference`` task: the original ``RealESRGANer.enhance`` on ``job['input']`` (fp32, CPU)."""
     torch.set_num_threads(job['threads'])
-    import realesrgan
+    package_file = check_original_package()
     from realesrgan import RealESRGANer
 
     upsampler = RealESRGANer(
@@ -92,24 +122,45 @@ def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
     img = np.load(job['input'])
     times, (output, _) = time_calls(lambda: upsampler.enhance(img, outscale=job['netscale']), job['repeats'])
     np.save(job['output'], output)
-    return {'times': times, 'package_file': realesrgan.__file__}
+    return {'times': times, 'package_file': package_file}
 
 
 def run_degradation(job: Dict[str, Any]) -> Dict[str, Any]:
     """Handler of the ``degradation`` task: the original ``RealESRGANModel.feed_data`` on a saved batch."""
     torch.set_num_threads(job['threads'])
     keep_cuda_calls_on_cpu()
-    import realesrgan
+    package_file = check_original_package()
     from realesrgan.models.realesrgan_model import RealESRGANModel
 
     model = RealESRGANModel(job['opt'])
     batch = {key: torch.from_numpy(value) for key, value in np.load(job['batch']).items()}
     times, _ = time_calls(reseeded(lambda: model.feed_data(batch), job['seed']), job['repeats'])
     np.save(job['output'], model.lq.numpy())
-    return {'times': times, 'package_file': realesrgan.__file__}
+    return {'times': times, 'package_file': package_file}
+
+
+def run_script(job: Dict[str, Any]) -> Dict[str, Any]:
+    """Handler of the ``script`` task: one of the original's scripts, run as ``__main__`` in this process.
+
+    The job gives the ``script`` (the harness's copy), its ``argv``, the working folder ``cwd`` (the script finds
+    its weights in ``weights/`` there) and ``path_prefix``, a folder put first on ``PATH`` (the programs the
+    script calls). The script runs once; ``times`` holds its wall time.
+    """
+    torch.set_num_threads(job['threads'])
+    package_file = check_original_package()
+    os.chdir(job['cwd'])
+    os.environ['PATH'] = job['path_prefix'] + os.pathsep + os.environ.get('PATH', '')
+    sys.argv = [job['script'], *job['argv']]
+    start = time.perf_counter()
+    try:
+        runpy.run_path(job['script'], run_name='__main__')
+    except SystemExit as stop:
+        if stop.code not in (None, 0):
+            raise
+    return {'times': [time.perf_counter() - start], 'package_file': package_file}
 
 
 if __name__ == '__main__':
     install_functional_tensor_alias()
     make_filter2d_contiguous()
-    run_worker({'inference': run_inference, 'degradation': run_degradation})
+    run_worker({'inference': run_inference, 'degradation': run_degradation, 'script': run_script})

@@ -3,13 +3,18 @@
 Started by ``inference_benchmark.py`` as ``python run_ours.py job.json`` with the project's Python.
 """
 
+import sys
+from pathlib import Path
 from typing import Any, Dict
 
 import numpy as np
 import torch
 from measure import reseeded, run_worker, time_calls
 
-import realesrgan  # noqa: F401 (first: makes BasicSR importable on current torchvision)
+# the repository this script belongs to, not another checkout installed in the environment
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import realesrgan  # noqa: E402,F401 (first: makes BasicSR importable on current torchvision)
 
 
 def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:

@@ -7,13 +7,20 @@ A worker takes segment numbers from a task queue until it gets ``None``, and rep
 (killed, out of memory, a crash in native code) is noticed as well. The other way round, a worker dies with the
 job's process, however that ends (see :func:`realesrgan.workers.child.die_with_parent`), removing the job's work
 folder: a killed job leaves no worker encoding on.
+
+Within a segment, decoding, upscaling and encoding overlap (:func:`encode_segment`): a thread decodes ahead, the
+worker's main thread runs the network on several frames per pass when the upscaler can (``upscale_frames``), and
+another thread converts and encodes the results. FFmpeg and torch leave Python's lock while they work, so the
+three run at once; the original ran its decoder and encoder as separate ffmpeg processes for the same reason.
 """
 
 import os
+import queue
+import threading
 from contextlib import closing
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
-from typing import Callable, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -24,10 +31,16 @@ from realesrgan.video.timeline import Timeline
 from realesrgan.video.writer import SegmentWriter
 from realesrgan.workers.child import describe_exception, worker_process
 
-# turns one BGR uint8 frame into its upscaled BGR uint8 frame
+# turns one BGR uint8 frame into its upscaled BGR uint8 frame; an upscaler that also has
+# ``upscale_frames(frames) -> outputs`` and ``frames_per_pass(height, width)`` gets several frames per call
 FrameUpscaler = Callable[[np.ndarray], np.ndarray]
 # builds a FrameUpscaler on a device ('cpu', 'cuda:0', ...); must be picklable (a module-level class or function)
 UpscalerFactory = Callable[[str], FrameUpscaler]
+BatchUpscaler = Callable[[Sequence[np.ndarray]], List[np.ndarray]]
+
+# decoded frames waiting for the network, and upscaled frames waiting for the encoder, in passes
+_PASSES_AHEAD = 2
+_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -83,10 +96,31 @@ def run_worker(worker_id: int, device: str, num_threads: int, plan: WorkerPlan, 
             events.put(('failed', worker_id, None if segment is None else segment.index, describe_exception(exc)))
 
 
+def batch_upscaler(upscale: FrameUpscaler, height: int, width: int) -> Tuple[BatchUpscaler, int]:
+    """The upscaler's batch form and its frames per pass (1 and a loop for one-frame upscalers).
+
+    Args:
+        upscale: What the plan's factory built; with ``upscale_frames(frames)`` and ``frames_per_pass(height,
+            width)`` it gets several frames per call.
+        height: Height of the input frames.
+        width: Width of the input frames.
+
+    Returns:
+        A function from frames to upscaled frames, and how many frames to give it at once.
+    """
+    upscale_frames = getattr(upscale, 'upscale_frames', None)
+    if upscale_frames is None:
+        return (lambda frames: [upscale(frame) for frame in frames]), 1
+    return upscale_frames, max(1, int(upscale.frames_per_pass(height, width)))
+
+
 def encode_segment(plan: WorkerPlan, segment: Segment, upscale: FrameUpscaler, on_frame: Callable[[], None]) -> None:
     """Upscale the frames of one segment and encode them into the segment's file.
 
-    An input frame shown by several output frames (``--fps`` above the input's rate) is upscaled once.
+    Decoding (a thread), upscaling (this thread, ``frames_per_pass`` frames at a time) and encoding (a thread)
+    overlap; bounded queues between them keep at most a few passes of frames in memory. An input frame shown by
+    several output frames (``--fps`` above the input's rate) is upscaled once; input frames no output frame shows
+    are skipped. The first error of any stage stops the others and is raised here.
 
     Args:
         plan: The job.
@@ -95,18 +129,109 @@ def encode_segment(plan: WorkerPlan, segment: Segment, upscale: FrameUpscaler, o
         on_frame: Called after each output frame is encoded.
     """
     timeline = plan.timeline
-    first_input = timeline.source_of(segment.start)
-    last_input = timeline.source_of(segment.stop - 1)
+    shows: Dict[int, List[int]] = {}  # input frame -> the output frames (timeline indices) that show it, in order
+    for k in range(segment.start, segment.stop):
+        shows.setdefault(timeline.source_of(k), []).append(k)
+    needed = sorted(shows)
+    upscale_frames, per_pass = batch_upscaler(upscale, plan.source.height, plan.source.width)
+    stop = threading.Event()
+    decoded: queue.Queue = queue.Queue(_PASSES_AHEAD * per_pass)
+    upscaled: queue.Queue = queue.Queue(_PASSES_AHEAD * per_pass)
     origin = timeline.pts[segment.start]
-    current_index, current_output = -1, None
-    with closing(read_frames(plan.source, first_input, last_input + 1)) as frames, SegmentWriter(
+
+    def decode(frames: Iterator[Tuple[int, np.ndarray]]) -> None:
+        wanted = set(needed)  # the reader raises VideoInputError when the input ends early
+        for index, image in frames:
+            if index in wanted and not _put(decoded, (index, image), stop):
+                return
+
+    def encode(writer: SegmentWriter) -> None:
+        while True:
+            item = _get(upscaled, stop)
+            if item is None:
+                return
+            index, output = item
+            for k in shows[index]:
+                writer.write(output, timeline.pts[k] - origin, timeline.duration_of(k))
+                on_frame()
+
+    with closing(read_frames(plan.source, needed[0], needed[-1] + 1)) as frames, SegmentWriter(
         plan.segment_path(segment), plan.encoder, timeline.time_base, timeline.frame_rate
     ) as writer:
-        for k in range(segment.start, segment.stop):
-            wanted = timeline.source_of(k)
-            if wanted != current_index:
-                while current_index < wanted:  # input frames no output frame shows are skipped
-                    current_index, image = next(frames)
-                current_output = upscale(image)
-            writer.write(current_output, timeline.pts[k] - origin, timeline.duration_of(k))
-            on_frame()
+        decoder = _Stage('decoder', decode, frames, stop, done=decoded)
+        encoder = _Stage('encoder', encode, writer, stop)
+        try:
+            for first in range(0, len(needed), per_pass):
+                batch = [_get(decoded, stop, decoder) for _ in needed[first : first + per_pass]]
+                if any(item is None for item in batch):
+                    break  # a stage failed (stop is set): its error is raised below
+                outputs = upscale_frames([image for _, image in batch])
+                if not all(
+                    _put(upscaled, (index, output), stop, encoder) for (index, _), output in zip(batch, outputs)
+                ):
+                    break  # the encoder failed
+            _put(upscaled, None, stop, encoder)
+            encoder.join()
+        finally:
+            stop.set()
+            decoder.join()
+            encoder.join()
+        decoder.raise_error()
+        encoder.raise_error()
+
+
+class _Stage(threading.Thread):
+    """One stage of :func:`encode_segment` in its own thread; its error is kept and raised by the caller.
+
+    A failing stage sets ``stop``, which ends the other stages; ``done``, when given, gets ``None`` when the
+    stage ends, so that its consumer stops waiting.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        body: Callable[[Any], None],
+        argument: Any,
+        stop: threading.Event,
+        done: Optional[queue.Queue] = None,
+    ) -> None:
+        super().__init__(name=f'realesrgan-video-{name}', daemon=True)
+        self.body, self.argument, self.stop, self.done = body, argument, stop, done
+        self.error: Optional[BaseException] = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.body(self.argument)
+        except BaseException as exc:  # noqa: B036 -- handed to the worker's main thread, which reports it
+            self.error = exc
+            self.stop.set()
+        finally:
+            if self.done is not None:
+                _put(self.done, None, self.stop)
+
+    def raise_error(self) -> None:
+        """Raise the stage's error, if it had one."""
+        if self.error is not None:
+            raise self.error
+
+
+def _put(channel: queue.Queue, item: Any, stop: threading.Event, consumer: Optional[_Stage] = None) -> bool:
+    """Put ``item`` on ``channel`` unless ``stop`` is set (or its consumer ended) first; whether it was put."""
+    while not stop.is_set() and (consumer is None or consumer.is_alive()):
+        try:
+            channel.put(item, timeout=_POLL_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _get(channel: queue.Queue, stop: threading.Event, producer: Optional[_Stage] = None) -> Any:
+    """The next item of ``channel``, or None once ``stop`` is set (or its producer ended) and nothing is left."""
+    while True:
+        try:
+            return channel.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if stop.is_set() or (producer is not None and not producer.is_alive() and channel.empty()):
+                return None

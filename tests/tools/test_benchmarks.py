@@ -174,6 +174,46 @@ def test_each_check_fails_when_its_condition_fails(change, failing):
     assert sum(status == 'FAIL' for status in statuses.values()) == 1
 
 
+def test_where_fp32_is_the_default_there_is_no_bf16_target():
+    """AVX-512 CPUs without AMX: the default is fp32, so the checks are fp32's and ncnn's at 1.0x."""
+    x4, anime = 'RealESRGAN_x4plus', 'realesr-animevideov3'
+    measurements = [
+        _measure(x4, 256, 'ours', 'fp32', 6.0, is_reference=True),
+        _measure(x4, 256, 'original', 'fp32', 10.0, 70.0),
+        _measure(anime, 256, 'ours', 'fp32', 0.25, is_reference=True),
+        _measure(anime, 256, 'ncnn', 'fp32', 0.3, 90.0),
+    ]
+    statuses = {check.name: check.status for check in report.evaluate_checks(measurements, 'fp32')}
+    assert not any('bf16' in name for name in statuses)
+    assert statuses['fp32 time <= 0.67 x original (RealESRGAN_x4plus, 256 px)'] == 'PASS'  # 0.60
+    assert statuses['realesr-animevideov3 256 px: ours (fp32) >= 1.0x faster than ncnn fastest mode'] == 'PASS'
+    slower = measurements[:3] + [_measure(anime, 256, 'ncnn', 'fp32', 0.2, 90.0)]
+    statuses = {check.name: check.status for check in report.evaluate_checks(slower, 'fp32')}
+    assert statuses['realesr-animevideov3 256 px: ours (fp32) >= 1.0x faster than ncnn fastest mode'] == 'FAIL'
+    line = report.targets_line('AVX-512 with AVX512-BF16, no AMX', 'fp32')
+    assert 'AVX-512 with AVX512-BF16, no AMX' in line and 'no bf16 target' in line
+    assert '2.5x' in report.targets_line('AMX-BF16', 'bf16')
+
+
+def test_machine_kind_and_header_name_the_cpu_its_flags_torch_and_onednn():
+    import machine
+
+    assert machine.cpu_kind({'AMX-BF16': True, 'AVX-512': True}) == 'AMX-BF16'
+    assert machine.cpu_kind({'AVX-512': True, 'AVX512-BF16': True}) == 'AVX-512 with AVX512-BF16, no AMX'
+    assert machine.cpu_kind({'AVX-512': True}) == 'AVX-512, no bf16'
+    assert machine.cpu_kind({}) == 'no AVX-512'
+    facts = machine.describe_machine(threads=2)
+    assert set(facts['cpu_flags']) == {'AVX-512', 'AVX512-BF16', 'AMX-BF16', 'AVX512-FP16'}
+    assert facts['torch'] == torch.__version__ and facts['auto_precision'] in ('fp32', 'bf16')
+    if torch.backends.mkldnn.is_available():
+        assert facts['onednn'] and facts['onednn'][0].isdigit()
+    lines = machine.header_lines(facts)
+    assert lines[0].startswith(f'CPU: {facts["cpu_model"]} (kind: {facts["cpu_kind"]}; AVX-512 ')
+    assert 'AMX-BF16 yes' in lines[0] or 'AMX-BF16 no' in lines[0]
+    assert f'torch {torch.__version__}, oneDNN ' in lines[1]
+    assert f'auto on this CPU: {facts["auto_precision"]}' in lines[1]
+
+
 def test_checks_skip_without_the_original_and_failed_runs_show_in_the_table():
     measurements = [m for m in _run() if m.impl != 'original']
     statuses = _statuses(measurements)
@@ -217,7 +257,7 @@ def test_plan_covers_every_configuration(tmp_path):
     args = inference_benchmark.parse_args(
         ['--models', 'realesr-animevideov3', '--sizes', '24', '32t', '--tile', '16', '--ncnn-modes', 'fp32', 'bf16']
     )
-    tasks, references = inference_benchmark.plan_inference(args, tmp_path, ['fp32', 'bf16'], '/original/python')
+    tasks, references = inference_benchmark.plan_inference(args, tmp_path, ['fp32', 'bf16'], ['/original/python', '-I'])
     planned = [
         (t.measurement.size, t.measurement.tiled, t.measurement.impl, t.measurement.precision, t.worker) for t in tasks
     ]
@@ -239,7 +279,7 @@ def test_plan_covers_every_configuration(tmp_path):
         ('realesr-animevideov3', 24): tasks[0].job['output'],
         ('realesr-animevideov3', 32): tasks[5].job['output'],
     }
-    assert tasks[2].python == '/original/python'
+    assert tasks[2].python == ['/original/python', '-I']
     image = np.load(tasks[0].job['input'])
     assert image.shape == (24, 24, 3) and image.dtype == np.uint8 and image.std() > 10  # a real photograph
     # realesr-animevideov3: 16 3x3 convs of 64 channels between the input and output convs, at input resolution
