@@ -15,9 +15,11 @@ from realesrgan.zoo import (
     resolve_weights_dir,
 )
 
-__all__ = ['DEFAULT_MODEL_NAME', 'ModelChoice', 'choose_model']
+__all__ = ['DEFAULT_MODEL_NAME', 'DEFAULT_VIDEO_MODEL', 'ModelChoice', 'choose_model']
 
 DEFAULT_MODEL_NAME = 'RealESRGAN_x4plus'
+# the video command line's default model (as the original's)
+DEFAULT_VIDEO_MODEL = 'realesr-animevideov3'
 DEFAULT_OUTSCALE = 4.0
 
 

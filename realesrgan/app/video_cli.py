@@ -30,7 +30,7 @@ def parse_fps(text: str) -> Fraction:
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the original script's flags and defaults, then this project's additions."""
     from realesrgan.app.cli_options import add_engine_options, add_original_options, add_worker_options
-    from realesrgan.app.video_job import DEFAULT_VIDEO_MODEL
+    from realesrgan.app.model_choice import DEFAULT_VIDEO_MODEL
     from realesrgan.video import PIXEL_FORMATS, X264_PRESETS, EncoderSettings
     from realesrgan.zoo import MODEL_ZOO
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, ClassVar, Dict, List, Mapping, NamedTuple, Opt
 
 from realesrgan.app.face_enhance import require_gfpgan
 from realesrgan.app.job import JobSetupError, UpscaleJob, job_devices, reported_as
-from realesrgan.app.model_choice import ModelChoice, choose_model
+from realesrgan.app.model_choice import DEFAULT_VIDEO_MODEL, ModelChoice, choose_model
 from realesrgan.app.upscaler import UpscalerRecipe, describe_engine
 from realesrgan.inference.device import select_device
 from realesrgan.inference.precision import resolve_precision
@@ -29,8 +29,6 @@ __all__ = [
     'run_video_job',
     'video_name',
 ]
-
-DEFAULT_VIDEO_MODEL = 'realesr-animevideov3'
 
 
 class VideoJobSetupError(JobSetupError):

@@ -61,3 +61,27 @@ def test_the_job_without_pyav_ends_in_that_line_and_the_settings_import_without_
         'ImportError: video upscaling needs PyAV, which is not installed: pip install av (in a clone of this '
         'project: pip install -e ".[video]")'
     )
+
+
+@pytest.mark.subprocess
+def test_the_video_command_line_without_pyav_answers_help_and_says_what_to_install(tmp_path):
+    runner = 'import sys, runpy; sys.modules["av"] = None; sys.argv = ["x", *sys.argv[1:]]; '
+    runner += 'runpy.run_path("inference_realesrgan_video.py", run_name="__main__")'
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    shown = subprocess.run(
+        [sys.executable, '-c', runner, '--help'], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT, env=env
+    )
+    assert shown.returncode == 0 and '--num_process_per_gpu' in shown.stdout
+    run = subprocess.run(
+        [sys.executable, '-c', runner, '-i', str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO_ROOT,
+        env=env,
+    )
+    assert run.returncode == 2 and 'Traceback' not in run.stderr
+    assert run.stderr.strip().splitlines() == [
+        'error: video upscaling needs PyAV, which is not installed: pip install av (in a clone of this project: '
+        'pip install -e ".[video]")'
+    ]
