@@ -12,9 +12,11 @@ runs untiled, so it is left out of tiled sizes); PSNR is measured against our fp
 The model's convolution FLOPs are counted from its layers and compared with the machine's measured matmul peak.
 Then the training-batch degradation (``RealESRGANModel.feed_data``) is timed against the original's.
 
-The table is followed by the "Done when" checks of issue 9 as PASS / FAIL lines.
+The header names the CPU (model, kind, AVX-512 / AVX512-BF16 / AMX-BF16 / AVX512-FP16), torch, oneDNN and what
+``--precision auto`` picks there; the table is followed by the checks of that CPU kind (``report.targets_for``)
+as PASS / FAIL lines. The original runs in its own environment in isolated mode (``original_env.py``).
 
-Example (the full run; --sizes 64 --repeats 1 for a quick look):
+Example (the full run; --sizes 64 256 --repeats 1 finishes in about 20 minutes on 2 shared cores):
 
     python benchmarks/inference_benchmark.py --rounds 2 --repeats 1 --json results/benchmark.json
 """
