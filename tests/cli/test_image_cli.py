@@ -1,6 +1,5 @@
 """inference_realesrgan.py: the original's flags and outputs, and a clear answer to every kind of bad input."""
 
-import importlib.util
 import subprocess
 import sys
 import types
@@ -10,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from helpers import REPO_ROOT, WEIGHTS_DIR, official_weights
+from helpers import REPO_ROOT, WEIGHTS_DIR, load_root_script, official_weights
 
 from realesrgan import RealESRGANer
 from realesrgan.app import image_cli as cli
@@ -24,16 +23,8 @@ pytestmark = pytest.mark.weights  # every test: the module's autouse fixture con
 MODEL = 'realesr-animevideov3'
 
 
-def load_script(name: str) -> types.ModuleType:
-    """A script of the repository root, loaded as a module (without running its ``__main__`` block)."""
-    spec = importlib.util.spec_from_file_location(name[:-3], REPO_ROOT / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_script_runs_the_package_command_line():
-    assert load_script('inference_realesrgan.py').main is cli.main
+    assert load_root_script('inference_realesrgan.py').main is cli.main
 
 
 @pytest.fixture(scope='module', autouse=True)

@@ -4,11 +4,9 @@ The output frames are compared with ``RealESRGANer.enhance`` run here on the dec
 """
 
 import argparse
-import importlib.util
 import os
 import subprocess
 import sys
-import types
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from helpers import load_root_script
 from test_video_io import audio_packets, clip_frames, decode_all, make_clip, psnr, stream_info
 
 from realesrgan.app import video_cli as cli
@@ -31,16 +30,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL = 'realesr-animevideov3'
 
 
-def load_script(name: str) -> types.ModuleType:
-    """A script of the repository root, loaded as a module (without running its ``__main__`` block)."""
-    spec = importlib.util.spec_from_file_location(name[:-3], REPO_ROOT / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_script_runs_the_package_command_line():
-    assert load_script('inference_realesrgan_video.py').main is cli.main
+    assert load_root_script('inference_realesrgan_video.py').main is cli.main
 
 
 @pytest.fixture(scope='module')
