@@ -1,17 +1,26 @@
 """Real-ESRGAN as a BasicSR plugin: architectures, datasets, models and the RealESRGANer inference helper.
 
-Importing this package first makes the released BasicSR work on current torch/torchvision/numpy
-(:mod:`realesrgan.compat`), then registers the architectures, datasets and models in BasicSR's registries.
+Importing this package is quick: it imports neither torch nor BasicSR. It arranges for the released BasicSR to work on
+current torch/torchvision/numpy when BasicSR is first imported, and for BasicSR's registries to hold this package's
+architectures, datasets, models and metrics from their first lookup on (:func:`realesrgan.compat.install`). The
+names the original exported (``RealESRGANer``, ``arch_modules``, ...) and the subpackages load on first access.
 """
 
-# flake8: noqa
 from realesrgan import compat
+from realesrgan.discovery import lazy_exports
+from realesrgan.version import __gitsha__, __version__, version_info
 
-compat.apply()
+compat.install()
 
-from .archs import *
-from .data import *
-from .models import *
-from . import metrics  # registers calculate_lpips and calculate_pyiqa for val.metrics
-from .version import *
-from .utils import *
+_EXPORTS = {
+    'arch_modules': 'realesrgan.archs',
+    'dataset_modules': 'realesrgan.data',
+    'model_modules': 'realesrgan.models',
+    'DEFAULT_TILE_BLEND': 'realesrgan.utils',
+    'IOConsumer': 'realesrgan.utils',
+    'PrefetchReader': 'realesrgan.utils',
+    'ReadResult': 'realesrgan.utils',
+    'RealESRGANer': 'realesrgan.utils',
+}
+__all__ = ['__gitsha__', '__version__', 'version_info', *_EXPORTS]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

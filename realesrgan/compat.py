@@ -1,59 +1,62 @@
 """Make the released BasicSR 1.4.2 import and run on current torch, torchvision, numpy and Python.
 
 BasicSR's last release predates several upstream changes. Rather than pinning old versions or editing
-site-packages, :func:`apply` adjusts things at run time, before and right after BasicSR is first imported:
+site-packages, this module adjusts things at run time:
 
 * ``torchvision.transforms.functional_tensor`` was removed (torchvision 0.17); BasicSR's degradations import
-  ``rgb_to_grayscale`` from it. An alias module pointing at the current implementation is registered.
+  ``rgb_to_grayscale`` from it. Importing it gives an alias of the current implementation.
 * ``distutils`` is gone from Python 3.12; BasicSR's ``arch_util`` imports ``distutils.version.LooseVersion``.
-  A minimal stand-in is registered only when the real module cannot be imported.
+  Importing it gives a minimal stand-in, only where no real ``distutils`` can be found.
 * ``filter2D`` calls ``.view`` on its input, which fails for the non-contiguous tensors ``DiffJPEG`` returns.
 * Resuming training used ``torch.load`` onto ``cuda`` with the old unpickling default; on current torch the
   scheduler's ``collections.Counter`` is refused, and CPU-only machines have no ``cuda``.
 * Distributed launch and ``DistributedDataParallel`` wrapping assumed CUDA; on CPU-only machines they now
   use the gloo backend and no device ids.
+* BasicSR's registries load this package's plugins (:data:`PLUGIN_PACKAGES`) before their first lookup, so that
+  ``build_network({'type': 'SRVGGNetCompact'})`` and the training pipeline find them after ``import realesrgan``.
 
-Importing :mod:`realesrgan` calls :func:`apply`; calling it again does nothing.
+Importing :mod:`realesrgan` calls :func:`install`, which imports neither BasicSR nor torch: an import hook serves
+the two stand-in modules when something imports them, and patches BasicSR right after BasicSR is first imported
+(at once, when it already is). :func:`apply` does it all now. Calling either again does nothing.
 """
 
 import collections
+import functools
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import logging
 import os
 import re
 import sys
 import types
-from typing import Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
-__all__ = ['apply', 'load_training_state']
+__all__ = ['PLUGIN_PACKAGES', 'apply', 'install', 'load_training_state']
 
 logger = logging.getLogger(__name__)
 _applied = False
 
+#: Subpackages whose modules register classes and functions in BasicSR's registries when imported.
+PLUGIN_PACKAGES = ('realesrgan.archs', 'realesrgan.data', 'realesrgan.models', 'realesrgan.metrics')
+_plugins_state = {'loaded': False, 'loading': False}
 
-def _install_functional_tensor_alias() -> None:
-    """Register ``torchvision.transforms.functional_tensor`` as an alias of its current home."""
-    name = 'torchvision.transforms.functional_tensor'
-    if name in sys.modules:
-        return
-    try:
-        importlib.import_module(name)
-        return
-    except ImportError:
-        pass
+
+def _fill_functional_tensor(alias: types.ModuleType) -> None:
+    """Fill the ``torchvision.transforms.functional_tensor`` stand-in from the module that holds its code now."""
     from torchvision.transforms import functional as tv_functional
 
     try:
         current = importlib.import_module('torchvision.transforms._functional_tensor')
     except ImportError:
         current = tv_functional
-    alias = types.ModuleType(name, 'Alias kept by realesrgan.compat for code written for torchvision < 0.17.')
+    alias.__doc__ = 'Alias kept by realesrgan.compat for code written for torchvision < 0.17.'
     alias.__dict__.update({key: value for key, value in vars(current).items() if not key.startswith('__')})
     alias.rgb_to_grayscale = getattr(current, 'rgb_to_grayscale', tv_functional.rgb_to_grayscale)
-    sys.modules[name] = alias
 
 
 class _LooseVersion:
@@ -86,22 +89,27 @@ class _LooseVersion:
         return f"LooseVersion('{self.vstring}')"
 
 
-def _install_distutils_alias() -> None:
-    """Provide ``distutils.version.LooseVersion`` where Python (3.12+) no longer ships distutils."""
-    if importlib.util.find_spec('distutils') is not None:
-        return
-    distutils = types.ModuleType('distutils', 'Minimal stand-in registered by realesrgan.compat.')
-    version = types.ModuleType('distutils.version', 'Minimal stand-in registered by realesrgan.compat.')
+def _fill_distutils(package: types.ModuleType) -> None:
+    package.__doc__ = 'Minimal stand-in served by realesrgan.compat where Python (3.12+) has no distutils.'
+
+
+def _fill_distutils_version(version: types.ModuleType) -> None:
+    version.__doc__ = 'Minimal stand-in served by realesrgan.compat: LooseVersion only.'
     version.LooseVersion = _LooseVersion
-    distutils.version = version
-    sys.modules.setdefault('distutils', distutils)
-    sys.modules.setdefault('distutils.version', version)
 
 
-def _contiguous_filter2d(original: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+# module name -> how to fill its stand-in, served only when no other finder has the module
+_STAND_INS: Dict[str, Callable[[types.ModuleType], None]] = {
+    'torchvision.transforms.functional_tensor': _fill_functional_tensor,
+    'distutils': _fill_distutils,
+    'distutils.version': _fill_distutils_version,
+}
+
+
+def _contiguous_filter2d(original: Callable[..., 'torch.Tensor']) -> Callable[..., 'torch.Tensor']:
     """Wrap BasicSR's ``filter2D`` so that it accepts non-contiguous images and kernels."""
 
-    def filter2D(img: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:  # noqa: N802 (BasicSR's name)
+    def filter2D(img: 'torch.Tensor', kernel: 'torch.Tensor') -> 'torch.Tensor':  # noqa: N802 (BasicSR's name)
         return original(img.contiguous(), kernel.contiguous())
 
     filter2D.__doc__ = original.__doc__
@@ -121,6 +129,8 @@ def load_training_state(path: str) -> Dict[str, Any]:
     Returns:
         The training-state dict (``epoch``, ``iter``, ``optimizers``, ``schedulers``).
     """
+    import torch
+
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals([collections.Counter])
         return torch.load(path, map_location='cpu', weights_only=True)
@@ -157,6 +167,7 @@ def _load_resume_state(opt: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 
 def _init_dist_pytorch(backend: str = 'nccl', **kwargs: Any) -> None:
     """Start the process group of a ``torchrun`` launch; on machines without CUDA use gloo on the CPU."""
+    import torch
     import torch.distributed as dist
 
     if torch.cuda.is_available():
@@ -167,8 +178,9 @@ def _init_dist_pytorch(backend: str = 'nccl', **kwargs: Any) -> None:
     dist.init_process_group(backend=backend, **kwargs)
 
 
-def _model_to_device(self: Any, net: torch.nn.Module) -> torch.nn.Module:
+def _model_to_device(self: Any, net: 'torch.nn.Module') -> 'torch.nn.Module':
     """Device-agnostic ``BaseModel.model_to_device``: DDP gets device ids only on CUDA."""
+    import torch
     from torch.nn.parallel import DataParallel, DistributedDataParallel
 
     net = net.to(self.device)
@@ -182,14 +194,47 @@ def _model_to_device(self: Any, net: torch.nn.Module) -> torch.nn.Module:
     return net
 
 
-def apply() -> None:
-    """Apply every adjustment; idempotent. Must run before BasicSR is first imported."""
+def _load_plugins() -> None:
+    """Import :data:`PLUGIN_PACKAGES` once, so that their classes are in BasicSR's registries."""
+    if _plugins_state['loaded'] or _plugins_state['loading']:
+        return
+    _plugins_state['loading'] = True
+    try:
+        for package in PLUGIN_PACKAGES:
+            importlib.import_module(package)
+        _plugins_state['loaded'] = True
+    finally:
+        _plugins_state['loading'] = False
+
+
+def _loading_plugins_first(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a ``Registry`` method so that the plugins are imported before it reads the registry."""
+
+    @functools.wraps(method)
+    def reading(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _load_plugins()
+        return method(self, *args, **kwargs)
+
+    reading.__wrapped__ = method
+    return reading
+
+
+def _make_registries_load_plugins() -> None:
+    """Make every read of a BasicSR registry (``get``, ``in``, iteration, ``keys``) see this package's plugins."""
+    from basicsr.utils.registry import Registry
+
+    for name in ('get', '__contains__', '__iter__', 'keys'):
+        method = getattr(Registry, name)
+        if not hasattr(method, '__wrapped__'):
+            setattr(Registry, name, _loading_plugins_first(method))
+
+
+def _after_basicsr() -> None:
+    """Patch the BasicSR functions that fail on current torch or on CPU-only machines; hook the registries."""
     global _applied
     if _applied:
         return
-    _install_functional_tensor_alias()
-    _install_distutils_alias()
-
+    _applied = True
     import basicsr.models.base_model as base_model
     import basicsr.train as basicsr_train
     import basicsr.utils.dist_util as dist_util
@@ -200,4 +245,72 @@ def apply() -> None:
     basicsr_train.load_resume_state = _load_resume_state
     dist_util._init_dist_pytorch = _init_dist_pytorch
     base_model.BaseModel.model_to_device = _model_to_device
-    _applied = True
+    _make_registries_load_plugins()
+
+
+class _StandInLoader(importlib.abc.Loader):
+    """Creates a stand-in module (see :data:`_STAND_INS`)."""
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        _STAND_INS[module.__name__](module)
+
+
+class _AdjustingLoader(importlib.abc.Loader):
+    """Runs BasicSR's package module, then :func:`_after_basicsr`."""
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Optional[types.ModuleType]:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self._loader.exec_module(module)
+        _after_basicsr()
+
+
+class _CompatFinder(importlib.abc.MetaPathFinder):
+    """First on ``sys.meta_path``: finds BasicSR and the stand-in modules' names with the other finders, hands
+    BasicSR out with :class:`_AdjustingLoader`, and serves a stand-in where nothing else has the module."""
+
+    def find_spec(
+        self, fullname: str, path: Optional[Sequence[str]], target: Optional[types.ModuleType] = None
+    ) -> Optional[importlib.machinery.ModuleSpec]:
+        if fullname != 'basicsr' and fullname not in _STAND_INS:
+            return None
+        spec = self._find_elsewhere(fullname, path, target)
+        if fullname == 'basicsr':
+            if spec is not None and spec.loader is not None and not _applied:
+                spec.loader = _AdjustingLoader(spec.loader)
+            return spec
+        if spec is not None:
+            return spec
+        return importlib.util.spec_from_loader(fullname, _StandInLoader(), is_package=fullname == 'distutils')
+
+    def _find_elsewhere(
+        self, fullname: str, path: Optional[Sequence[str]], target: Optional[types.ModuleType]
+    ) -> Optional[importlib.machinery.ModuleSpec]:
+        for finder in sys.meta_path:
+            find = getattr(finder, 'find_spec', None)
+            spec = None if finder is self or find is None else find(fullname, path, target)
+            if spec is not None:
+                return spec
+        return None
+
+
+def install() -> None:
+    """Serve the stand-in modules on demand and patch BasicSR when it is first imported (now, if it already is).
+
+    Called by ``import realesrgan``; it imports neither BasicSR nor torch itself. Idempotent.
+    """
+    if not any(isinstance(finder, _CompatFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _CompatFinder())
+    if 'basicsr' in sys.modules:
+        _after_basicsr()
+
+
+def apply() -> None:
+    """Apply every adjustment now, importing BasicSR; idempotent."""
+    install()
+    importlib.import_module('basicsr')
+    _after_basicsr()

@@ -6,11 +6,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Type, Union
 
-import torch
-
 from realesrgan.app.face_enhance import FaceEnhanceUnavailable
 from realesrgan.app.model_choice import ModelChoice, choose_model
-from realesrgan.inference.device import select_device
 from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
 from realesrgan.workers.pool import worker_devices
 
@@ -92,6 +89,10 @@ def job_devices(settings: UpscaleSettings, num_process_per_gpu: int) -> List[str
     Raises:
         ValueError: A device is unknown or not available, or ``num_process_per_gpu`` is below 1.
     """
+    import torch
+
+    from realesrgan.inference.device import select_device
+
     names = settings.device.split(',') if isinstance(settings.device, str) else [settings.device]
     if len(names) > 1:
         per_device = [worker_devices(str(select_device(name.strip())), num_process_per_gpu) for name in names]

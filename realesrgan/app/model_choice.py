@@ -5,15 +5,9 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from realesrgan.inference.settings import SettingError
-from realesrgan.zoo import (
-    ArchInfo,
-    WeightsNotFoundError,
-    detect_architecture,
-    get_model_spec,
-    load_state_dict,
-    resolve_model_path,
-    resolve_weights_dir,
-)
+from realesrgan.zoo.families import ArchInfo
+from realesrgan.zoo.location import resolve_weights_dir
+from realesrgan.zoo.table import get_model_spec
 
 __all__ = ['DEFAULT_MODEL_NAME', 'DEFAULT_VIDEO_MODEL', 'ModelChoice', 'choose_model']
 
@@ -76,6 +70,9 @@ def choose_model(
         realesrgan.zoo.CheckpointError: ``model_path`` is not a checkpoint of a supported network (ours, an older
             ESRGAN layout, or with the ``models`` extra any architecture spandrel loads).
     """
+    # the checkpoint reader and the downloader load torch: only once a model is chosen
+    from realesrgan.zoo import WeightsNotFoundError, detect_architecture, load_state_dict, resolve_model_path
+
     if not 0 <= denoise_strength <= 1:
         raise SettingError('denoise_strength', f'denoise_strength must be between 0 and 1, got {denoise_strength:g}.')
     weights_dir = resolve_weights_dir(weights_dir)

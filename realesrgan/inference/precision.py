@@ -14,11 +14,12 @@ image can be redone in fp32 at any time.
 import contextlib
 import functools
 import logging
-from typing import ContextManager, Optional
-
-import torch
+from typing import TYPE_CHECKING, ContextManager, Optional
 
 from realesrgan.zoo.traits import ModelTraits
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     'PRECISIONS',
@@ -32,7 +33,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')
-_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
+_DTYPE_NAMES = {'fp16': 'float16', 'bf16': 'bfloat16'}
 _CPU_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
 
 
@@ -54,6 +55,8 @@ def cpu_has_native_bf16() -> bool:
     Returns:
         True when bf16 convolutions are expected to beat fp32 on this CPU.
     """
+    import torch
+
     if torch.backends.mkldnn.is_available():
         try:
             return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
@@ -71,12 +74,18 @@ def cpu_bf16_is_faster() -> bool:
     return cpu_has_native_bf16() and 'amx_bf16' in _cpuinfo_flags()
 
 
-def _auto_precision(device: torch.device, traits: ModelTraits) -> str:
+def _auto_precision(device: 'torch.device', traits: ModelTraits) -> str:
     if device.type == 'cuda':
         return 'fp16' if traits.fp16 else 'fp32'
     if device.type == 'cpu' and traits.bf16 and cpu_bf16_is_faster():
         return 'bf16'
     return 'fp32'
+
+
+def _cuda_has_bf16() -> bool:
+    import torch
+
+    return torch.cuda.is_bf16_supported()
 
 
 def normalize_precision(precision: str) -> str:
@@ -98,7 +107,7 @@ def normalize_precision(precision: str) -> str:
 
 
 def resolve_precision(
-    precision: Optional[str], device: torch.device, half: bool = False, traits: Optional[ModelTraits] = None
+    precision: Optional[str], device: 'torch.device', half: bool = False, traits: Optional[ModelTraits] = None
 ) -> str:
     """Decide the precision actually used on ``device``.
 
@@ -134,13 +143,13 @@ def resolve_precision(
         return 'fp32'
     if precision == 'bf16' and device.type == 'cpu' and not cpu_has_native_bf16():
         logger.warning('This CPU has no native bf16 instructions: bf16 inference will be emulated and slow.')
-    if precision == 'bf16' and device.type == 'cuda' and not torch.cuda.is_bf16_supported():
+    if precision == 'bf16' and device.type == 'cuda' and not _cuda_has_bf16():
         logger.warning('This GPU does not support bf16; using fp32 instead.')
         return 'fp32'
     return precision
 
 
-def autocast(precision: str, device: torch.device) -> ContextManager:
+def autocast(precision: str, device: 'torch.device') -> ContextManager:
     """Context in which the network runs in ``precision`` on ``device``.
 
     Args:
@@ -152,4 +161,6 @@ def autocast(precision: str, device: torch.device) -> ContextManager:
     """
     if precision == 'fp32':
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=_DTYPES[precision])
+    import torch
+
+    return torch.autocast(device_type=device.type, dtype=getattr(torch, _DTYPE_NAMES[precision]))

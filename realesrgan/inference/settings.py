@@ -10,12 +10,13 @@ import argparse
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
-
-import torch
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Sequence, Union
 
 from realesrgan.inference.precision import normalize_precision
 from realesrgan.inference.tiling import DEFAULT_TILE_BLEND
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ['ALPHA_UPSAMPLERS', 'DEFAULT_MAX_PIXELS', 'SettingError', 'UpscaleSettings', 'check_outscale', 'fields_from']
 
@@ -111,7 +112,7 @@ class UpscaleSettings:
     tile_blend: int = DEFAULT_TILE_BLEND
     tile_batch: int = 1
     precision: str = 'auto'
-    device: Union[str, torch.device] = 'auto'
+    device: Union[str, 'torch.device'] = 'auto'
     gpu_id: Optional[int] = None
     outscale: Optional[float] = None
     alpha_upsampler: str = 'realesrgan'

@@ -13,38 +13,34 @@
 * :mod:`~realesrgan.zoo.weights`: local file, cache, checked download or ncnn conversion (:func:`resolve_model_path`).
 """
 
-from realesrgan.zoo.checkpoint import CheckpointError, load_state_dict, save_checkpoint
-from realesrgan.zoo.detect import build_model_from_checkpoint, detect_architecture, load_network
-from realesrgan.zoo.families import FAMILIES, OFFICIAL_PARAM_KEY, ArchFamily, ArchInfo, build_arch
-from realesrgan.zoo.location import WEIGHTS_ENV, WeightsLocation, default_weights_location, resolve_weights_dir
-from realesrgan.zoo.ncnn import NcnnConversion, NcnnFormatError, convert_ncnn
-from realesrgan.zoo.table import MODEL_ZOO, ModelSpec, get_model_spec
-from realesrgan.zoo.traits import ModelTraits
-from realesrgan.zoo.weights import WeightsNotFoundError, resolve_model_path
+from realesrgan.discovery import lazy_exports
 
-__all__ = [
-    'FAMILIES',
-    'MODEL_ZOO',
-    'OFFICIAL_PARAM_KEY',
-    'WEIGHTS_ENV',
-    'ArchFamily',
-    'ArchInfo',
-    'CheckpointError',
-    'ModelSpec',
-    'ModelTraits',
-    'NcnnConversion',
-    'NcnnFormatError',
-    'WeightsLocation',
-    'WeightsNotFoundError',
-    'build_arch',
-    'build_model_from_checkpoint',
-    'convert_ncnn',
-    'default_weights_location',
-    'detect_architecture',
-    'get_model_spec',
-    'load_network',
-    'load_state_dict',
-    'resolve_model_path',
-    'resolve_weights_dir',
-    'save_checkpoint',
-]
+# every name loads its module on first use: the command lines read MODEL_ZOO without importing torch
+_EXPORTS = {
+    'ArchFamily': 'realesrgan.zoo.families',
+    'ArchInfo': 'realesrgan.zoo.families',
+    'CheckpointError': 'realesrgan.zoo.checkpoint',
+    'FAMILIES': 'realesrgan.zoo.families',
+    'MODEL_ZOO': 'realesrgan.zoo.table',
+    'ModelSpec': 'realesrgan.zoo.table',
+    'ModelTraits': 'realesrgan.zoo.traits',
+    'NcnnConversion': 'realesrgan.zoo.ncnn',
+    'NcnnFormatError': 'realesrgan.zoo.ncnn',
+    'OFFICIAL_PARAM_KEY': 'realesrgan.zoo.families',
+    'WEIGHTS_ENV': 'realesrgan.zoo.location',
+    'WeightsLocation': 'realesrgan.zoo.location',
+    'WeightsNotFoundError': 'realesrgan.zoo.weights',
+    'build_arch': 'realesrgan.zoo.families',
+    'build_model_from_checkpoint': 'realesrgan.zoo.detect',
+    'convert_ncnn': 'realesrgan.zoo.ncnn',
+    'default_weights_location': 'realesrgan.zoo.location',
+    'detect_architecture': 'realesrgan.zoo.detect',
+    'get_model_spec': 'realesrgan.zoo.table',
+    'load_network': 'realesrgan.zoo.detect',
+    'load_state_dict': 'realesrgan.zoo.checkpoint',
+    'resolve_model_path': 'realesrgan.zoo.weights',
+    'resolve_weights_dir': 'realesrgan.zoo.location',
+    'save_checkpoint': 'realesrgan.zoo.checkpoint',
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

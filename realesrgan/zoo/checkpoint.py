@@ -7,17 +7,17 @@ of a JSON header, then ``{``.
 """
 
 import os
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional
 
-import torch
-from safetensors.torch import load_file
+if TYPE_CHECKING:
+    import torch
 
 from realesrgan.fileio.atomic import atomic_output
 from realesrgan.zoo.esrgan_layouts import to_basicsr_keys
 
 __all__ = ['CheckpointError', 'is_safetensors', 'load_state_dict', 'save_checkpoint']
 
-StateDict = Dict[str, torch.Tensor]
+StateDict = Dict[str, 'torch.Tensor']
 
 # Prefix that DataParallel / DistributedDataParallel wrappers add to every key.
 _WRAPPER_PREFIX = 'module.'
@@ -50,6 +50,8 @@ def _read_safetensors(path: str, param_key: Optional[str]) -> Dict[str, object]:
         raise CheckpointError(
             f'{path} is a safetensors file, which holds one flat state dict: it has no {param_key!r} entry.'
         )
+    from safetensors.torch import load_file
+
     try:
         return load_file(path, device='cpu')
     except Exception as error:  # safetensors raises its own error type (and OSError) for damaged files
@@ -57,6 +59,8 @@ def _read_safetensors(path: str, param_key: Optional[str]) -> Dict[str, object]:
 
 
 def _read_pickle(path: str) -> object:
+    import torch
+
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as error:  # torch raises several unrelated types for unreadable files
@@ -114,6 +118,8 @@ def load_state_dict(path: str, param_key: Optional[str] = None) -> StateDict:
         )
         state_dict = checkpoint if entry is None else checkpoint[entry]
 
+    import torch
+
     not_tensors = [key for key, value in state_dict.items() if not isinstance(value, torch.Tensor)]
     if not_tensors or not state_dict:
         raise CheckpointError(
@@ -134,5 +140,7 @@ def save_checkpoint(state_dict: StateDict, path: str, param_key: str) -> None:
         path: Destination ``.pth``; its folder is created when missing.
         param_key: ``'params_ema'`` or ``'params'`` (see :data:`realesrgan.zoo.families.OFFICIAL_PARAM_KEY`).
     """
+    import torch
+
     with atomic_output(path, durable=True) as tmp_path:
         torch.save({param_key: state_dict}, tmp_path)

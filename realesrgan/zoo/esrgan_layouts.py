@@ -18,13 +18,14 @@ are a different network and are left as they are, for spandrel (see :mod:`reales
 """
 
 import re
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ['esrgan_variant', 'to_basicsr_keys']
 
-Tensors = Dict[str, torch.Tensor]  # a state dict (realesrgan.zoo.checkpoint reads them; it imports this module)
+Tensors = Dict[str, 'torch.Tensor']  # a state dict (realesrgan.zoo.checkpoint reads them; it imports this module)
 
 _OLD_MARKER = 'model.1.sub.0.RDB1.conv1.0.weight'
 _NEW_MARKER = 'RRDB_trunk.0.RDB1.conv1.weight'

@@ -7,19 +7,19 @@ look architectures up here: adding a family is adding one :class:`ArchFamily` (t
 :mod:`~realesrgan.zoo.ncnn`, knows the graphs of the two official families only).
 """
 
+import importlib
 import logging
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, NamedTuple, Optional, Tuple
 
-import torch
-from basicsr.archs.rrdbnet_arch import RRDBNet
-from torch import nn
-
-from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.zoo.checkpoint import CheckpointError, StateDict
 from realesrgan.zoo.traits import ModelTraits
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 __all__ = ['FAMILIES', 'OFFICIAL_PARAM_KEY', 'ArchFamily', 'ArchInfo', 'build_arch', 'rrdbnet_scale']
 
@@ -63,7 +63,7 @@ class ArchInfo(NamedTuple):
             return self.declared
         return ModelTraits(multiple_of=self.family.size_multiple(self.kwargs))
 
-    def build(self, device: Optional[torch.device] = None) -> nn.Module:
+    def build(self, device: Optional['torch.device'] = None) -> 'nn.Module':
         """Build the network (random weights, eval mode) on ``device`` (default CPU).
 
         Raises:
@@ -160,13 +160,33 @@ def _read_srvgg(state_dict: StateDict, default_act_type: str) -> ArchInfo:
     return ArchInfo('SRVGGNetCompact', kwargs, upscale)
 
 
+def class_on_first_use(module: str, name: str) -> Callable[..., 'nn.Module']:
+    """A builder that imports the class ``module.name`` when it first builds a network.
+
+    The zoo's table and the command lines read :data:`FAMILIES` without importing torch or BasicSR this way.
+
+    Args:
+        module: Dotted name of the module that defines the class.
+        name: The class name.
+
+    Returns:
+        ``builder(**kwargs)``, which returns ``module.name(**kwargs)``.
+    """
+
+    def builder(**kwargs: Any) -> 'nn.Module':
+        return getattr(importlib.import_module(module), name)(**kwargs)
+
+    builder.__qualname__ = builder.__name__ = name
+    return builder
+
+
 @dataclass(frozen=True)
 class ArchFamily:
     """One generator family.
 
     Attributes:
         name: The architecture's class name, as in BasicSR options (``type: RRDBNet``).
-        builder: The class (called with the constructor arguments).
+        builder: Builds the network from the constructor arguments (the class, or :func:`class_on_first_use`).
         param_key: Key under which official release files keep the weights.
         marker_key: A state-dict key that only this family's checkpoints have.
         read_kwargs: ``(state_dict, default_act_type) -> ArchInfo``: every hyper-parameter from tensor shapes.
@@ -174,7 +194,7 @@ class ArchFamily:
     """
 
     name: str
-    builder: Callable[..., nn.Module]
+    builder: Callable[..., 'nn.Module']
     param_key: str
     marker_key: str
     read_kwargs: Callable[[StateDict, str], ArchInfo]
@@ -187,13 +207,20 @@ FAMILIES: Dict[str, ArchFamily] = {
         # Official RRDBNet files keep the EMA weights; x2 / x1 networks pixel-unshuffle their input by 2 / 4.
         ArchFamily(
             'RRDBNet',
-            RRDBNet,
+            class_on_first_use('basicsr.archs.rrdbnet_arch', 'RRDBNet'),
             'params_ema',
             'conv_first.weight',
             _read_rrdbnet,
             lambda kwargs: {2: 2, 1: 4}.get(kwargs.get('scale', 4), 1),
         ),
-        ArchFamily('SRVGGNetCompact', SRVGGNetCompact, 'params', 'body.0.weight', _read_srvgg, lambda kwargs: 1),
+        ArchFamily(
+            'SRVGGNetCompact',
+            class_on_first_use('realesrgan.archs.srvgg_arch', 'SRVGGNetCompact'),
+            'params',
+            'body.0.weight',
+            _read_srvgg,
+            lambda kwargs: 1,
+        ),
     )
 }
 
@@ -201,7 +228,7 @@ FAMILIES: Dict[str, ArchFamily] = {
 OFFICIAL_PARAM_KEY: Dict[str, str] = {name: family.param_key for name, family in FAMILIES.items()}
 
 
-def build_arch(arch: str, kwargs: Mapping[str, Any], device: Optional[torch.device] = None) -> nn.Module:
+def build_arch(arch: str, kwargs: Mapping[str, Any], device: Optional['torch.device'] = None) -> 'nn.Module':
     """Instantiate one of the supported generator architectures in eval mode.
 
     Args:
@@ -218,6 +245,8 @@ def build_arch(arch: str, kwargs: Mapping[str, Any], device: Optional[torch.devi
             f'{arch!r} is not one of our architectures ({", ".join(FAMILIES)}); networks that spandrel loads are '
             'built from their weights: realesrgan.zoo.load_network(state_dict).'
         )
+    import torch
+
     with torch.device(device or 'cpu'):
         model = FAMILIES[arch].builder(**kwargs)
     return model.eval()

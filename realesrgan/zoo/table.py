@@ -8,12 +8,13 @@ be converted offline, see :mod:`realesrgan.zoo.weights`).
 
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
-from torch import nn
-
 from realesrgan.zoo.families import ArchInfo
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ['MODEL_ZOO', 'ModelSpec', 'get_model_spec', 'release_url']
 
@@ -74,7 +75,7 @@ class ModelSpec:
         """Key under which the official checkpoint stores the weights."""
         return self.network.family.param_key
 
-    def build(self) -> nn.Module:
+    def build(self) -> 'nn.Module':
         """Build the network with random weights, in eval mode (load the weights with ``load_state_dict``)."""
         return self.network.build()
 

@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 
 from realesrgan.app import image_cli as cli
-from realesrgan.app.image_job import ImageJobError, JobSummary, _ImageWatcher
+from realesrgan.app.image_job import ImageJobError, JobSummary
 from realesrgan.app.image_plan import BatchItem
+from realesrgan.app.image_run import _ImageWatcher
 from realesrgan.app.job import job_devices
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.inference.settings import UpscaleSettings

@@ -1,6 +1,7 @@
 """The compatibility layer that makes BasicSR work on current torch, and the entry points that go through it."""
 
 import collections
+import importlib.util
 import subprocess
 import sys
 
@@ -18,9 +19,9 @@ def test_fresh_interpreter_imports_basicsr_after_realesrgan():
         import basicsr
         from basicsr.data.degradations import rgb_to_grayscale
         from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, MODEL_REGISTRY
-        print(sorted(k for k in ARCH_REGISTRY._obj_map if not k.endswith('_basicsr')))
-        print(sorted(DATASET_REGISTRY._obj_map))
-        print(sorted(MODEL_REGISTRY._obj_map))
+        print(sorted(k for k in ARCH_REGISTRY.keys() if not k.endswith('_basicsr')))
+        print(sorted(DATASET_REGISTRY.keys()))
+        print(sorted(MODEL_REGISTRY.keys()))
     """)
     assert result.returncode == 0, result.stderr
     archs, datasets, models = result.stdout.splitlines()
@@ -96,6 +97,21 @@ def test_loose_version_stand_in_orders_versions_numerically():
     assert loose('1.10') > loose('1.9')
     assert loose('2.0') == '2.0'
     assert not loose('0.8.1') >= loose('0.9.0')
+
+
+def test_a_distutils_stand_in_is_served_only_where_no_real_one_is_found(monkeypatch):
+    finder = compat._CompatFinder()
+    real = finder.find_spec('distutils', None)
+    if real is not None:  # Python < 3.12, or setuptools' shim: the real module is used
+        assert not isinstance(real.loader, compat._StandInLoader)
+    monkeypatch.setattr(compat._CompatFinder, '_find_elsewhere', lambda self, name, path, target: None)
+    spec = finder.find_spec('distutils.version', None)
+    assert isinstance(spec.loader, compat._StandInLoader)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.LooseVersion('0.29.2') >= module.LooseVersion('0.9.0')
+    assert finder.find_spec('distutils', None).submodule_search_locations == []
+    assert finder.find_spec('numpy', None) is None  # other names are left to the other finders
 
 
 def test_apply_is_idempotent():
