@@ -13,7 +13,8 @@ set ``LOCAL_RANK`` (``torchrun``). The process-group backend is ``dist_params.ba
 CUDA becomes gloo, with a one-line warning.
 
 Importing :mod:`realesrgan` first makes the released BasicSR work on current torch/torchvision and CPU-only
-machines and registers this package's architectures, datasets and models; then BasicSR's ``train_pipeline``
+machines and has BasicSR's registries find this package's architectures, datasets, models and metrics
+(:func:`realesrgan.compat.install`); then BasicSR's ``train_pipeline``
 runs with the repository root as root path (experiments, logs and checkpoints go to ``experiments/<name>``; for an
 installed package, ``python -m realesrgan.train``, under the working folder), after the options file was checked
 (:mod:`realesrgan.models.training_run`).
@@ -38,7 +39,7 @@ if __name__ == '__main__' and sys.path and os.path.abspath(sys.path[0]) == os.pa
     # top-level modules; the repository root is what the user means (it holds this realesrgan package)
     sys.path[0] = ROOT_PATH
 
-import realesrgan  # noqa: E402,F401  (compatibility layer and registries, before BasicSR's training code)
+import realesrgan  # noqa: E402,F401  (the compatibility hook and registries, before BasicSR's training code)
 
 # isort: split
 from realesrgan.models.training_run import TrainingError, run_training, traceback_requested  # noqa: E402
