@@ -29,6 +29,7 @@ from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.inference.device import select_device
 from realesrgan.inference.precision import resolve_precision
 from realesrgan.inference.settings import SettingError
+from realesrgan.inference.tile_runner import TileCallback
 from realesrgan.utils import IOConsumer, PrefetchReader
 from realesrgan.workers.pool import WorkerWatcher, run_workers
 
@@ -153,14 +154,24 @@ def _prepare_output_folders(folder: str, plan: BatchPlan) -> None:
             logger.info('Removed %s, left by an interrupted run.', path)
 
 
-class _TileBar:
-    """A tile progress bar for images with many tiles (created on the first report, reset for each pass)."""
+# Called with (images done, images in all): once before the first image, then after each image.
+ImageCallback = Callable[[int, int], None]
 
-    def __init__(self, enabled: bool) -> None:
+
+class _TileBar:
+    """A tile progress bar for images with many tiles (created on the first report, reset for each pass).
+
+    Every report also goes to ``on_tile`` when given (a caller's own progress display), whether a bar is shown or not.
+    """
+
+    def __init__(self, enabled: bool, on_tile: Optional[TileCallback] = None) -> None:
         self.enabled = enabled
+        self.on_tile = on_tile
         self.bar: Optional[tqdm] = None
 
     def __call__(self, done: int, total: int) -> None:
+        if self.on_tile is not None:
+            self.on_tile(done, total)
         if not self.enabled or total < TILE_BAR_MIN_TILES:
             return
         if self.bar is None or done < self.bar.n:
@@ -174,13 +185,23 @@ class _TileBar:
             self.bar = None
 
 
-def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progress: bool = True) -> JobSummary:
+def run_image_job(
+    job: ImageJob,
+    log: Callable[[str], None] = tqdm.write,
+    progress: bool = True,
+    on_image: Optional[ImageCallback] = None,
+    on_tile: Optional[TileCallback] = None,
+) -> JobSummary:
     """Upscale the images of ``job.input`` into ``job.output``.
 
     Args:
         job: The options.
         log: Receives the device and precision line, then one line per skipped or failed file, and notes.
         progress: Show progress bars (images, and tiles of big images when there is one worker).
+        on_image: Called with (images done, images in all) before the first image and after each one (e.g. the
+            web page's progress bar). An exception it raises that is not an ``Exception`` (a cancel) stops the job.
+        on_tile: Called with (tiles done, tiles in all) of the current image after each batch of tiles, when there
+            is one worker; an exception as for ``on_image`` stops the job.
 
     Returns:
         What was written, what was there already, and what failed.
@@ -220,12 +241,13 @@ def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progre
         with reported_as(ImageJobError):
             upscale = recipe.build(devices[0])
         log(describe_engine(upscale.upsampler.device, upscale.upsampler.precision, job.settings.precision))
-        _run_here(plan.items, upscale, rule, summary, log, progress)
+        _run_here(plan.items, upscale, rule, summary, log, progress, on_image, on_tile)
     else:
         first = select_device(devices[0])
         log(describe_engine(first, resolve_precision(job.settings.precision, first), job.settings.precision))
         log(f'{len(devices)} worker processes on {", ".join(sorted(set(devices)))}.')
-        _run_in_workers(plan.items, WorkerPayload(plan.items, rule, recipe), devices, summary, log, progress)
+        payload = WorkerPayload(plan.items, rule, recipe)
+        _run_in_workers(plan.items, payload, devices, summary, log, progress, on_image)
     return summary
 
 
@@ -236,6 +258,8 @@ def _run_here(
     summary: JobSummary,
     log: Callable[[str], None],
     progress: bool,
+    on_image: Optional[ImageCallback] = None,
+    on_tile: Optional[TileCallback] = None,
 ) -> None:
     """Upscale in this process: reading ahead in one thread, writing in another."""
     writes: queue.Queue = queue.Queue(maxsize=2)
@@ -243,14 +267,16 @@ def _run_here(
     writer.start()
     try:
         with tqdm(total=len(items), unit='image', disable=not progress) as bar:
+            if on_image is not None:
+                on_image(0, len(items))
             reader = PrefetchReader([item.input for item in items], 2)
-            for item, result in zip(items, reader.results()):
+            for done, (item, result) in enumerate(zip(items, reader.results()), 1):
                 bar.set_postfix_str(os.path.basename(result.path), refresh=False)
                 if result.error is not None:
                     log(f'Skipped {result.path}: {result.error}')
                     summary.failed.append((result.path, result.error))
                 else:
-                    tile_bar = _TileBar(progress)
+                    tile_bar = _TileBar(progress, on_tile)
                     try:
                         prepared = prepare_output(item, result.image, upscale, rule, on_tile=tile_bar)
                     except Exception as error:  # noqa: BLE001 (one image fails, with its reason; the batch goes on)
@@ -273,6 +299,8 @@ def _run_here(
                     finally:
                         tile_bar.close()
                 bar.update()
+                if on_image is not None:
+                    on_image(done, len(items))
     finally:
         writes.put('quit')
         writer.join()
@@ -289,15 +317,18 @@ def _run_in_workers(
     summary: JobSummary,
     log: Callable[[str], None],
     progress: bool,
+    on_image: Optional[ImageCallback] = None,
 ) -> None:
     """Upscale in one worker process per device, with one progress bar here."""
     watchers: List[_ImageWatcher] = []
 
     def watch(workers: Sequence[BaseProcess]) -> _ImageWatcher:
-        watchers.append(_ImageWatcher(workers, devices, items, summary, log, bar))
+        watchers.append(_ImageWatcher(workers, devices, items, summary, log, bar, on_image))
         return watchers[-1]
 
     with tqdm(total=len(items), unit='image', disable=not progress) as bar:
+        if on_image is not None:
+            on_image(0, len(items))
         run_workers(
             run_image_worker, payload, devices, range(len(items)), watch, _WORKER_MODULES, 'realesrgan-image-worker'
         )
@@ -320,6 +351,7 @@ class _ImageWatcher(WorkerWatcher):
         summary: JobSummary,
         log: Callable[[str], None],
         bar: tqdm,
+        on_image: Optional[ImageCallback] = None,
     ) -> None:
         super().__init__(workers)
         self.devices = devices
@@ -327,6 +359,7 @@ class _ImageWatcher(WorkerWatcher):
         self.summary = summary
         self.log = log
         self.bar = bar
+        self.on_image = on_image
         self.accounted: Set[int] = set()
         self.written: Dict[int, str] = {}
         self.abandoned = False
@@ -336,8 +369,13 @@ class _ImageWatcher(WorkerWatcher):
 
     def _account(self, worker_id: int, index: int) -> None:
         self.current[worker_id] = None
+        self._advance(index)
+
+    def _advance(self, index: int) -> None:
         self.accounted.add(index)
         self.bar.update()
+        if self.on_image is not None:
+            self.on_image(len(self.accounted), len(self.items))
 
     def _fail(self, index: int, reason: str) -> None:
         path = self.items[index].input
@@ -369,8 +407,7 @@ class _ImageWatcher(WorkerWatcher):
     def worker_died(self, worker_id: int, what: str, in_hand: Optional[int]) -> None:
         if in_hand is not None and in_hand not in self.accounted:
             self._fail(in_hand, f'worker {worker_id} died ({what}) while upscaling it')
-            self.accounted.add(in_hand)
-            self.bar.update()
+            self._advance(in_hand)
 
     def all_exited(self) -> None:
         for index in range(len(self.items)):
