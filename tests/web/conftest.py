@@ -8,6 +8,7 @@ tests are skipped with the reason.
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from typing import Callable, Iterator, List, Optional
 import pytest
 from helpers import REPO_ROOT, WEIGHTS_DIR
 
-CHROMIUM = os.environ.get('REALESRGAN_CHROMIUM', '/usr/bin/chromium')
+CHROMIUM = os.environ.get('REALESRGAN_CHROMIUM') or shutil.which('chromium') or '/usr/bin/chromium'
 START_SECONDS = 120
 ROOT_LINE = re.compile(r'Uploads and results live in (\S+) \(removed')
 

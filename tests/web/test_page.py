@@ -15,6 +15,7 @@ import pytest
 from helpers import INPUTS, WEIGHTS_DIR, official_weights
 
 from realesrgan.app import image_cli
+from realesrgan.web.page import face_enhance_available
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
@@ -92,6 +93,20 @@ def test_astronaut_gives_the_pixels_of_the_cli(page, server, tmp_path):
     with zipfile.ZipFile(archive) as opened:
         assert opened.namelist() == ['astronaut_out.png']
         assert opened.read('astronaut_out.png') == result.read_bytes()
+
+
+def choose(page, elem_id: str, value: str) -> None:
+    page.click(f'#{elem_id} input')
+    page.get_by_role('option', name=value, exact=True).click()
+
+
+def test_denoise_strength_and_face_enhance_are_offered_where_they_apply(page):
+    assert not page.locator('#image-denoise').is_visible()
+    choose(page, 'image-model', 'realesr-general-x4v3')
+    page.locator('#image-denoise').wait_for(state='visible')
+    choose(page, 'image-model', 'RealESRGAN_x4plus_anime_6B')
+    page.locator('#image-denoise').wait_for(state='hidden')
+    assert page.locator('#image-face').is_visible() == face_enhance_available()
 
 
 def test_a_file_that_is_no_image_gets_the_cli_reason(page, tmp_path):
