@@ -68,15 +68,9 @@ def _optional_int(value: Optional[float]) -> Optional[int]:
 
 
 def _comparison(outputs: List[ImageOutput], name: Optional[str], workspace: Workspace) -> Optional[Tuple[str, str]]:
-    chosen = [one for one in outputs if _label(one) == name] or outputs[:1]
-    if not chosen:
-        return None
-    output = chosen[0]
-    return before_after(output, workspace.new_job_folder('compare'))
-
-
-def _label(output: ImageOutput) -> str:
-    return output.describe()
+    """The before / after pair of the output described as ``name`` (the first output when none is)."""
+    chosen = [one for one in outputs if one.describe() == name] or outputs[:1]
+    return before_after(chosen[0], workspace.new_job_folder('compare')) if chosen else None
 
 
 def build_page(config: PageConfig) -> Any:
@@ -127,7 +121,7 @@ def build_page(config: PageConfig) -> Any:
             except JobCancelled:
                 result = ImageResult(CANCELLED)
         lines = [result.message, *[one.describe() for one in result.outputs]]
-        labels = [_label(one) for one in result.outputs]
+        labels = [one.describe() for one in result.outputs]
         pair = _comparison(result.outputs, None, config.workspace)
         return (
             '\n'.join(lines),

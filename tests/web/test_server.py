@@ -48,7 +48,7 @@ def upscale(client, path, **choices):
         'keep_metadata': True,
         **choices,
     }
-    return client.predict([handle_file(str(path))], *values.values(), api_name='/upscale_images')
+    return client.predict(files=[handle_file(str(path))], **values, api_name='/upscale_images')
 
 
 def status_of(url: str) -> int:
