@@ -10,8 +10,8 @@ it cannot do. The uploads are gathered into the job's folder, the outputs writte
 import os
 import time
 import zipfile
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -20,60 +20,34 @@ from PIL import Image
 from realesrgan.app.image_cli import build_parser
 from realesrgan.app.image_job import ImageJob, ImageJobError, plan_batch, run_image_job
 from realesrgan.fileio.images import read_image, write_image
-from realesrgan.web.jobs import CancelToken, JobCancelled
+from realesrgan.web.choices import EngineChoices, job_values, with_local_model
+from realesrgan.web.jobs import CancelToken, JobCancelled, Report
 from realesrgan.web.workspace import Workspace
 
-__all__ = ['ImageChoices', 'ImageOutput', 'ImageResult', 'Report', 'before_after', 'image_job', 'upscale_images']
+__all__ = ['ImageChoices', 'ImageOutput', 'ImageResult', 'before_after', 'image_job', 'upscale_images']
 
-# Called with (fraction done, what is being done) for the page's progress bar.
-Report = Callable[[float, str], None]
 # formats a browser shows; other outputs (TIFF) get a PNG copy for the comparison slider
 BROWSER_FORMATS = ('.png', '.jpg', '.jpeg', '.webp')
 ZIP_NAME = 'realesrgan-results.zip'
 
 
 @dataclass(frozen=True)
-class ImageChoices:
-    """What the page lets a user choose for images, each named as (or mapped to) a flag of the image CLI.
+class ImageChoices(EngineChoices):
+    """What the Images tab lets a user choose: the choices of both tabs, and how outputs are written.
 
     Attributes:
-        model_name: A model of the zoo; ignored when ``model_file`` is given.
-        model_file: An uploaded ``.pth`` whose architecture is detected (``--model_path`` without ``-n``).
-        outscale: Final scale; None for the model's own.
-        denoise_strength: DNI strength (realesr-general-x4v3).
-        tile: Tile size, 0 for whole images.
-        face_enhance: GFPGAN for faces.
-        precision: ``auto``, ``fp32``, ``fp16`` or ``bf16``.
         ext: Output format (``auto`` keeps the input's).
         quality: JPEG / WebP quality, None for the CLI's default.
         keep_metadata: Copy EXIF, ICC profile, PNG text and DPI to the outputs (``--strip_metadata`` when False).
     """
 
-    model_name: str = 'RealESRGAN_x4plus'
-    model_file: Optional[str] = None
-    outscale: Optional[float] = None
-    denoise_strength: float = 0.5
-    tile: int = 0
-    face_enhance: bool = False
-    precision: str = 'auto'
     ext: str = 'auto'
     quality: Optional[int] = None
     keep_metadata: bool = True
 
     def flags(self) -> Dict[str, Any]:
-        """The choices as the image CLI's parsed flags (``dest`` names)."""
-        return {
-            'model_name': None if self.model_file else self.model_name,
-            'model_path': self.model_file,
-            'outscale': self.outscale,
-            'denoise_strength': self.denoise_strength,
-            'tile': self.tile,
-            'face_enhance': self.face_enhance,
-            'precision': self.precision,
-            'ext': self.ext,
-            'quality': self.quality,
-            'strip_metadata': not self.keep_metadata,
-        }
+        """The choices as parsed flags of the image CLI."""
+        return {**super().flags(), 'ext': self.ext, 'quality': self.quality, 'strip_metadata': not self.keep_metadata}
 
 
 @dataclass(frozen=True)
@@ -126,11 +100,7 @@ def image_job(input_folder: str, output_folder: str, choices: ImageChoices, serv
     Raises:
         ImageJobError: A choice has a value it cannot take (the message names the flag).
     """
-    values = vars(build_parser().parse_args([]))
-    values.update(server)
-    values.update(choices.flags())
-    values.update(input=input_folder, output=output_folder)
-    return ImageJob.from_args(values)
+    return ImageJob.from_args(job_values(build_parser(), server, choices, input_folder, output_folder))
 
 
 class _Progress:
@@ -209,9 +179,7 @@ def upscale_images(
     folder = workspace.new_job_folder('images')
     try:
         workspace.gather(uploads, os.path.join(folder, 'in'))
-        if choices.model_file:
-            model_file = workspace.gather([choices.model_file], os.path.join(folder, 'model'))[0]
-            choices = replace(choices, model_file=model_file)
+        choices = with_local_model(choices, workspace, folder)
         job = image_job(os.path.join(folder, 'in'), os.path.join(folder, 'out'), choices, server)
         planned = plan_batch(job).items
         lines: List[str] = []

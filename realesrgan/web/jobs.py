@@ -8,9 +8,12 @@ its worker processes and removes its work folder, and the handler removes the jo
 
 import threading
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional
 
-__all__ = ['CancelToken', 'JobBoard', 'JobCancelled']
+__all__ = ['CancelToken', 'JobBoard', 'JobCancelled', 'Report']
+
+# Called with (fraction done, what is being done) for the page's progress bar.
+Report = Callable[[float, str], None]
 
 
 class JobCancelled(BaseException):  # noqa: N818 (a request of the user, not a failure)

@@ -6,12 +6,12 @@ then take the server's engine flags and the page's choices, named as the CLI's f
 """
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from realesrgan.app.model_choice import DEFAULT_VIDEO_MODEL
-from realesrgan.web.image_handler import Report
-from realesrgan.web.jobs import CancelToken, JobCancelled
+from realesrgan.web.choices import EngineChoices, job_values, with_local_model
+from realesrgan.web.jobs import CancelToken, JobCancelled, Report
 from realesrgan.web.workspace import Workspace
 
 if TYPE_CHECKING:  # PyAV is imported only when a video job runs
@@ -21,41 +21,21 @@ __all__ = ['VideoChoices', 'VideoResult', 'upscale_video_file', 'video_job']
 
 
 @dataclass(frozen=True)
-class VideoChoices:
-    """What the page lets a user choose for a video, each named as (or mapped to) a flag of the video CLI.
+class VideoChoices(EngineChoices):
+    """What the Video tab lets a user choose: the choices of both tabs (face enhancement is turned off for anime
+    models, as the CLI does), and the x264 quality.
 
     Attributes:
-        model_name: A model of the zoo; ignored when ``model_file`` is given.
-        model_file: An uploaded ``.pth`` whose architecture is detected (``--model_path`` without ``-n``).
-        outscale: Final scale; None for the model's own.
-        denoise_strength: DNI strength (realesr-general-x4v3).
-        tile: Tile size, 0 for whole frames.
-        face_enhance: GFPGAN for faces (turned off for anime models, as the CLI does).
-        precision: ``auto``, ``fp32``, ``fp16`` or ``bf16``.
+        model_name: A model of the zoo (default: the video CLI's, realesr-animevideov3).
         crf: x264 quality (0 lossless, 51 worst).
     """
 
     model_name: str = DEFAULT_VIDEO_MODEL
-    model_file: Optional[str] = None
-    outscale: Optional[float] = None
-    denoise_strength: float = 0.5
-    tile: int = 0
-    face_enhance: bool = False
-    precision: str = 'auto'
     crf: float = 23
 
     def flags(self) -> Dict[str, Any]:
-        """The choices as the video CLI's parsed flags (``dest`` names)."""
-        return {
-            'model_name': None if self.model_file else self.model_name,
-            'model_path': self.model_file,
-            'outscale': self.outscale,
-            'denoise_strength': self.denoise_strength,
-            'tile': self.tile,
-            'face_enhance': self.face_enhance,
-            'precision': self.precision,
-            'crf': self.crf,
-        }
+        """The choices as parsed flags of the video CLI."""
+        return {**super().flags(), 'crf': self.crf}
 
 
 @dataclass(frozen=True)
@@ -82,11 +62,7 @@ def video_job(input_path: str, output_folder: str, choices: VideoChoices, server
     from realesrgan.app.video_cli import build_parser
     from realesrgan.app.video_job import VideoJob
 
-    values = vars(build_parser().parse_args([]))
-    values.update(server)
-    values.update(choices.flags())
-    values.update(input=input_path, output=output_folder)
-    return VideoJob.from_args(values)
+    return VideoJob.from_args(job_values(build_parser(), server, choices, input_path, output_folder))
 
 
 def upscale_video_file(
@@ -126,9 +102,7 @@ def upscale_video_file(
     lines: List[str] = []
     try:
         source = workspace.gather([upload], os.path.join(folder, 'in'))[0]
-        if choices.model_file:
-            model_file = workspace.gather([choices.model_file], os.path.join(folder, 'model'))[0]
-            choices = replace(choices, model_file=model_file)
+        choices = with_local_model(choices, workspace, folder)
         job = video_job(source, os.path.join(folder, 'out'), choices, server)
         summary = run_video_job(job, log=lines.append, progress=frames.add, on_start=frames.start)
     except JobCancelled:
