@@ -152,3 +152,48 @@ def test_without_gradio_the_server_says_what_to_install_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.count('\n') == 1 and 'pip install -e ".[web]"' in result.stderr
     assert os.listdir(tmp_path) == []  # the temporary folder it made is gone
+
+
+def test_the_page_builds_the_job_the_cli_builds_from_the_same_flags():
+    from realesrgan.app import image_cli, video_cli
+    from realesrgan.app.image_job import ImageJob
+    from realesrgan.app.video_job import VideoJob
+    from realesrgan.web.image_handler import image_job
+    from realesrgan.web.video_handler import VideoChoices, video_job
+
+    server = {**SERVER, 'weights_dir': 'w', 'max_pixels': 5000}
+    engine = {'model_name': 'realesr-general-x4v3', 'outscale': 2.5, 'denoise_strength': 0.3, 'tile': 32}
+    choices = ImageChoices(**engine, precision='bf16', ext='webp', quality=90, keep_metadata=False)
+    flags = ['-i', 'in', '-o', 'out', '-n', 'realesr-general-x4v3', '-s', '2.5', '-dn', '0.3', '-t', '32']
+    flags += ['--precision', 'bf16', '--device', 'cpu', '--max_pixels', '5000', '--weights_dir', 'w']
+    expected = ImageJob.from_args(
+        image_cli.build_parser().parse_args([*flags, '--ext', 'webp', '--quality', '90', '--strip_metadata'])
+    )
+    assert image_job('in', 'out', choices, server) == expected
+    pytest.importorskip('av')
+    video = VideoChoices(**engine, precision='bf16', crf=18)
+    assert video_job('in', 'out', video, server) == VideoJob.from_args(
+        video_cli.build_parser().parse_args([*flags, '--crf', '18'])
+    )
+
+
+def test_metadata_is_kept_or_left_out_as_chosen(workspace, checkpoint):
+    from PIL import Image
+
+    path = os.path.join(workspace.gradio_cache, 'photo.jpg')
+    exif = Image.Exif()
+    exif[0x010F] = 'realesrgan test camera'  # Make
+    Image.fromarray(noise(8, 8)).save(path, exif=exif.tobytes(), quality=95)
+    makes = []
+    for keep in (True, False):
+        result = upscale_images(
+            [path],
+            ImageChoices(model_file=checkpoint, keep_metadata=keep),
+            SERVER,
+            workspace,
+            CancelToken(),
+            lambda *_: None,
+        )
+        with Image.open(result.outputs[0].path) as output:
+            makes.append(output.getexif().get(0x010F))
+    assert makes == ['realesrgan test camera', None]

@@ -32,23 +32,24 @@ def client(server, tmp_path_factory):
     return gradio_client.Client(server.url, verbose=False, download_files=str(tmp_path_factory.mktemp('client')))
 
 
+DEFAULTS = {
+    'model_name': MODEL,
+    'model_file': None,
+    'outscale': 0,
+    'denoise_strength': 0.5,
+    'tile': 0,
+    'face_enhance': False,
+    'precision': 'fp32',
+    'ext': 'auto',
+    'quality': 0,
+    'keep_metadata': True,
+}
+
+
 def upscale(client, path, **choices):
     from gradio_client import handle_file
 
-    values = {
-        'model_name': MODEL,
-        'model_file': None,
-        'outscale': 0,
-        'denoise_strength': 0.5,
-        'tile': 0,
-        'face_enhance': False,
-        'precision': 'fp32',
-        'ext': 'auto',
-        'quality': 0,
-        'keep_metadata': True,
-        **choices,
-    }
-    return client.predict(files=[handle_file(str(path))], **values, api_name='/upscale_images')
+    return client.predict(files=[handle_file(str(path))], **{**DEFAULTS, **choices}, api_name='/upscale_images')
 
 
 def status_of(url: str) -> int:
@@ -118,6 +119,33 @@ def test_an_upload_over_the_size_limit_is_refused(server, tmp_path):
         headers={'Content-Type': f'multipart/form-data; boundary={boundary}'},
     )
     assert status_of(request) == 413
+
+
+def test_a_second_tab_waits_while_the_first_runs(server, client, tmp_path):
+    from gradio_client import Client
+    from gradio_client.utils import Status
+
+    official_weights('RealESRGAN_x4plus')
+    slow = tmp_path / 'slow.png'
+    assert cv2.imwrite(str(slow), np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    other_tab = Client(server.url, verbose=False, download_files=str(tmp_path))
+    running = {Status.PROCESSING, Status.PROGRESS, Status.ITERATING}
+
+    def submit(tab, path, **choices):
+        from gradio_client import handle_file
+
+        values = {**DEFAULTS, **choices}
+        return tab.submit(files=[handle_file(str(path))], **values, api_name='/upscale_images')
+
+    first = submit(client, slow, model_name='RealESRGAN_x4plus', tile=16)
+    while first.status().code not in running:
+        assert not first.done()
+    second = submit(other_tab, INPUTS / 'astronaut.png')
+    waited = False  # seen in the queue while the first was running
+    while not first.done() and not waited:
+        waited = second.status().code == Status.IN_QUEUE and first.status().code in running
+    assert waited
+    assert '1 of 1 image(s) upscaled' in first.result()[0] and '1 of 1 image(s) upscaled' in second.result()[0]
 
 
 def test_sigterm_stops_the_server_and_removes_its_folder(server):
