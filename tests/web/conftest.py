@@ -87,6 +87,11 @@ class WebServer:
         return self.process.returncode
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread(one_torch_thread: None) -> None:
+    """Applies ``one_torch_thread`` of tests/conftest.py to each test of this folder (the servers keep their own)."""
+
+
 @pytest.fixture(scope='module')
 def start_server(tmp_path_factory) -> Iterator[Callable[..., WebServer]]:
     """Starts servers with the given flags; each is stopped at the end of the module."""
