@@ -44,13 +44,15 @@ setup(
         'console_scripts': [
             'realesrgan = realesrgan.app.image_cli:main',
             'realesrgan-video = realesrgan.app.video_cli:main',
+            'realesrgan-web = realesrgan.web:main',
         ],
     },
     extras_require={
         # the test suite uses the ncnn runtime as reference, PyAV for video and ONNX Runtime for export checks;
         # ruff lints (CI runs it before the tests), build makes the wheel that the packaging tests install; lpips, pyiqa
         # and tensorboard: the metric tests compare with lpips and pyiqa, and read TensorBoard files; spandrel: the
-        # community-model tests; piexif writes camera EXIF with a thumbnail for the metadata tests
+        # community-model tests; piexif writes camera EXIF with a thumbnail for the metadata tests; gradio and
+        # playwright: the web page's tests drive it in Debian's chromium (.ci/run installs it) and through gradio_client
         'test': [
             'pytest',
             'ruff',
@@ -66,8 +68,12 @@ setup(
             'tensorboard',
             'spandrel',
             'piexif',
+            'gradio',
+            'playwright',
         ],
         'video': ['av'],
+        # the local web page (python app.py / realesrgan-web); gradio_client is its API client
+        'web': ['gradio', 'gradio_client'],
         # export: ONNX (+ its runtime for the checks) and the ncnn runtime that checks every ncnn export
         'export': ['onnx', 'onnxruntime', 'onnxscript', 'ncnn'],
         # scripts/make_demo_dataset.py builds the demo training set from scikit-image's sample images; the demo

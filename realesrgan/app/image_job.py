@@ -22,6 +22,7 @@ from realesrgan.app.image_plan import plan_batch as _plan_batch
 from realesrgan.app.job import JobSetupError, UpscaleJob
 from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.inference.settings import SettingError
+from realesrgan.inference.tiling import TileCallback
 
 __all__ = [
     'EXTENSIONS',
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# Called with (images done, images in all): once before the first image, then after each image.
+ImageCallback = Callable[[int, int], None]
 
 
 class ImageJobError(JobSetupError):
@@ -139,13 +143,23 @@ def _prepare_output_folders(folder: str, plan: BatchPlan) -> None:
             logger.info('Removed %s, left by an interrupted run.', path)
 
 
-def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progress: bool = True) -> JobSummary:
+def run_image_job(
+    job: ImageJob,
+    log: Callable[[str], None] = tqdm.write,
+    progress: bool = True,
+    on_image: Optional[ImageCallback] = None,
+    on_tile: Optional[TileCallback] = None,
+) -> JobSummary:
     """Upscale the images of ``job.input`` into ``job.output``.
 
     Args:
         job: The options.
         log: Receives the device and precision line, then one line per skipped or failed file, and notes.
         progress: Show progress bars (images, and tiles of big images when there is one worker).
+        on_image: Called with (images done, images in all) before the first image and after each one (e.g. the
+            web page's progress bar). An exception it raises that is not an ``Exception`` (a cancel) stops the job.
+        on_tile: Called with (tiles done, tiles in all) of the current image after each batch of tiles, when there
+            is one worker; an exception as for ``on_image`` stops the job.
 
     Returns:
         What was written, what was there already, and what failed.
@@ -160,4 +174,4 @@ def run_image_job(job: ImageJob, log: Callable[[str], None] = tqdm.write, progre
     # the engine (torch, BasicSR, the model) loads only now: input and option errors above answer at once
     from realesrgan.app.image_run import run_planned_job
 
-    return run_planned_job(job, plan, log, progress)
+    return run_planned_job(job, plan, log, progress, on_image, on_tile)

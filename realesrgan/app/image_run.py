@@ -13,13 +13,14 @@ from typing import Callable, Dict, List, Optional, Sequence, Set
 from tqdm import tqdm
 
 from realesrgan.app.face_enhance import require_gfpgan
-from realesrgan.app.image_job import ImageJob, ImageJobError, JobSummary
+from realesrgan.app.image_job import ImageCallback, ImageJob, ImageJobError, JobSummary
 from realesrgan.app.image_plan import BatchItem, BatchPlan
 from realesrgan.app.image_worker import OutputRule, WorkerPayload, describe_failure, prepare_output, run_image_worker
 from realesrgan.app.job import job_devices, reported_as
 from realesrgan.app.upscaler import ImageUpscaler, UpscalerRecipe, describe_engine
 from realesrgan.inference.device import select_device
 from realesrgan.inference.precision import resolve_precision
+from realesrgan.inference.tiling import TileCallback
 from realesrgan.utils import IOConsumer, PrefetchReader
 from realesrgan.workers.pool import WorkerWatcher, run_workers
 
@@ -34,13 +35,19 @@ _WORKER_MODULES = ['realesrgan.app.image_worker', 'realesrgan.app.upscaler']
 
 
 class _TileBar:
-    """A tile progress bar for images with many tiles (created on the first report, reset for each pass)."""
+    """A tile progress bar for images with many tiles (created on the first report, reset for each pass).
 
-    def __init__(self, enabled: bool) -> None:
+    Every report also goes to ``on_tile`` when given (a caller's own progress display), whether a bar is shown or not.
+    """
+
+    def __init__(self, enabled: bool, on_tile: Optional[TileCallback] = None) -> None:
         self.enabled = enabled
+        self.on_tile = on_tile
         self.bar: Optional[tqdm] = None
 
     def __call__(self, done: int, total: int) -> None:
+        if self.on_tile is not None:
+            self.on_tile(done, total)
         if not self.enabled or total < TILE_BAR_MIN_TILES:
             return
         if self.bar is None or done < self.bar.n:
@@ -54,7 +61,14 @@ class _TileBar:
             self.bar = None
 
 
-def run_planned_job(job: ImageJob, plan: BatchPlan, log: Callable[[str], None], progress: bool) -> JobSummary:
+def run_planned_job(
+    job: ImageJob,
+    plan: BatchPlan,
+    log: Callable[[str], None],
+    progress: bool,
+    on_image: Optional[ImageCallback] = None,
+    on_tile: Optional[TileCallback] = None,
+) -> JobSummary:
     """Load the engine and upscale the planned images: the second half of :func:`.image_job.run_image_job`.
 
     Args:
@@ -62,6 +76,8 @@ def run_planned_job(job: ImageJob, plan: BatchPlan, log: Callable[[str], None], 
         plan: The job's images and their outputs; the output folders exist.
         log: Receives the device and precision line, then one line per skipped or failed file, and notes.
         progress: Show progress bars.
+        on_image: Called with (images done, images in all); see :func:`.image_job.run_image_job`.
+        on_tile: Called with (tiles done, tiles in all) of the current image, when there is one worker.
 
     Returns:
         What was written, what was there already, and what failed.
@@ -97,12 +113,13 @@ def run_planned_job(job: ImageJob, plan: BatchPlan, log: Callable[[str], None], 
         with reported_as(ImageJobError):
             upscale = recipe.build(devices[0])
         log(describe_engine(upscale.upsampler.device, upscale.upsampler.precision, job.settings.precision))
-        _run_here(plan.items, upscale, rule, summary, log, progress)
+        _run_here(plan.items, upscale, rule, summary, log, progress, on_image, on_tile)
     else:
         first = select_device(devices[0])
         log(describe_engine(first, resolve_precision(job.settings.precision, first), job.settings.precision))
         log(f'{len(devices)} worker processes on {", ".join(sorted(set(devices)))}.')
-        _run_in_workers(plan.items, WorkerPayload(plan.items, rule, recipe), devices, summary, log, progress)
+        payload = WorkerPayload(plan.items, rule, recipe)
+        _run_in_workers(plan.items, payload, devices, summary, log, progress, on_image)
     return summary
 
 
@@ -113,6 +130,8 @@ def _run_here(
     summary: JobSummary,
     log: Callable[[str], None],
     progress: bool,
+    on_image: Optional[ImageCallback] = None,
+    on_tile: Optional[TileCallback] = None,
 ) -> None:
     """Upscale in this process: reading ahead in one thread, writing in another."""
     writes: queue.Queue = queue.Queue(maxsize=2)
@@ -120,14 +139,16 @@ def _run_here(
     writer.start()
     try:
         with tqdm(total=len(items), unit='image', disable=not progress) as bar:
+            if on_image is not None:
+                on_image(0, len(items))
             reader = PrefetchReader([item.input for item in items], 2)
-            for item, result in zip(items, reader.results()):
+            for done, (item, result) in enumerate(zip(items, reader.results()), 1):
                 bar.set_postfix_str(os.path.basename(result.path), refresh=False)
                 if result.error is not None:
                     log(f'Skipped {result.path}: {result.error}')
                     summary.failed.append((result.path, result.error))
                 else:
-                    tile_bar = _TileBar(progress)
+                    tile_bar = _TileBar(progress, on_tile)
                     try:
                         prepared = prepare_output(item, result.image, upscale, rule, on_tile=tile_bar)
                     except Exception as error:  # noqa: BLE001 (one image fails, with its reason; the batch goes on)
@@ -150,6 +171,8 @@ def _run_here(
                     finally:
                         tile_bar.close()
                 bar.update()
+                if on_image is not None:
+                    on_image(done, len(items))
     finally:
         writes.put('quit')
         writer.join()
@@ -166,15 +189,18 @@ def _run_in_workers(
     summary: JobSummary,
     log: Callable[[str], None],
     progress: bool,
+    on_image: Optional[ImageCallback] = None,
 ) -> None:
     """Upscale in one worker process per device, with one progress bar here."""
     watchers: List[_ImageWatcher] = []
 
     def watch(workers: Sequence[BaseProcess]) -> _ImageWatcher:
-        watchers.append(_ImageWatcher(workers, devices, items, summary, log, bar))
+        watchers.append(_ImageWatcher(workers, devices, items, summary, log, bar, on_image))
         return watchers[-1]
 
     with tqdm(total=len(items), unit='image', disable=not progress) as bar:
+        if on_image is not None:
+            on_image(0, len(items))
         run_workers(
             run_image_worker, payload, devices, range(len(items)), watch, _WORKER_MODULES, 'realesrgan-image-worker'
         )
@@ -197,6 +223,7 @@ class _ImageWatcher(WorkerWatcher):
         summary: JobSummary,
         log: Callable[[str], None],
         bar: tqdm,
+        on_image: Optional[ImageCallback] = None,
     ) -> None:
         super().__init__(workers)
         self.devices = devices
@@ -204,6 +231,7 @@ class _ImageWatcher(WorkerWatcher):
         self.summary = summary
         self.log = log
         self.bar = bar
+        self.on_image = on_image
         self.accounted: Set[int] = set()
         self.written: Dict[int, str] = {}
         self.abandoned = False
@@ -213,8 +241,13 @@ class _ImageWatcher(WorkerWatcher):
 
     def _account(self, worker_id: int, index: int) -> None:
         self.current[worker_id] = None
+        self._advance(index)
+
+    def _advance(self, index: int) -> None:
         self.accounted.add(index)
         self.bar.update()
+        if self.on_image is not None:
+            self.on_image(len(self.accounted), len(self.items))
 
     def _fail(self, index: int, reason: str) -> None:
         path = self.items[index].input
@@ -246,8 +279,7 @@ class _ImageWatcher(WorkerWatcher):
     def worker_died(self, worker_id: int, what: str, in_hand: Optional[int]) -> None:
         if in_hand is not None and in_hand not in self.accounted:
             self._fail(in_hand, f'worker {worker_id} died ({what}) while upscaling it')
-            self.accounted.add(in_hand)
-            self.bar.update()
+            self._advance(in_hand)
 
     def all_exited(self) -> None:
         for index in range(len(self.items)):

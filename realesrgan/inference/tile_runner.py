@@ -18,14 +18,13 @@ from torch import nn
 
 from realesrgan.inference.network_forward import forward_network
 from realesrgan.inference.precision import autocast
-from realesrgan.inference.tiling import MIN_TILE, plan_tiles
+from realesrgan.inference.tiling import MIN_TILE, TileCallback, plan_tiles
 from realesrgan.zoo.traits import ModelTraits
 
 __all__ = ['NonFiniteOutputError', 'TileCallback', 'TileRunner', 'is_out_of_memory']
 
 logger = logging.getLogger(__name__)
 
-TileCallback = Callable[[int, int], None]
 Result = TypeVar('Result')
 
 

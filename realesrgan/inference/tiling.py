@@ -18,7 +18,7 @@ leaves visible seams (41.6 dB against the untiled output for RealESRGAN_x4plus a
 
 import math
 from dataclasses import dataclass
-from typing import Iterator, List, NamedTuple, Tuple
+from typing import Callable, Iterator, List, NamedTuple, Tuple
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from realesrgan.zoo.traits import round_up
 __all__ = [
     'DEFAULT_TILE_BLEND',
     'MIN_TILE',
+    'TileCallback',
     'AxisPlan',
     'Tile',
     'TilePlan',
@@ -41,6 +42,8 @@ __all__ = [
 DEFAULT_TILE_BLEND = 22
 # The smallest tile tried after repeated out-of-memory errors.
 MIN_TILE = 32
+# Called with (tiles done, tiles in all) of the current image after each batch of tiles.
+TileCallback = Callable[[int, int], None]
 
 # Softness of the cross-fade, in input pixels: across a seam the weight goes from 1/2 to 1/(1 + e) in this many
 # pixels. Small values approach a hard cut at the seam's middle; the error is lowest with a short, smooth fade.

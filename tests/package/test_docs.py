@@ -393,6 +393,7 @@ def entry_point_flags() -> Dict[str, FrozenSet[str]]:
     import basicsr.utils.options
 
     from realesrgan.app import evaluate_cli, image_cli, video_cli
+    from realesrgan.web import web_cli
 
     def parser_flags(parser: Any) -> FrozenSet[str]:
         return frozenset(flag for action in parser._actions for flag in action.option_strings)
@@ -400,6 +401,7 @@ def entry_point_flags() -> Dict[str, FrozenSet[str]]:
     flags = {
         'inference_realesrgan.py': parser_flags(image_cli.build_parser()),
         'inference_realesrgan_video.py': parser_flags(video_cli.build_parser()),
+        'app.py': parser_flags(web_cli.build_parser()),
         # train.py hands its command line to BasicSR's parse_options
         'realesrgan/train.py': _ast_flags(Path(basicsr.utils.options.__file__)),
     }

@@ -109,9 +109,10 @@ def test_wheel_holds_the_package_and_complete_metadata(built):
     assert packaged == expected
     assert 'realesrgan = realesrgan.app.image_cli:main' in entry_points
     assert 'realesrgan-video = realesrgan.app.video_cli:main' in entry_points
+    assert 'realesrgan-web = realesrgan.web:main' in entry_points
     assert metadata['Version'] == __version__ and metadata['License'] == 'BSD-3-Clause'
     assert metadata['Requires-Python'] == '>=3.8'
-    assert {'test', 'video', 'export', 'face', 'demo'} <= set(metadata.get_all('Provides-Extra'))
+    assert {'test', 'video', 'export', 'face', 'demo', 'web'} <= set(metadata.get_all('Provides-Extra'))
     required = {line.split(';')[0].strip() for line in metadata.get_all('Requires-Dist') if 'extra ==' not in line}
     listed = (REPO_ROOT / 'requirements.txt').read_text().split()
     assert required == set(listed)

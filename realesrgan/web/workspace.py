@@ -1,0 +1,86 @@
+"""The one temporary folder of a web server: uploads, job folders and Gradio's file cache, removed on exit.
+
+Everything the page receives or produces lives under :attr:`Workspace.root`: Gradio keeps uploads and the copies of
+the files it serves in ``root/gradio`` (its ``GRADIO_TEMP_DIR``), each job works in a folder of its own under
+``root/jobs``. Gradio serves only the files it put in its cache itself, so no other file of the machine can be
+downloaded through the page; a job folder is removed when its job is cancelled or fails, and the whole root when the
+server stops.
+"""
+
+import itertools
+import os
+import shutil
+import tempfile
+import threading
+from typing import List, Optional, Sequence
+
+__all__ = ['Workspace']
+
+
+class Workspace:
+    """The server's temporary folder.
+
+    Args:
+        parent: Folder to create it in; None for the system's temporary folder.
+    """
+
+    def __init__(self, parent: Optional[str] = None) -> None:
+        self.root = os.path.realpath(tempfile.mkdtemp(prefix='realesrgan-web-', dir=parent))
+        self.gradio_cache = os.path.join(self.root, 'gradio')
+        self.jobs = os.path.join(self.root, 'jobs')
+        os.mkdir(self.gradio_cache)
+        os.mkdir(self.jobs)
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def new_job_folder(self, kind: str) -> str:
+        """A new, empty folder for one job (``jobs/<number>-<kind>``)."""
+        with self._lock:
+            number = next(self._numbers)
+        folder = os.path.join(self.jobs, f'{number:04d}-{kind}')
+        os.mkdir(folder)
+        return folder
+
+    def contains(self, path: str) -> bool:
+        """Whether ``path`` (after resolving links and ``..``) lies inside the workspace."""
+        return os.path.commonpath([self.root, os.path.realpath(path)]) == self.root
+
+    def gather(self, paths: Sequence[str], folder: str) -> List[str]:
+        """Hard-link (or copy) uploaded files into ``folder`` under their own names, numbered when names repeat.
+
+        Args:
+            paths: Files of the workspace (Gradio's uploads).
+            folder: Where they go (created).
+
+        Returns:
+            The new paths, in order.
+
+        Raises:
+            ValueError: A path lies outside the workspace.
+        """
+        os.makedirs(folder, exist_ok=True)
+        placed = []
+        for path in paths:
+            if not self.contains(path):
+                raise ValueError(f'{path} is not an upload of this page')
+            stem, ext = os.path.splitext(os.path.basename(path))
+            target = os.path.join(folder, stem + ext)
+            for number in itertools.count(2):
+                if not os.path.exists(target):
+                    break
+                target = os.path.join(folder, f'{stem}-{number}{ext}')
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copyfile(path, target)
+            placed.append(target)
+        return placed
+
+    def discard(self, folder: str) -> None:
+        """Remove a job folder (its job was cancelled or could not run)."""
+        if self.contains(folder) and os.path.realpath(folder) != self.root:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def remove(self) -> None:
+        """Remove the whole folder (the server stops)."""
+        shutil.rmtree(self.root, ignore_errors=True)
