@@ -42,6 +42,7 @@ from metrics import conv_flops_per_input_pixel, model_gflops
 from original_env import ORIGINAL_REQUIREMENT, default_venv_dir, ensure_original_python, isolated
 from report import (
     TABLE_HEADERS,
+    TILED_CHECK_SIZE,
     Measurement,
     evaluate_checks,
     format_table,
@@ -56,6 +57,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import realesrgan  # noqa: E402,F401 (first: makes BasicSR importable on current torchvision)
+from realesrgan.inference.tiling import DEFAULT_TILE_BLEND, plan_tiles  # noqa: E402
 from realesrgan.metrics import psnr  # noqa: E402
 from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
 
@@ -193,7 +195,24 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             get_model_spec(model)
         except ValueError as error:
             parser.error(str(error))
+    one_tile = (tile_side_of(TILED_CHECK_SIZE, args.tile, args.tile_pad), False)
+    if (TILED_CHECK_SIZE, True) in args.sizes and one_tile not in args.sizes:
+        args.sizes.append(one_tile)  # the tiled run's memory check compares with one tile run whole
     return args
+
+
+def tile_side_of(size: int, tile: int, tile_pad: int) -> int:
+    """Input side of the tiles a ``size`` px square runs in (the tile, and ``tile_pad`` + the blend on each side).
+
+    Args:
+        size: Side of the tiled image.
+        tile: ``--tile``.
+        tile_pad: ``--tile-pad``.
+
+    Returns:
+        The tiles' side, e.g. 320 for 512 px in 256 px tiles with tile_pad 10 and the default tile_blend 22.
+    """
+    return plan_tiles(size, size, tile, tile_pad + DEFAULT_TILE_BLEND).rows.size
 
 
 def worker_env(threads: int) -> Dict[str, str]:
@@ -660,7 +679,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             work_dir.rmdir()
 
     measurements = [task.measurement for task in tasks]
-    checks = evaluate_checks(measurements, default_precision)
+    checks = evaluate_checks(measurements, default_precision, tile_side_of(TILED_CHECK_SIZE, args.tile, args.tile_pad))
     load_after = os.getloadavg()
     print()
     print(f'Command: python {command}')

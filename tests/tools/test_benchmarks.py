@@ -50,6 +50,14 @@ def test_parse_size_and_bad_sizes():
             inference_benchmark.parse_size(bad)
 
 
+def test_a_tiled_512_px_run_brings_the_untiled_run_of_one_tile():
+    # 256 px tiles with tile_pad 10 and the default tile_blend 22 run as 256 + 2 * 32 = 320 px
+    assert inference_benchmark.tile_side_of(512, 256, 10) == 320
+    args = inference_benchmark.parse_args(['--sizes', '256', '512t', '--skip-original'])
+    assert args.sizes == [(256, False), (512, True), (320, False)]
+    assert inference_benchmark.parse_args(['--sizes', '256']).sizes == [(256, False)]
+
+
 def test_precisions_resolve_as_the_library_does():
     from realesrgan.inference.precision import cpu_bf16_is_faster
 
@@ -132,6 +140,7 @@ def _run(
         _measure(x4, 256, 'ours', 'fp32', x4_fp32, is_reference=True),
         _measure(x4, 256, 'ours', 'bf16', x4_bf16, bf16_psnr),
         _measure(x4, 256, 'original', 'fp32', original, original_psnr),
+        _measure(x4, 320, 'ours', 'bf16', 1.6 * x4_bf16, memory=1000.0),
         _measure(x4, 512, 'ours', 'bf16', 4 * x4_bf16, tiled=True, memory=tiled_memory),
         _measure(anime, 256, 'ours', 'bf16', anime_bf16, 52.0),
         _measure(anime, 256, 'ncnn', 'fp32', ncnn * 1.2, 90.0),
@@ -140,7 +149,7 @@ def _run(
 
 
 def _statuses(measurements):
-    return {check.name: check.status for check in report.evaluate_checks(measurements, 'bf16')}
+    return {check.name: check.status for check in report.evaluate_checks(measurements, 'bf16', 320)}
 
 
 def test_checks_pass_on_a_good_run():
@@ -151,10 +160,17 @@ def test_checks_pass_on_a_good_run():
         statuses['default precision (bf16) >= 2.5x faster than original fp32 (RealESRGAN_x4plus, 256 px)'] == 'PASS'
     )  # 3.33x
     assert statuses['realesr-animevideov3 256 px: ours (bf16) >= 1.5x faster than ncnn fastest mode'] == 'PASS'
-    assert statuses['RealESRGAN_x4plus bf16: tiled 512 px peak memory <= 1.3x untiled 256 px'] == 'PASS'
+    assert (
+        statuses['RealESRGAN_x4plus bf16: tiled 512 px peak memory <= 1.3x untiled at the tile size (320 px)'] == 'PASS'
+    )
     # nothing measured the animevideov3 tiled run or our fp32 tiled run: those checks are skipped, not passed
-    assert statuses['realesr-animevideov3 bf16: tiled 512 px peak memory <= 1.3x untiled 256 px'] == 'SKIP'
-    assert statuses['RealESRGAN_x4plus fp32: tiled 512 px peak memory <= 1.3x untiled 256 px'] == 'SKIP'
+    assert (
+        statuses['realesr-animevideov3 bf16: tiled 512 px peak memory <= 1.3x untiled at the tile size (320 px)']
+        == 'SKIP'
+    )
+    assert (
+        statuses['RealESRGAN_x4plus fp32: tiled 512 px peak memory <= 1.3x untiled at the tile size (320 px)'] == 'SKIP'
+    )
 
 
 @pytest.mark.parametrize(
@@ -165,7 +181,10 @@ def test_checks_pass_on_a_good_run():
         (dict(x4_bf16=4.5), 'default precision (bf16) >= 2.5x faster than original fp32 (RealESRGAN_x4plus, 256 px)'),
         (dict(bf16_psnr=44.0), 'default precision (bf16) >= 45 dB vs our fp32 (RealESRGAN_x4plus, 256 px)'),
         (dict(anime_bf16=0.15), 'realesr-animevideov3 256 px: ours (bf16) >= 1.5x faster than ncnn fastest mode'),
-        (dict(tiled_memory=1400.0), 'RealESRGAN_x4plus bf16: tiled 512 px peak memory <= 1.3x untiled 256 px'),
+        (
+            dict(tiled_memory=1400.0),
+            'RealESRGAN_x4plus bf16: tiled 512 px peak memory <= 1.3x untiled at the tile size (320 px)',
+        ),
     ],
 )
 def test_each_check_fails_when_its_condition_fails(change, failing):
