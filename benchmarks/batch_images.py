@@ -17,7 +17,6 @@ the band 0.25 < alpha < 0.75. The CPU kind is printed with the speed figures.
 import argparse
 import filecmp
 import os
-import re
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from typing import Dict, Tuple
 import cv2
 import numpy as np
 import torch
+from machine import cpu_description
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
@@ -55,21 +55,6 @@ def edge_luminance(output: np.ndarray, low: float = 0.0, high: float = 1.0) -> T
     luminance = cv2.cvtColor(np.ascontiguousarray(output[:, :, :3]), cv2.COLOR_BGR2GRAY).astype(np.float64)
     edge = (alpha > low) & (alpha < high)
     return float(luminance[edge].mean()), float(luminance[alpha == 1].mean())
-
-
-def cpu_kind() -> str:
-    """The CPU's model name and its bf16 units, e.g. ``'AMD EPYC 9V74 (AVX512-BF16, no AMX)'``."""
-    try:
-        with open('/proc/cpuinfo', encoding='utf-8') as file:
-            text = file.read()
-    except OSError:
-        return 'unknown CPU'
-    name = re.search(r'^model name\s*:\s*(.+)$', text, re.M)
-    flags = set((re.search(r'^flags\s*:\s*(.+)$', text, re.M) or [None, ''])[1].split())
-    units = ', '.join(
-        [('AVX512-BF16' if 'avx512_bf16' in flags else 'no AVX512-BF16'), ('AMX' if 'amx_bf16' in flags else 'no AMX')]
-    )
-    return f'{name.group(1).strip() if name else "unknown CPU"} ({units}), {os.cpu_count()} cores'
 
 
 def make_folder(folder: str, count: int, size: int) -> None:
@@ -144,7 +129,7 @@ def main() -> int:
     parser.add_argument('--weights_dir', type=str, default=None, help='weights folder (default: the weights location)')
     parser.add_argument('--only', choices=('throughput', 'alpha'), default=None, help='run one part only')
     args = parser.parse_args()
-    print(f'CPU: {cpu_kind()}')
+    print(f'CPU: {cpu_description()}')
     if args.only != 'alpha':
         print(f'Throughput, {args.model} x4, {args.images} images of {args.size}x{args.size}, fp32, end to end:')
         throughput(args.images, args.size, args.model, args.weights_dir)

@@ -32,7 +32,6 @@ import argparse
 import copy
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -43,6 +42,7 @@ import cv2
 import numpy as np
 import torch
 import yaml
+from machine import cpu_description
 from tqdm import tqdm
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
@@ -101,24 +101,6 @@ def training_tiles(folder: str) -> str:
     with open(meta_info, 'w', encoding='utf-8') as file:
         file.writelines(f'{name}\n' for name in names)
     return meta_info
-
-
-def cpu_kind() -> str:
-    """The CPU model and its bf16 units, e.g. ``AMD EPYC (AVX512-BF16, no AMX)``."""
-    name, flags = platform.processor() or 'unknown CPU', set()
-    try:
-        with open('/proc/cpuinfo', encoding='utf-8') as cpuinfo:
-            for line in cpuinfo:
-                key, _, value = line.partition(':')
-                if key.strip() == 'model name':
-                    name = value.strip()
-                elif key.strip() == 'flags':
-                    flags = set(value.split())
-                    break
-    except OSError:
-        pass
-    units = ['AVX512-BF16' if 'avx512_bf16' in flags else 'no AVX512-BF16', 'AMX' if 'amx_bf16' in flags else 'no AMX']
-    return f'{name} ({", ".join(units)})'
 
 
 def check_options(args: argparse.Namespace, work_dir: str) -> Dict[str, Any]:
@@ -326,7 +308,7 @@ def report(args: argparse.Namespace, run: Dict[str, Any], bicubic: Dict[str, flo
         f'Held-out: {pairs} pairs ({args.draws} fixed-seed degradations of each val/gt image of {args.data}); '
         f'bicubic: PSNR {bicubic["psnr"]:.2f} dB, SSIM {bicubic["ssim"]:.4f}.',
         f'Time per iteration (data, degradation, step): median {statistics.median(timed) * 1000:.0f} ms, mean '
-        f'{statistics.mean(timed) * 1000:.0f} ms on {cpu_kind()}, {torch.get_num_threads()} torch thread(s), '
+        f'{statistics.mean(timed) * 1000:.0f} ms on {cpu_description()}, {torch.get_num_threads()} torch thread(s), '
         f'torch {torch.__version__}.',
         '',
         *rows,
@@ -385,7 +367,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with open(os.path.join(args.output, 'learning_check.md'), 'w', encoding='utf-8') as file:
         file.write(table + '\n')
     with open(os.path.join(args.output, 'learning_check.json'), 'w', encoding='utf-8') as file:
-        json.dump({'args': vars(args), 'bicubic': bicubic, 'cpu': cpu_kind(), **run}, file)
+        json.dump({'args': vars(args), 'bicubic': bicubic, 'cpu': cpu_description(), **run}, file)
     print(table)
     print(f'plot ({tool}), table and numbers written to {args.output}')
     final, first = run['evaluations'][-1], run['evaluations'][0]

@@ -11,7 +11,15 @@ import platform
 import re
 from typing import Dict, List, Optional
 
-__all__ = ['FLAGS_OF_INTEREST', 'cpu_kind', 'describe_machine', 'header_lines', 'onednn_version']
+__all__ = [
+    'FLAGS_OF_INTEREST',
+    'cpu_description',
+    'cpu_facts',
+    'cpu_kind',
+    'describe_machine',
+    'header_lines',
+    'onednn_version',
+]
 
 # /proc/cpuinfo flag -> name in the header
 FLAGS_OF_INTEREST = {
@@ -22,37 +30,47 @@ FLAGS_OF_INTEREST = {
 }
 
 
-def _cpuinfo(path: str = '/proc/cpuinfo') -> Dict[str, str]:
-    """The first processor's ``model name`` and ``flags`` lines of ``/proc/cpuinfo`` (empty off Linux)."""
-    found: Dict[str, str] = {}
-    try:
-        with open(path, encoding='utf-8') as cpuinfo:
-            for line in cpuinfo:
-                key, _, value = line.partition(':')
-                key = key.strip()
-                if key in ('model name', 'flags') and key not in found:
-                    found[key] = value.strip()
-                if len(found) == 2:
-                    break
-    except OSError:
-        pass
-    return found
-
-
-def cpu_kind(flags: Dict[str, bool]) -> str:
+def cpu_kind(flags: Dict[str, bool], full_width_bf16: bool = False) -> str:
     """The CPU kind the checks are stated for, from the flags of :data:`FLAGS_OF_INTEREST`.
 
     Args:
         flags: Header name (``'AMX-BF16'``, ...) to whether the CPU has it.
+        full_width_bf16: An AMD Zen 5 or newer (:func:`realesrgan.inference.precision.amd_full_width_bf16`).
 
     Returns:
-        ``'AMX-BF16'``, ``'AVX-512 with AVX512-BF16, no AMX'``, ``'AVX-512, no bf16'`` or ``'no AVX-512'``.
+        ``'AMX-BF16'``, ``'AVX-512 with full-width AVX512-BF16 (AMD Zen 5), no AMX'``, ``'AVX-512 with AVX512-BF16,
+        no AMX'``, ``'AVX-512, no bf16'`` or ``'no AVX-512'``.
     """
     if flags.get('AMX-BF16'):
         return 'AMX-BF16'
-    if flags.get('AVX-512'):
-        return 'AVX-512 with AVX512-BF16, no AMX' if flags.get('AVX512-BF16') else 'AVX-512, no bf16'
-    return 'no AVX-512'
+    if flags.get('AVX-512') and flags.get('AVX512-BF16'):
+        return f'AVX-512 with {"full-width AVX512-BF16 (AMD Zen 5)" if full_width_bf16 else "AVX512-BF16"}, no AMX'
+    return 'AVX-512, no bf16' if flags.get('AVX-512') else 'no AVX-512'
+
+
+def cpu_facts() -> Dict[str, object]:
+    """What :func:`describe_machine` says of the CPU, without importing torch.
+
+    Returns:
+        ``cpu_model``, ``cpu_flags`` (header name to bool), ``cpu_kind`` and ``cpu_count``.
+    """
+    from realesrgan.inference.precision import amd_full_width_bf16, cpuinfo_fields
+
+    info = cpuinfo_fields()
+    present = set(info.get('flags', '').split())
+    flags = {name: flag in present for flag, name in FLAGS_OF_INTEREST.items()}
+    return {
+        'cpu_model': info.get('model name') or platform.processor() or platform.machine(),
+        'cpu_flags': flags,
+        'cpu_kind': cpu_kind(flags, amd_full_width_bf16()),
+        'cpu_count': os.cpu_count(),
+    }
+
+
+def cpu_description() -> str:
+    """The CPU in one line, e.g. ``'AMD EPYC (kind: AVX-512 with AVX512-BF16, no AMX), 2 CPUs'``."""
+    facts = cpu_facts()
+    return f'{facts["cpu_model"]} (kind: {facts["cpu_kind"]}), {facts["cpu_count"]} CPUs'
 
 
 def onednn_version() -> Optional[str]:
@@ -78,14 +96,8 @@ def describe_machine(threads: Optional[int] = None) -> Dict[str, object]:
 
     from realesrgan.inference.precision import resolve_precision
 
-    info = _cpuinfo()
-    present = set(info.get('flags', '').split())
-    flags = {name: flag in present for flag, name in FLAGS_OF_INTEREST.items()}
     return {
-        'cpu_model': info.get('model name') or platform.processor() or platform.machine(),
-        'cpu_flags': flags,
-        'cpu_kind': cpu_kind(flags),
-        'cpu_count': os.cpu_count(),
+        **cpu_facts(),
         'threads': threads,
         'torch': torch.__version__,
         'onednn': onednn_version(),

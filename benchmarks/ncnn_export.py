@@ -31,6 +31,7 @@ from typing import Dict, List, Optional, Tuple
 import ncnn
 import numpy as np
 import torch
+from machine import cpu_description
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -46,14 +47,6 @@ from realesrgan.zoo.weights import packaged_ncnn_files  # noqa: E402
 
 MODELS = ('RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B', 'realesr-animevideov3')
 FP32 = dict(use_fp16_storage=False, use_fp16_packed=False, use_fp16_arithmetic=False, use_bf16_storage=False)
-
-
-def cpu_kind() -> str:
-    """The CPU model name and whether it has AVX-512 BF16 / AMX."""
-    text = Path('/proc/cpuinfo').read_text() if os.path.exists('/proc/cpuinfo') else ''
-    name = re.search(r'model name\s*:\s*(.*)', text)
-    flags = [flag for flag in ('avx512f', 'avx512_bf16', 'amx_bf16', 'f16c') if re.search(rf'\b{flag}\b', text)]
-    return f'{name.group(1) if name else "unknown CPU"} ({", ".join(flags) or "no AVX-512"})'
 
 
 def timed_run(param: str, weights: str, image: np.ndarray, threads: int, options: Dict[str, bool]) -> tuple:
@@ -213,7 +206,7 @@ def main() -> int:
     parser.add_argument('--pnnx', action='store_true', help='also convert with pnnx (pip install pnnx)')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f'CPU: {cpu_kind()}; ncnn {ncnn.__version__}')
+    print(f'CPU: {cpu_description()}; ncnn {ncnn.__version__}')
     for name in args.models:
         print('\n'.join(bench_model(name, args.side, args.threads, args.pnnx)), flush=True)
     if args.pnnx:

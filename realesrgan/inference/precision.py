@@ -1,20 +1,24 @@
 """Numeric precision of inference: fp32, fp16 or bf16, and the ``auto`` choice per device.
 
-``auto`` picks fp16 on CUDA (as the original's default), bf16 on CPUs whose bf16 matrix units (AMX-BF16) make it
-faster than fp32, and fp32 everywhere else. On CPUs with AVX512-BF16 but no AMX, oneDNN's bf16 convolutions were
-measured slower than channels-last fp32 (realesr-animevideov3 at 256 px, torch 2.15: 0.59 s against 0.39 s), so
-``auto`` keeps fp32 there; bf16 can still be asked for. fp16 is never used on a CPU: PyTorch either lacks the kernels
-(``"slow_conv2d_cpu" not implemented for 'Half'``) or runs them far slower than fp32, so an fp16 request on a
-CPU falls back to fp32 with a warning. A model that declares fp16 or bf16 unsafe (many transformer architectures
-that spandrel loads are not fp16-safe) never runs in it: ``auto`` then picks fp32, and an explicit request falls back
-to fp32 with a warning. Reduced precision runs under :func:`torch.autocast`, so the weights stay in fp32 and an
-image can be redone in fp32 at any time.
+``auto`` picks fp16 on CUDA (as the original's default), bf16 on CPUs where it was measured faster than fp32, and
+fp32 everywhere else. bf16 is faster with AMX-BF16 matrix units (Intel Sapphire Rapids and newer: RealESRGAN_x4plus at
+256 px 2.6 s against 12.9 s in fp32), and on AMD Zen 5 (CPU family 26 and newer), whose AVX512-BF16 dot products run
+at full width (torch 2.14.1, oneDNN 3.12: RealESRGAN_x4plus at 256 px 2.80 s against 5.68 s, realesr-animevideov3
+0.098 s against 0.190 s, 52.7 / 56.7 dB from fp32). On other CPUs with AVX512-BF16 but no AMX (an earlier AMD EPYC,
+torch 2.15) oneDNN's bf16 convolutions were measured slower than channels-last fp32 (realesr-animevideov3 at 256 px:
+0.59 s against 0.39 s), so ``auto`` keeps fp32 there; bf16 can still be asked for.
+
+fp16 is never used on a CPU: PyTorch either lacks the kernels (``"slow_conv2d_cpu" not implemented for 'Half'``) or
+runs them far slower than fp32, so an fp16 request on a CPU falls back to fp32 with a warning. A model that declares
+fp16 or bf16 unsafe (many transformer architectures that spandrel loads are not fp16-safe) never runs in it: ``auto``
+then picks fp32, and an explicit request falls back to fp32 with a warning. Reduced precision runs under
+:func:`torch.autocast`, so the weights stay in fp32 and an image can be redone in fp32 at any time.
 """
 
 import contextlib
 import functools
 import logging
-from typing import TYPE_CHECKING, ContextManager, Optional
+from typing import TYPE_CHECKING, ContextManager, Dict, Optional
 
 from realesrgan.zoo.traits import ModelTraits
 
@@ -23,9 +27,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     'PRECISIONS',
+    'amd_full_width_bf16',
     'autocast',
     'cpu_bf16_is_faster',
     'cpu_has_native_bf16',
+    'cpuinfo_fields',
     'normalize_precision',
     'resolve_precision',
 ]
@@ -37,15 +43,39 @@ _DTYPE_NAMES = {'fp16': 'float16', 'bf16': 'bfloat16'}
 _CPU_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
 
 
-def _cpuinfo_flags() -> set:
+# AMD's CPU family from which AVX512-BF16 runs at full width (Zen 5; Zen 4 is family 25)
+_AMD_FULL_WIDTH_BF16_FAMILY = 26
+
+
+def cpuinfo_fields() -> Dict[str, str]:
+    """The first processor's fields of Linux's ``/proc/cpuinfo`` (``model name``, ``flags``, ...; empty elsewhere)."""
+    fields: Dict[str, str] = {}
     try:
         with open('/proc/cpuinfo', encoding='utf-8') as cpuinfo:
             for line in cpuinfo:
-                if line.startswith('flags'):
-                    return set(line.split(':', 1)[1].split())
+                if not line.strip():
+                    break
+                key, _, value = line.partition(':')
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return set()
+    return fields
+
+
+def _cpuinfo_flags() -> set:
+    return set(cpuinfo_fields().get('flags', '').split())
+
+
+def amd_full_width_bf16() -> bool:
+    """Whether this is an AMD CPU of family 26 or newer (Zen 5) with AVX512-BF16, which runs bf16 at full width."""
+    fields = cpuinfo_fields()
+    family = fields.get('cpu family', '')
+    return (
+        fields.get('vendor_id') == 'AuthenticAMD'
+        and family.isdigit()
+        and int(family) >= _AMD_FULL_WIDTH_BF16_FAMILY
+        and 'avx512_bf16' in _cpuinfo_flags()
+    )
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,12 +96,13 @@ def cpu_has_native_bf16() -> bool:
 
 
 def cpu_bf16_is_faster() -> bool:
-    """Whether bf16 inference is expected to beat fp32 on this CPU: it needs AMX-BF16 tile units.
+    """Whether bf16 inference was measured faster than fp32 on CPUs of this kind (see the module's text).
 
     Returns:
-        True on CPUs with AMX-BF16 (and oneDNN bf16 support).
+        True with oneDNN bf16 support on CPUs with AMX-BF16, or on AMD CPUs of family 26 and newer (Zen 5) with
+        AVX512-BF16.
     """
-    return cpu_has_native_bf16() and 'amx_bf16' in _cpuinfo_flags()
+    return cpu_has_native_bf16() and ('amx_bf16' in _cpuinfo_flags() or amd_full_width_bf16())
 
 
 def _auto_precision(device: 'torch.device', traits: ModelTraits) -> str:

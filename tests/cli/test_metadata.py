@@ -145,7 +145,12 @@ def test_stripped_outputs_are_the_originals_bytes(tmp_path, checkpoint, inputs):
     kept = tmp_path / 'kept'
     assert run(tmp_path, checkpoint, '-i', inputs, '-o', kept) == 0
     upsampler = RealESRGANer(
-        4, checkpoint, model=SRVGGNetCompact(num_feat=4, num_conv=1, upscale=4), pre_pad=0, device='cpu'
+        4,
+        checkpoint,
+        model=SRVGGNetCompact(num_feat=4, num_conv=1, upscale=4),
+        pre_pad=0,
+        device='cpu',
+        precision='auto',  # the CLI's default (bf16 on CPUs where it is faster)
     )
     for name in ('photo', 'drawing'):
         source = next(inputs.glob(f'{name}.*'))

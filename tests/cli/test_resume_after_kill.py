@@ -21,7 +21,7 @@ from realesrgan.app import image_cli as cli
 
 MODEL = 'RealESRGAN_x4plus_anime_6B'
 NUM_IMAGES = 8
-SIZE = 32
+SIZE = 96  # large enough that the kill lands before the last image, also where bf16 is fast
 
 pytestmark = [
     pytest.mark.subprocess,

@@ -176,11 +176,18 @@ def test_precision_choices(monkeypatch, caplog):
     assert 'fp16 was requested on the CPU' in caplog.text
     assert resolve_precision(None, cpu) == 'fp32' and resolve_precision('bf16', cpu) == 'bf16'
     monkeypatch.setattr('realesrgan.inference.precision.cpu_has_native_bf16', lambda: True)
-    monkeypatch.setattr('realesrgan.inference.precision._cpuinfo_flags', lambda: {'avx512f', 'avx512_bf16', 'amx_bf16'})
-    assert resolve_precision('auto', cpu) == 'bf16'
-    # AVX512-BF16 without AMX: bf16 is measured slower than fp32 there, so auto keeps fp32
-    monkeypatch.setattr('realesrgan.inference.precision._cpuinfo_flags', lambda: {'avx512f', 'avx512_bf16'})
-    assert resolve_precision('auto', cpu) == 'fp32'
+
+    def cpu_of(vendor, family, flags):
+        info = {'vendor_id': vendor, 'cpu family': str(family), 'flags': ' '.join(flags)}
+        monkeypatch.setattr('realesrgan.inference.precision.cpuinfo_fields', lambda: info)
+        return torch.device('cpu')
+
+    assert resolve_precision('auto', cpu_of('GenuineIntel', 6, ['avx512f', 'avx512_bf16', 'amx_bf16'])) == 'bf16'
+    # AVX512-BF16 without AMX: measured slower than fp32 on an earlier AMD EPYC, faster on Zen 5 (family 26)
+    assert resolve_precision('auto', cpu_of('AuthenticAMD', 25, ['avx512f', 'avx512_bf16'])) == 'fp32'
+    assert resolve_precision('auto', cpu_of('GenuineIntel', 6, ['avx512f', 'avx512_bf16'])) == 'fp32'
+    assert resolve_precision('auto', cpu_of('AuthenticAMD', 26, ['avx512f', 'avx512_bf16'])) == 'bf16'
+    assert resolve_precision('auto', cpu_of('AuthenticAMD', 26, ['avx512f'])) == 'fp32'
     monkeypatch.setattr('realesrgan.inference.precision.cpu_has_native_bf16', lambda: False)
     assert resolve_precision('auto', cpu) == 'fp32'
     assert resolve_precision('auto', torch.device('cuda')) == 'fp16'

@@ -217,8 +217,15 @@ def test_where_fp32_is_the_default_there_is_no_bf16_target():
 def test_machine_kind_and_header_name_the_cpu_its_flags_torch_and_onednn():
     import machine
 
+    facts_of_cpu = machine.cpu_facts()
+
     assert machine.cpu_kind({'AMX-BF16': True, 'AVX-512': True}) == 'AMX-BF16'
     assert machine.cpu_kind({'AVX-512': True, 'AVX512-BF16': True}) == 'AVX-512 with AVX512-BF16, no AMX'
+    assert machine.cpu_kind({'AVX-512': True, 'AVX512-BF16': True}, full_width_bf16=True) == (
+        'AVX-512 with full-width AVX512-BF16 (AMD Zen 5), no AMX'
+    )
+    model, kind, count = facts_of_cpu['cpu_model'], facts_of_cpu['cpu_kind'], facts_of_cpu['cpu_count']
+    assert machine.cpu_description() == f'{model} (kind: {kind}), {count} CPUs'
     assert machine.cpu_kind({'AVX-512': True}) == 'AVX-512, no bf16'
     assert machine.cpu_kind({}) == 'no AVX-512'
     facts = machine.describe_machine(threads=2)

@@ -38,7 +38,7 @@ def test_two_iterations_give_the_table_the_numbers_and_the_plot(demo, tmp_path, 
     table = (tmp_path / 'learning_check.md').read_text()
     last = result['evaluations'][-1]
     assert f'| 2 | {result["losses"][1]:.4f} | {last["psnr"]:.2f} | {last["ssim"]:.4f} |' in table
-    assert f'{last["psnr"] - bicubic["psnr"]:+.2f}' in table and f'on {learning_check.cpu_kind()}' in table
+    assert f'{last["psnr"] - bicubic["psnr"]:+.2f}' in table and f'on {learning_check.cpu_description()}' in table
     assert 'final PSNR gain over bicubic' in capsys.readouterr().out
     assert cv2.imread(str(tmp_path / 'learning_check.png')) is not None
 
