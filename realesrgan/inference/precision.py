@@ -47,6 +47,7 @@ _CPU_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
 _AMD_FULL_WIDTH_BF16_FAMILY = 26
 
 
+@functools.lru_cache(maxsize=None)
 def cpuinfo_fields() -> Dict[str, str]:
     """The first processor's fields of Linux's ``/proc/cpuinfo`` (``model name``, ``flags``, ...; empty elsewhere)."""
     fields: Dict[str, str] = {}
