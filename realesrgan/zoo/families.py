@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-__all__ = ['FAMILIES', 'OFFICIAL_PARAM_KEY', 'ArchFamily', 'ArchInfo', 'build_arch', 'rrdbnet_scale']
+__all__ = [
+    'FAMILIES',
+    'OFFICIAL_PARAM_KEY',
+    'ArchFamily',
+    'ArchInfo',
+    'build_arch',
+    'class_on_first_use',
+    'rrdbnet_scale',
+]
 
 logger = logging.getLogger(__name__)
 
