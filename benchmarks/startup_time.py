@@ -26,7 +26,7 @@ from typing import Dict, List, NamedTuple, Optional
 
 import cv2
 import numpy as np
-from machine import cpu_kind, describe_machine, header_lines
+from machine import describe_machine, header_lines
 from report import format_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +158,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(format_table(headers, rows))
 
     ok = True
-    print(f'\nchecks (CPU kind: {cpu_kind(machine["cpu_flags"])}):')
+    print(f'\nchecks (CPU kind: {machine["cpu_kind"]}):')
     for label in ('inference_realesrgan.py --help', 'inference_realesrgan_video.py --help'):
         seconds = medians[names[0]][label]
         passed = seconds < HELP_LIMIT_S
