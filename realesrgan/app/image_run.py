@@ -4,7 +4,6 @@
 :func:`run_planned_job`, which loads the model and does the work.
 """
 
-import logging
 import os
 import queue
 from multiprocessing.process import BaseProcess
@@ -25,8 +24,6 @@ from realesrgan.utils import IOConsumer, PrefetchReader
 from realesrgan.workers.pool import WorkerWatcher, run_workers
 
 __all__ = ['TILE_BAR_MIN_TILES', 'run_planned_job']
-
-logger = logging.getLogger(__name__)
 
 # Tile progress bars are shown for images with at least this many tiles.
 TILE_BAR_MIN_TILES = 4
