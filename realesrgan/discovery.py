@@ -6,6 +6,7 @@ imported. The ``archs``, ``data`` and ``models`` subpackages call :func:`import_
 ``realesrgan.zoo`` export names without importing torch until one is used.
 """
 
+import functools
 import importlib
 import pkgutil
 import sys
@@ -46,7 +47,8 @@ def lazy_exports(package_name: str, names: Mapping[str, str]) -> Tuple[Callable[
     """
     package = sys.modules[package_name]
 
-    def submodules() -> List[str]:
+    @functools.lru_cache(maxsize=None)
+    def submodules() -> List[str]:  # the folder is read once, on the first unknown name
         return [info.name for info in pkgutil.iter_modules(package.__path__)]
 
     def __getattr__(name: str) -> Any:  # noqa: N807 (the module hook's name)
