@@ -2,12 +2,12 @@
 
     python inference_realesrgan_video.py -i inputs/video.mp4 -n realesr-animevideov3 -s 2
 
-The original's script, flags and defaults; the command line lives in :mod:`realesrgan.app.video_cli`.
+The original's script, flags and defaults; the command line lives in :mod:`realesrgan.cli.video`.
 """
 
 import sys
 
-from realesrgan.app.video_cli import main
+from realesrgan.cli.video import main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -42,8 +42,8 @@ setup(
     install_requires=read_requirements(),
     entry_points={
         'console_scripts': [
-            'realesrgan = realesrgan.app.image_cli:main',
-            'realesrgan-video = realesrgan.app.video_cli:main',
+            'realesrgan = realesrgan.cli.image:main',
+            'realesrgan-video = realesrgan.cli.video:main',
             'realesrgan-web = realesrgan.web:main',
         ],
     },

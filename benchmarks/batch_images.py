@@ -30,7 +30,8 @@ from machine import cpu_description
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
-from realesrgan.app.image_job import ImageJob, run_image_job  # noqa: E402
+from realesrgan.batch.job import ImageJob  # noqa: E402
+from realesrgan.batch.run import run_image_job  # noqa: E402
 from realesrgan.inference.settings import UpscaleSettings  # noqa: E402
 from realesrgan.utils import RealESRGANer  # noqa: E402
 from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402

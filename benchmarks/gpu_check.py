@@ -48,8 +48,8 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import realesrgan  # noqa: E402,F401 (first: makes BasicSR importable on current torchvision)
-from realesrgan.app.model_choice import ModelChoice, choose_model  # noqa: E402
-from realesrgan.app.upscaler import UpscalerRecipe  # noqa: E402
+from realesrgan.inference.model_choice import ModelChoice, choose_model  # noqa: E402
+from realesrgan.inference.recipe import UpscalerRecipe  # noqa: E402
 from realesrgan.inference.settings import UpscaleSettings  # noqa: E402
 from realesrgan.metrics import psnr  # noqa: E402
 from realesrgan.utils import RealESRGANer  # noqa: E402

@@ -43,7 +43,7 @@ from realesrgan.export.ncnn_writer import write_ncnn  # noqa: E402
 from realesrgan.export.parity import output_psnr, torch_forward  # noqa: E402
 from realesrgan.fileio.images import read_image  # noqa: E402
 from realesrgan.zoo import ArchInfo, build_model_from_checkpoint, get_model_spec, resolve_model_path  # noqa: E402
-from realesrgan.zoo.weights import packaged_ncnn_files  # noqa: E402
+from realesrgan.zoo.downloads import packaged_ncnn_files  # noqa: E402
 
 MODELS = ('RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B', 'realesr-animevideov3')
 FP32 = dict(use_fp16_storage=False, use_fp16_packed=False, use_fp16_arithmetic=False, use_bf16_storage=False)

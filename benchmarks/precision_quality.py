@@ -25,7 +25,7 @@ from realesrgan import RealESRGANer  # noqa: E402  (the repository first, then B
 from realesrgan.export.ncnn_runtime import run_ncnn  # noqa: E402
 from realesrgan.metrics import psnr  # noqa: E402
 from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
-from realesrgan.zoo.weights import packaged_ncnn_files  # noqa: E402
+from realesrgan.zoo.downloads import packaged_ncnn_files  # noqa: E402
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -16,11 +16,11 @@ _EXPORTS = {
     'arch_modules': 'realesrgan.archs',
     'dataset_modules': 'realesrgan.data',
     'model_modules': 'realesrgan.models',
-    'DEFAULT_TILE_BLEND': 'realesrgan.utils',
-    'IOConsumer': 'realesrgan.utils',
-    'PrefetchReader': 'realesrgan.utils',
-    'ReadResult': 'realesrgan.utils',
-    'RealESRGANer': 'realesrgan.utils',
+    'DEFAULT_TILE_BLEND': 'realesrgan.inference.tiling',
+    'IOConsumer': 'realesrgan.fileio.threads',
+    'PrefetchReader': 'realesrgan.fileio.threads',
+    'ReadResult': 'realesrgan.fileio.threads',
+    'RealESRGANer': 'realesrgan.inference.upsampler',
 }
 __all__ = ['__gitsha__', '__version__', 'version_info', *_EXPORTS]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

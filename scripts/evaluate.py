@@ -3,7 +3,7 @@
     python scripts/evaluate.py --sr results --gt datasets/val/gt --metrics psnr ssim --crop_border 4
     python scripts/evaluate.py --lq datasets/val/lq --gt datasets/val/gt -n RealESRGAN_x4plus realesr-animevideov3
 
-The work is done by realesrgan/app/evaluate_cli.py and evaluate_job.py.
+The command line is realesrgan/cli/evaluate.py; the work is done by realesrgan/evaluation/.
 """
 
 import sys
@@ -11,7 +11,7 @@ import sys
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
 
 # isort: split
-from realesrgan.app.evaluate_cli import main
+from realesrgan.cli.evaluate import main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -23,7 +23,7 @@ import torch
 
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
 from realesrgan.zoo import get_model_spec, resolve_model_path
-from realesrgan.zoo.weights import packaged_ncnn_files
+from realesrgan.zoo.downloads import packaged_ncnn_files
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INPUTS = REPO_ROOT / 'inputs'
@@ -165,3 +165,36 @@ def load_root_script(name: str) -> types.ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def assert_family_loads_correctly(info, tmp_path: Path) -> None:
+    """The checks every architecture family passes, spandrel's ``assert_loads_correctly`` in spirit.
+
+    A network of ``info`` (an :class:`~realesrgan.zoo.ArchInfo` of a family in ``FAMILIES``) with random weights is
+    saved as its official release files are (under the family's ``param_key``); then detection reads the same
+    architecture back from the file alone, the rebuilt network computes the same function, ``RealESRGANer``
+    upscales an image of odd size by the network's scale (padding to the family's size rule), and the family's
+    training scale argument holds the scale.
+    """
+    from realesrgan.inference.upsampler import RealESRGANer
+    from realesrgan.zoo import build_model_from_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    model = info.build()
+    for parameter in model.parameters():  # away from the default init, so that a wrong mapping shows
+        parameter.data.uniform_(-0.1, 0.1)
+    path = str(tmp_path / f'{info.arch}.pth')
+    save_checkpoint(model.state_dict(), path, info.family.param_key)
+
+    rebuilt, detected = build_model_from_checkpoint(path)
+    assert (detected.arch, detected.kwargs, detected.netscale) == (info.arch, info.kwargs, info.netscale)
+    image = torch.rand(1, info.kwargs.get('num_in_ch', 3), 8, 12)
+    with torch.no_grad():
+        expected = model(image)
+        assert torch.equal(rebuilt(image), expected)
+    assert expected.shape[2:] == (8 * info.netscale, 12 * info.netscale)
+    assert info.kwargs[info.family.scale_arg] == info.netscale
+
+    pixels = np.random.default_rng(0).integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    output, mode = RealESRGANer(scale=info.netscale, model_path=path, precision='fp32').enhance(pixels)
+    assert mode == 'RGB' and output.shape == (7 * info.netscale, 9 * info.netscale, 3) and output.dtype == np.uint8

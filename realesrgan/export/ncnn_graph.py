@@ -11,6 +11,7 @@ order of the module's state dict, as the ``.bin`` must hold them (see :mod:`real
 the inverse of).
 """
 
+import importlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -18,9 +19,19 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from torch import nn
 
-from realesrgan.zoo.families import ArchInfo
+from realesrgan.zoo.families import FAMILIES, ArchInfo
 
-__all__ = ['GRAPH_BUILDERS', 'INPUT_BLOB', 'OUTPUT_BLOB', 'NcnnGraph', 'NcnnGraphLayer', 'build_ncnn_graph']
+__all__ = [
+    'INPUT_BLOB',
+    'OUTPUT_BLOB',
+    'NcnnGraph',
+    'NcnnGraphBuilder',
+    'NcnnGraphLayer',
+    'build_ncnn_graph',
+    'graph_writer',
+    'rrdbnet_graph',
+    'srvgg_graph',
+]
 
 INPUT_BLOB, OUTPUT_BLOB = 'data', 'output'
 ParamValue = Union[int, float, List[float]]
@@ -73,7 +84,7 @@ class NcnnGraph:
         return len({blob for layer in self.layers for blob in layer.outputs})
 
 
-class _Builder:
+class NcnnGraphBuilder:
     """Appends layers; each layer writes one blob named after the layer."""
 
     def __init__(self) -> None:
@@ -115,7 +126,8 @@ class _Builder:
         return self.add('Interp', name, [blob], {0: mode, 1: float(factor), 2: float(factor)})
 
 
-def _rrdbnet(model: nn.Module, info: ArchInfo, graph: _Builder) -> None:
+def rrdbnet_graph(model: nn.Module, info: ArchInfo, graph: NcnnGraphBuilder) -> None:
+    """Lay out an RRDBNet (any scale, any input size) in ``graph``; the family's ``ncnn_graph``."""
     leaky = (_ACT_LEAKY, _RRDB_SLOPE)
     blob = INPUT_BLOB
     scale = info.kwargs.get('scale', 4)
@@ -151,7 +163,8 @@ def _rrdbnet(model: nn.Module, info: ArchInfo, graph: _Builder) -> None:
         graph.add('Crop', 'crop_to_output_size', [blob, size])  # a 2-input Crop takes the second blob's size
 
 
-def _srvgg(model: nn.Module, info: ArchInfo, graph: _Builder) -> None:
+def srvgg_graph(model: nn.Module, info: ArchInfo, graph: NcnnGraphBuilder) -> None:
+    """Lay out an SRVGGNetCompact in ``graph``; the family's ``ncnn_graph``."""
     act_type, upscale = info.kwargs['act_type'], info.kwargs['upscale']
     fused = {'relu': (_ACT_RELU, 0.0), 'leakyrelu': (_ACT_LEAKY, _SRVGG_LEAKY_SLOPE)}.get(act_type)
     body = list(model.body)
@@ -167,10 +180,18 @@ def _srvgg(model: nn.Module, info: ArchInfo, graph: _Builder) -> None:
     graph.add('BinaryOp', 'residual', [shuffled, base])
 
 
-GRAPH_BUILDERS: Dict[str, Callable[[nn.Module, ArchInfo, _Builder], None]] = {
-    'RRDBNet': _rrdbnet,
-    'SRVGGNetCompact': _srvgg,
-}
+def graph_writer(arch: str) -> Callable[[nn.Module, ArchInfo, NcnnGraphBuilder], None]:
+    """The function that lays out networks of family ``arch`` (its :attr:`ArchFamily.ncnn_graph`).
+
+    Raises:
+        ValueError: The family has no ncnn graph (or is not one of ours).
+    """
+    family = FAMILIES.get(arch)
+    if family is None or family.ncnn_graph is None:
+        exportable = ', '.join(name for name, family in FAMILIES.items() if family.ncnn_graph)
+        raise ValueError(f'No ncnn graph is known for {arch}; pytorch2ncnn exports {exportable}.')
+    module, name = family.ncnn_graph.split(':')
+    return getattr(importlib.import_module(module), name)
 
 
 def _insert_splits(layers: List[NcnnGraphLayer]) -> List[NcnnGraphLayer]:
@@ -208,10 +229,9 @@ def build_ncnn_graph(model: nn.Module, info: ArchInfo, final_resize: Optional[fl
     Raises:
         ValueError: No ncnn graph is known for the family, or a layer does not fit the Real-ESRGAN layout.
     """
-    if info.arch not in GRAPH_BUILDERS:
-        raise ValueError(f'No ncnn graph is known for {info.arch}; pytorch2ncnn exports {", ".join(GRAPH_BUILDERS)}.')
-    graph = _Builder()
-    GRAPH_BUILDERS[info.arch](model, info, graph)
+    write_graph = graph_writer(info.arch)
+    graph = NcnnGraphBuilder()
+    write_graph(model, info, graph)
     if final_resize is not None:
         graph.interp('final_resize', graph.layers[-1].outputs[0], _INTERP_BICUBIC, final_resize)
     graph.layers[-1].outputs = [OUTPUT_BLOB]

@@ -7,5 +7,5 @@
 * :mod:`~realesrgan.inference.network_forward`: the network pass (RRDBNet's tail in bands of rows).
 * :mod:`~realesrgan.inference.heap_reuse`: freed memory kept for the next layer.
 * :mod:`~realesrgan.inference.image_conversion`: images to network input and back.
-* :mod:`~realesrgan.inference.weights`: weights (and deep network interpolation) loaded into a network.
+* :mod:`~realesrgan.inference.network_weights`: weights (and deep network interpolation) loaded into a network.
 """

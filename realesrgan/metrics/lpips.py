@@ -87,7 +87,7 @@ def _backbone_path(net: str, weights_dir: Optional[str], download: bool) -> str:
     name, url = backbone_file(net)
     reason = 'downloads are off'
     if download:
-        from realesrgan.zoo.weights import download_weights
+        from realesrgan.zoo.downloads import download_weights
 
         try:
             return download_weights(url, _hub_checkpoints(), progress=False)

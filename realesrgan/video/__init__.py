@@ -5,9 +5,9 @@ frames), :mod:`~realesrgan.video.timeline` (which input frame each output frame 
 :mod:`~realesrgan.video.segments` (cut the job into segments, join the encoded segments losslessly),
 :mod:`~realesrgan.video.writer` (H.264 encoding), :mod:`~realesrgan.video.color` (BGR/YUV conversion),
 :mod:`~realesrgan.video.x264` (repeatable encodes), :mod:`~realesrgan.video.audio` (copy the audio),
-:mod:`~realesrgan.video.worker` (one worker process) and :mod:`~realesrgan.video.job` (the orchestration:
-:func:`upscale_video`). The frame upscaler the workers build is :class:`realesrgan.app.upscaler.UpscalerRecipe`;
-:mod:`realesrgan.app.video_job` turns the command line into a job. Without PyAV, the settings and errors still import;
+:mod:`~realesrgan.video.worker` (one worker process) and :mod:`~realesrgan.video.pipeline` (the orchestration:
+:func:`upscale_video`). The frame upscaler the workers build is :class:`realesrgan.inference.recipe.UpscalerRecipe`;
+:mod:`realesrgan.video.job` turns the command line into a job. Without PyAV, the settings and errors still import;
 the job raises a one-line :class:`ImportError` naming what to install (see :mod:`~realesrgan.video.deps`).
 """
 
@@ -34,9 +34,9 @@ __all__ = [
 
 # The job needs PyAV: it is imported on first use, so that the settings and errors above (and --help) work without.
 _NEED_PYAV = {
-    'VideoJobResult': 'realesrgan.video.job',
-    'upscale_video': 'realesrgan.video.job',
-    'worker_devices': 'realesrgan.video.job',
+    'VideoJobResult': 'realesrgan.video.pipeline',
+    'upscale_video': 'realesrgan.video.pipeline',
+    'worker_devices': 'realesrgan.video.pipeline',
 }
 
 

@@ -1,12 +1,4 @@
-"""The body of one worker process: build an upscaler on its device, then upscale and encode segments.
-
-A worker takes segment numbers from a task queue until it gets ``None``, and reports on an event queue:
-``('started', worker, segment)``, ``('progress', worker, frames)``, ``('finished', worker, segment)``, or
-``('failed', worker, segment_or_None, message)`` after which it stops; warnings logged in the worker travel as
-``('warning', worker, message)``. The parent watches the process too, so a worker that dies without a word
-(killed, out of memory, a crash in native code) is noticed as well. The other way round, a worker dies with the
-job's process, however that ends (see :func:`realesrgan.workers.child.die_with_parent`), removing the job's work
-folder: a killed job leaves no worker encoding on.
+"""One segment of a video job: :class:`SegmentTask`, which an executor runs with the worker's frame upscaler.
 
 Within a segment, decoding, upscaling and encoding overlap (:func:`encode_segment`): a thread decodes ahead, the
 worker's main thread runs the network on several frames per pass when the upscaler can (``upscale_frames``), and
@@ -19,17 +11,16 @@ import queue
 import threading
 from contextlib import closing
 from dataclasses import dataclass
-from multiprocessing.queues import Queue
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from realesrgan.execution.executor import Report, Task
 from realesrgan.video.encoder_settings import EncoderSettings
 from realesrgan.video.reader import VideoSource, read_frames
 from realesrgan.video.segments import Segment
 from realesrgan.video.timeline import Timeline
 from realesrgan.video.writer import SegmentWriter
-from realesrgan.workers.child import describe_exception, worker_process
 
 # turns one BGR uint8 frame into its upscaled BGR uint8 frame; an upscaler that also has
 # ``upscale_frames(frames) -> outputs`` and ``frames_per_pass(height, width)`` gets several frames per call
@@ -45,7 +36,7 @@ _POLL_SECONDS = 0.1
 
 @dataclass(frozen=True)
 class WorkerPlan:
-    """Everything a worker needs besides its queues (pickled once per worker).
+    """Everything a segment needs besides the upscaler (pickled once per worker).
 
     Attributes:
         source: The probed input.
@@ -53,7 +44,6 @@ class WorkerPlan:
         segments: All segments of the job.
         encoder: Encoder settings.
         folder: Where segment files go.
-        make_upscaler: Builds the frame upscaler.
     """
 
     source: VideoSource
@@ -61,39 +51,22 @@ class WorkerPlan:
     segments: Sequence[Segment]
     encoder: EncoderSettings
     folder: str
-    make_upscaler: UpscalerFactory
 
     def segment_path(self, segment: Segment) -> str:
         """File of one encoded segment."""
         return os.path.join(self.folder, f'segment_{segment.index:05d}.mp4')
 
 
-def run_worker(worker_id: int, device: str, num_threads: int, plan: WorkerPlan, tasks: Queue, events: Queue) -> None:
-    """Process entry point: upscale the segments named on ``tasks`` until ``None`` arrives.
+@dataclass(frozen=True)
+class SegmentTask(Task):
+    """Upscale and encode one segment (the item is its index); reports 1 for each frame encoded."""
 
-    Args:
-        worker_id: Number of this worker, for messages.
-        device: Torch device for the upscaler.
-        num_threads: CPU threads for torch in this process (0 leaves torch's default).
-        plan: The job.
-        tasks: Segment indices to do, then ``None``.
-        events: Where progress and results are reported.
-    """
-    segment = None
-    with worker_process(worker_id, events, num_threads, plan.folder):
-        try:
-            upscale = plan.make_upscaler(device)
-            while True:
-                index = tasks.get()
-                if index is None:
-                    return
-                segment = plan.segments[index]
-                events.put(('started', worker_id, index))
-                encode_segment(plan, segment, upscale, lambda: events.put(('progress', worker_id, 1)))
-                events.put(('finished', worker_id, index))
-                segment = None
-        except BaseException as exc:  # noqa: B036 -- everything is reported to the parent, which decides
-            events.put(('failed', worker_id, None if segment is None else segment.index, describe_exception(exc)))
+    plan: WorkerPlan
+
+    def run(self, upscaler: FrameUpscaler, item: int, loaded: None, report: Report) -> int:
+        """Encode segment ``item`` into its file; returns its index."""
+        encode_segment(self.plan, self.plan.segments[item], upscaler, lambda: report(1))
+        return item
 
 
 def batch_upscaler(upscale: FrameUpscaler, height: int, width: int) -> Tuple[BatchUpscaler, int]:

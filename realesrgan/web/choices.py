@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Mapping, Optional, TypeVar
 
-from realesrgan.app.model_choice import DEFAULT_MODEL_NAME
+from realesrgan.inference.model_choice import DEFAULT_MODEL_NAME
 from realesrgan.web.workspace import Workspace
 
 __all__ = ['EngineChoices', 'job_values', 'with_local_model']

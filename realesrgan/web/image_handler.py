@@ -1,4 +1,4 @@
-"""The page's image upscaling: the uploads become an :class:`~realesrgan.app.image_job.ImageJob`, run as the CLI
+"""The page's image upscaling: the uploads become an :class:`~realesrgan.batch.job.ImageJob`, run as the CLI
 runs it.
 
 The job's values start from the image command line's own defaults (its parser), then take the server's engine flags
@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from realesrgan.app.image_cli import build_parser
-from realesrgan.app.image_job import ImageJob, ImageJobError, plan_batch, run_image_job
+from realesrgan.batch.job import ImageJob, ImageJobError
+from realesrgan.batch.run import plan_batch, run_image_job
+from realesrgan.cli.image import build_parser
 from realesrgan.fileio.images import read_image, write_image
 from realesrgan.web.choices import EngineChoices, job_values, with_local_model
 from realesrgan.web.jobs import CancelToken, JobCancelled, Report

@@ -10,9 +10,9 @@ is shown in the status box, as the one line the CLI prints.
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
-from realesrgan.app.face_enhance import FaceEnhanceUnavailable, require_gfpgan
-from realesrgan.app.image_plan import EXTENSIONS
-from realesrgan.app.model_choice import DEFAULT_MODEL_NAME, DEFAULT_VIDEO_MODEL
+from realesrgan.batch.plan import EXTENSIONS
+from realesrgan.inference.face_enhance import FaceEnhanceUnavailable, require_gfpgan
+from realesrgan.inference.model_choice import DEFAULT_MODEL_NAME, DEFAULT_VIDEO_MODEL
 from realesrgan.inference.precision import PRECISIONS
 from realesrgan.web.image_handler import ImageChoices, ImageOutput, ImageResult, before_after, upscale_images
 from realesrgan.web.jobs import CancelToken, JobBoard, JobCancelled, Report

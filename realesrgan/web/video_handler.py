@@ -1,4 +1,4 @@
-"""The page's video upscaling: an uploaded clip becomes a :class:`~realesrgan.app.video_job.VideoJob`, run as the
+"""The page's video upscaling: an uploaded clip becomes a :class:`~realesrgan.video.job.VideoJob`, run as the
 video CLI runs it (worker processes, sound kept, the finished MP4 renamed into place at the end).
 
 As for images (:mod:`realesrgan.web.image_handler`), the job's values start from the video command line's defaults,
@@ -9,13 +9,13 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
-from realesrgan.app.model_choice import DEFAULT_VIDEO_MODEL
+from realesrgan.inference.model_choice import DEFAULT_VIDEO_MODEL
 from realesrgan.web.choices import EngineChoices, job_values, with_local_model
 from realesrgan.web.jobs import CancelToken, JobCancelled, Report
 from realesrgan.web.workspace import Workspace
 
 if TYPE_CHECKING:  # PyAV is imported only when a video job runs
-    from realesrgan.app.video_job import VideoJob
+    from realesrgan.video.job import VideoJob
 
 __all__ = ['VideoChoices', 'VideoResult', 'upscale_video_file', 'video_job']
 
@@ -47,7 +47,7 @@ class VideoResult:
 
 
 def video_job(input_path: str, output_folder: str, choices: VideoChoices, server: Mapping[str, Any]) -> 'VideoJob':
-    """The :class:`~realesrgan.app.video_job.VideoJob` the video CLI would run for these choices.
+    """The :class:`~realesrgan.video.job.VideoJob` the video CLI would run for these choices.
 
     Args:
         input_path: The uploaded clip (``-i``).
@@ -57,10 +57,10 @@ def video_job(input_path: str, output_folder: str, choices: VideoChoices, server
 
     Raises:
         ImportError: PyAV is missing (the message says what to install).
-        realesrgan.app.video_job.VideoJobSetupError: A choice has a value it cannot take (the message names the flag).
+        realesrgan.video.job.VideoJobSetupError: A choice has a value it cannot take (the message names the flag).
     """
-    from realesrgan.app.video_cli import build_parser
-    from realesrgan.app.video_job import VideoJob
+    from realesrgan.cli.video import build_parser
+    from realesrgan.video.job import VideoJob
 
     return VideoJob.from_args(job_values(build_parser(), server, choices, input_path, output_folder))
 
@@ -93,8 +93,8 @@ def upscale_video_file(
         return VideoResult('Upload a video first.')
     folder = workspace.new_job_folder('video')
     try:
-        from realesrgan.app.video_job import VideoJobSetupError, run_video_job
         from realesrgan.video import VideoInputError, VideoJobError
+        from realesrgan.video.job import VideoJobSetupError, run_video_job
     except ImportError as error:  # PyAV missing: the message says what to install
         workspace.discard(folder)
         return VideoResult(f'error: {error}')

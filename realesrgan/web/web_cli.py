@@ -12,7 +12,7 @@ import signal
 import sys
 from typing import List, Optional
 
-from realesrgan.app.cli_options import add_engine_options, configure_logging
+from realesrgan.cli.options import add_engine_options, configure_logging
 
 __all__ = ['DEFAULT_HOST', 'MISSING_GRADIO', 'build_parser', 'main']
 

@@ -10,7 +10,7 @@
 * :mod:`~realesrgan.zoo.spandrel_models`: every other architecture through spandrel (the ``models`` extra).
 * :mod:`~realesrgan.zoo.ncnn`: ncnn ``.param``/``.bin`` to PyTorch conversion.
 * :mod:`~realesrgan.zoo.location`: the one weights folder (:func:`default_weights_location`, :data:`WEIGHTS_ENV`).
-* :mod:`~realesrgan.zoo.weights`: local file, cache, checked download or ncnn conversion (:func:`resolve_model_path`).
+* :mod:`~realesrgan.zoo.downloads`: local file, cache, checked download or ncnn conversion (:func:`resolve_model_path`).
 """
 
 from realesrgan.discovery import lazy_exports
@@ -29,7 +29,7 @@ _EXPORTS = {
     'OFFICIAL_PARAM_KEY': 'realesrgan.zoo.families',
     'WEIGHTS_ENV': 'realesrgan.zoo.location',
     'WeightsLocation': 'realesrgan.zoo.location',
-    'WeightsNotFoundError': 'realesrgan.zoo.weights',
+    'WeightsNotFoundError': 'realesrgan.zoo.downloads',
     'build_arch': 'realesrgan.zoo.families',
     'build_model_from_checkpoint': 'realesrgan.zoo.detect',
     'convert_ncnn': 'realesrgan.zoo.ncnn',
@@ -38,7 +38,7 @@ _EXPORTS = {
     'get_model_spec': 'realesrgan.zoo.table',
     'load_network': 'realesrgan.zoo.detect',
     'load_state_dict': 'realesrgan.zoo.checkpoint',
-    'resolve_model_path': 'realesrgan.zoo.weights',
+    'resolve_model_path': 'realesrgan.zoo.downloads',
     'resolve_weights_dir': 'realesrgan.zoo.location',
     'save_checkpoint': 'realesrgan.zoo.checkpoint',
 }

@@ -28,7 +28,9 @@ __all__ = [
     'ArchInfo',
     'build_arch',
     'class_on_first_use',
+    'rrdbnet_info',
     'rrdbnet_scale',
+    'srvgg_info',
 ]
 
 logger = logging.getLogger(__name__)
@@ -109,12 +111,16 @@ def rrdbnet_scale(first_in_ch: int, num_out_ch: int) -> Tuple[int, int]:
     return 4, first_in_ch
 
 
-def _read_rrdbnet(state_dict: StateDict, default_act_type: str) -> ArchInfo:
-    del default_act_type  # RRDBNet has one activation
-    num_feat, first_in_ch = _shape(state_dict, 'conv_first.weight', 4)[:2]
-    num_out_ch = _shape(state_dict, 'conv_last.weight', 4)[0]
-    num_grow_ch = _shape(state_dict, 'body.0.rdb1.conv1.weight', 4)[0]
-    num_block = len({match.group(1) for match in map(re.compile(r'body\.(\d+)\.').match, state_dict) if match})
+def rrdbnet_info(first_in_ch: int, num_out_ch: int, num_feat: int, num_block: int, num_grow_ch: int) -> ArchInfo:
+    """An RRDBNet from the sizes a checkpoint or an ncnn graph shows (the scale follows from ``first_in_ch``).
+
+    Args:
+        first_in_ch: Input channels of ``conv_first`` (see :func:`rrdbnet_scale`).
+        num_out_ch: Output channels of ``conv_last``.
+        num_feat: Feature channels.
+        num_block: Number of RRDB blocks.
+        num_grow_ch: Growth channels of the dense blocks.
+    """
     scale, num_in_ch = rrdbnet_scale(first_in_ch, num_out_ch)
     kwargs = dict(
         num_in_ch=num_in_ch,
@@ -125,6 +131,37 @@ def _read_rrdbnet(state_dict: StateDict, default_act_type: str) -> ArchInfo:
         scale=scale,
     )
     return ArchInfo('RRDBNet', kwargs, scale)
+
+
+def srvgg_info(num_in_ch: int, num_out_ch: int, num_feat: int, num_conv: int, upscale: int, act_type: str) -> ArchInfo:
+    """An SRVGGNetCompact from the sizes a checkpoint or an ncnn graph shows.
+
+    Args:
+        num_in_ch: Image channels in.
+        num_out_ch: Image channels out.
+        num_feat: Feature channels.
+        num_conv: Convolutions between the first and the last.
+        upscale: Upscaling factor.
+        act_type: ``'prelu'``, ``'relu'`` or ``'leakyrelu'``.
+    """
+    kwargs = dict(
+        num_in_ch=num_in_ch,
+        num_out_ch=num_out_ch,
+        num_feat=num_feat,
+        num_conv=num_conv,
+        upscale=upscale,
+        act_type=act_type,
+    )
+    return ArchInfo('SRVGGNetCompact', kwargs, upscale)
+
+
+def _read_rrdbnet(state_dict: StateDict, default_act_type: str) -> ArchInfo:
+    del default_act_type  # RRDBNet has one activation
+    num_feat, first_in_ch = _shape(state_dict, 'conv_first.weight', 4)[:2]
+    num_out_ch = _shape(state_dict, 'conv_last.weight', 4)[0]
+    num_grow_ch = _shape(state_dict, 'body.0.rdb1.conv1.weight', 4)[0]
+    num_block = len({match.group(1) for match in map(re.compile(r'body\.(\d+)\.').match, state_dict) if match})
+    return rrdbnet_info(first_in_ch, num_out_ch, num_feat, num_block, num_grow_ch)
 
 
 def _read_srvgg(state_dict: StateDict, default_act_type: str) -> ArchInfo:
@@ -157,15 +194,7 @@ def _read_srvgg(state_dict: StateDict, default_act_type: str) -> ArchInfo:
             'from the weights; assuming act_type=%r.',
             act_type,
         )
-    kwargs = dict(
-        num_in_ch=num_in_ch,
-        num_out_ch=num_in_ch,
-        num_feat=num_feat,
-        num_conv=len(conv_indices) - 2,
-        upscale=upscale,
-        act_type=act_type,
-    )
-    return ArchInfo('SRVGGNetCompact', kwargs, upscale)
+    return srvgg_info(num_in_ch, num_in_ch, num_feat, len(conv_indices) - 2, upscale, act_type)
 
 
 def class_on_first_use(module: str, name: str) -> Callable[..., 'nn.Module']:
@@ -199,6 +228,11 @@ class ArchFamily:
         marker_key: A state-dict key that only this family's checkpoints have.
         read_kwargs: ``(state_dict, default_act_type) -> ArchInfo``: every hyper-parameter from tensor shapes.
         size_multiple: ``kwargs -> m``: input height and width must be multiples of ``m``.
+        scale_arg: The constructor argument that holds the upscaling factor; training options check that it equals
+            the options' top-level ``scale``.
+        ncnn_graph: ``'module:function'`` that writes the family's ncnn graph (``scripts/pytorch2ncnn.py``,
+            :mod:`realesrgan.export.ncnn_graph`), or None when it cannot be exported to ncnn. Named, not imported:
+            the exporters sit above this table.
     """
 
     name: str
@@ -207,6 +241,8 @@ class ArchFamily:
     marker_key: str
     read_kwargs: Callable[[StateDict, str], ArchInfo]
     size_multiple: Callable[[Mapping[str, Any]], int]
+    scale_arg: str = 'scale'
+    ncnn_graph: Optional[str] = None
 
 
 FAMILIES: Dict[str, ArchFamily] = {
@@ -220,6 +256,8 @@ FAMILIES: Dict[str, ArchFamily] = {
             'conv_first.weight',
             _read_rrdbnet,
             lambda kwargs: {2: 2, 1: 4}.get(kwargs.get('scale', 4), 1),
+            scale_arg='scale',
+            ncnn_graph='realesrgan.export.ncnn_graph:rrdbnet_graph',
         ),
         ArchFamily(
             'SRVGGNetCompact',
@@ -228,6 +266,8 @@ FAMILIES: Dict[str, ArchFamily] = {
             'body.0.weight',
             _read_srvgg,
             lambda kwargs: 1,
+            scale_arg='upscale',
+            ncnn_graph='realesrgan.export.ncnn_graph:srvgg_graph',
         ),
     )
 }

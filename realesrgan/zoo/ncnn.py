@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 import torch
 
-from realesrgan.zoo.families import ArchInfo, rrdbnet_scale
+from realesrgan.zoo.families import ArchInfo, rrdbnet_info, srvgg_info
 
 __all__ = [
     'ARRAY_KEY_BASE',
@@ -302,16 +302,7 @@ def _infer_arch(layers: List[NcnnLayer], convs: List[_Conv], param_path: str) ->
                 f'{param_path} looks like an RRDBNet (dense Concat layers), but its {len(convs)} '
                 'convolutions are not 15 per RRDB block plus 6.'
             )
-        scale, num_in_ch = rrdbnet_scale(convs[0].in_ch, convs[-1].out_ch)
-        kwargs = dict(
-            num_in_ch=num_in_ch,
-            num_out_ch=convs[-1].out_ch,
-            num_feat=convs[0].out_ch,
-            num_block=num_block,
-            num_grow_ch=convs[1].out_ch,
-            scale=scale,
-        )
-        return ArchInfo('RRDBNet', kwargs, scale)
+        return rrdbnet_info(convs[0].in_ch, convs[-1].out_ch, convs[0].out_ch, num_block, convs[1].out_ch)
     shuffles = [layer for layer in layers if layer.type == 'PixelShuffle']
     if len(shuffles) == 1 and len(convs) >= 2:
         upscale = int(shuffles[0].params.get(0, 1))
@@ -322,15 +313,8 @@ def _infer_arch(layers: List[NcnnLayer], convs: List[_Conv], param_path: str) ->
                 f'{convs[-1].out_ch} outputs; {shuffles[0].where()} with factor {upscale} needs '
                 f'{convs[0].in_ch} x {upscale}^2 = {convs[0].in_ch * upscale * upscale}.'
             )
-        kwargs = dict(
-            num_in_ch=convs[0].in_ch,
-            num_out_ch=num_out_ch,
-            num_feat=convs[0].out_ch,
-            num_conv=len(convs) - 2,
-            upscale=upscale,
-            act_type=_srvgg_act_type(layers, convs),
-        )
-        return ArchInfo('SRVGGNetCompact', kwargs, upscale)
+        act_type = _srvgg_act_type(layers, convs)
+        return srvgg_info(convs[0].in_ch, num_out_ch, convs[0].out_ch, len(convs) - 2, upscale, act_type)
     raise NcnnFormatError(
         f'{param_path} is neither an RRDBNet graph (with Concat layers) nor an SRVGGNetCompact '
         f'graph (with one PixelShuffle); it has layer types {sorted(types)}.'

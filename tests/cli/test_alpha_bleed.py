@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import REPO_ROOT, WEIGHTS_DIR, official_weights
 
-from realesrgan.app import image_cli as cli
+from realesrgan.cli import image as cli
 from realesrgan.inference.alpha_bleed import bleed_alpha
 from realesrgan.inference.settings import SettingError, UpscaleSettings
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from helpers import REPO_ROOT
 
-from realesrgan.app import image_cli as cli
+from realesrgan.cli import image as cli
 
 BATCH_FLAGS = (
     '--ext',

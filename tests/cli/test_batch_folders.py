@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from realesrgan.app import image_cli as cli
-from realesrgan.app.image_plan import decodes_with_alpha, plan_batch
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.batch.plan import decodes_with_alpha, plan_batch
+from realesrgan.cli import image as cli
 from realesrgan.zoo import save_checkpoint
 
 TREE = ('top.png', 'one/a.jpg', 'one/two/b.png', 'one/two/three/c.webp', 'other/d.tif')
@@ -158,7 +158,7 @@ def test_a_wrong_guess_from_the_header_is_corrected_from_the_pixels(tmp_path, ch
     folder = tmp_path / 'in'
     folder.mkdir()
     cv2.imwrite(str(folder / 'a.webp'), image(1, 4))
-    monkeypatch.setattr('realesrgan.app.image_plan.decodes_with_alpha', lambda path: False)
+    monkeypatch.setattr('realesrgan.batch.plan.decodes_with_alpha', lambda path: False)
     assert plan_batch(str(folder), str(tmp_path / 'out'), 'out', 'auto').items[0].output.endswith('a_out.webp')
     assert run(tmp_path, checkpoint, '-i', folder, '-o', tmp_path / 'out') == 0
     assert files_under(tmp_path / 'out') == ['a_out.png']

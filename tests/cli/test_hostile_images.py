@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from realesrgan.app import image_cli as cli
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.cli import image as cli
 from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.inference import host_memory
 from realesrgan.utils import RealESRGANer

@@ -12,10 +12,10 @@ import torch
 from helpers import REPO_ROOT, WEIGHTS_DIR, load_root_script, official_weights
 
 from realesrgan import RealESRGANer
-from realesrgan.app import image_cli as cli
-from realesrgan.app.face_enhance import GFPGAN_URL
-from realesrgan.app.model_choice import choose_model
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.cli import image as cli
+from realesrgan.inference.face_enhance import GFPGAN_URL
+from realesrgan.inference.model_choice import choose_model
 from realesrgan.zoo import get_model_spec, save_checkpoint
 
 pytestmark = pytest.mark.weights  # every test: the module's autouse fixture converts the weights

@@ -10,12 +10,15 @@ import pytest
 import torch
 from PIL import Image
 
-from realesrgan.app import image_cli as cli
-from realesrgan.app.image_job import ImageJobError, JobSummary
-from realesrgan.app.image_plan import BatchItem
-from realesrgan.app.image_run import _ImageWatcher
-from realesrgan.app.job import job_devices
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.batch.image_task import ImageOutcome
+from realesrgan.batch.job import JobSummary
+from realesrgan.batch.plan import BatchItem
+from realesrgan.batch.run import _ImageListener
+from realesrgan.cli import image as cli
+from realesrgan.execution.executor import WorkerStartError
+from realesrgan.execution.job import job_devices
+from realesrgan.execution.local_pool import PoolWatcher
 from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.zoo import save_checkpoint
 
@@ -113,9 +116,15 @@ class Bar:
         pass
 
 
-def watcher(workers, summary: JobSummary, lines: list, bar: Bar) -> _ImageWatcher:
+def watcher(workers, summary: JobSummary, lines: list, bar: Bar) -> PoolWatcher:
     items = [BatchItem(f'in/{k}.png', f'out/{k}_out.png', False) for k in range(4)]
-    return _ImageWatcher(workers, ['cpu'] * len(workers), items, summary, lines.append, bar)
+    listener = _ImageListener(items, summary, lines.append, False, None, None)
+    listener.bar = bar
+    return PoolWatcher(workers, ['cpu'] * len(workers), len(items), listener)
+
+
+def written(watched: PoolWatcher) -> dict:
+    return {index: result.value.path for index, result in watched.results.items() if result.ok}
 
 
 def test_an_image_whose_worker_dies_fails_and_the_others_go_on():
@@ -124,15 +133,15 @@ def test_an_image_whose_worker_dies_fails_and_the_others_go_on():
     events = [
         ('started', 0, 0),
         ('started', 1, 1),
-        ('written', 0, 0, 'out/0_out.png', ()),
+        ('done', 0, 0, ImageOutcome('out/0_out.png')),
         ('started', 0, 2),
-        ('image_failed', 0, 2, 'cannot decode'),
+        ('error', 0, 2, 'cannot decode', 'ValueError: cannot decode'),
         ('started', 0, 3),
-        ('written', 0, 3, 'out/3_out.png', ('a note',)),
+        ('done', 0, 3, ImageOutcome('out/3_out.png', ('a note',))),
     ]
     watched = watcher(workers, summary, lines, bar)
     watched.watch(ScriptedEvents(events))
-    assert watched.written == {0: 'out/0_out.png', 3: 'out/3_out.png'} and bar.n == 4
+    assert written(watched) == {0: 'out/0_out.png', 3: 'out/3_out.png'} and bar.n == 4
     assert summary.failed == [
         ('in/2.png', 'cannot decode'),
         ('in/1.png', 'worker 1 died (killed by SIGKILL, often: out of memory) while upscaling it'),
@@ -143,10 +152,10 @@ def test_an_image_whose_worker_dies_fails_and_the_others_go_on():
 def test_when_every_worker_has_exited_the_rest_fail():
     summary, lines, bar = JobSummary(total=4), [], Bar()
     workers = [SimpleNamespace(exitcode=-9), SimpleNamespace(exitcode=0)]
-    events = [('started', 0, 0), ('started', 1, 1), ('written', 1, 1, 'out/1_out.png', ())]
+    events = [('started', 0, 0), ('started', 1, 1), ('done', 1, 1, ImageOutcome('out/1_out.png'))]
     watched = watcher(workers, summary, lines, bar)
     watched.watch(ScriptedEvents(events))
-    assert watched.written == {1: 'out/1_out.png'}
+    assert written(watched) == {1: 'out/1_out.png'}
     assert [path for path, _ in summary.failed] == ['in/0.png', 'in/2.png', 'in/3.png']
     assert summary.failed[-1][1] == 'not upscaled: every worker process had exited'
 
@@ -154,6 +163,6 @@ def test_when_every_worker_has_exited_the_rest_fail():
 def test_a_worker_that_cannot_start_stops_the_job():
     summary, lines, bar = JobSummary(total=4), [], Bar()
     workers = [SimpleNamespace(exitcode=None)]
-    events = [('failed', 0, None, 'RuntimeError: CUDA error: out of memory (at upscaler.py:120)')]
-    with pytest.raises(ImageJobError, match='Worker 0 on cpu could not start: RuntimeError: CUDA error'):
+    events = [('start_failed', 0, 'RuntimeError: CUDA error: out of memory (at upscaler.py:120)')]
+    with pytest.raises(WorkerStartError, match='worker 0 on cpu could not start: RuntimeError: CUDA error'):
         watcher(workers, summary, lines, bar).watch(ScriptedEvents(events))

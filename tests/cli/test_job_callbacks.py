@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from realesrgan.app.image_job import ImageJob, run_image_job
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.batch.job import ImageJob
+from realesrgan.batch.run import run_image_job
 from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.zoo import save_checkpoint
 

@@ -12,8 +12,8 @@ import torch
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
 from realesrgan import RealESRGANer
-from realesrgan.app import image_cli as cli
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.cli import image as cli
 from realesrgan.fileio.metadata import ImageMetadata, read_metadata
 from realesrgan.zoo import save_checkpoint
 
@@ -192,7 +192,7 @@ def test_unreadable_metadata_is_a_note_not_a_failure(tmp_path, checkpoint, capsy
     def broken(path: str) -> ImageMetadata:
         raise SyntaxError('broken PNG chunk')
 
-    monkeypatch.setattr('realesrgan.app.image_worker.read_metadata', broken)
+    monkeypatch.setattr('realesrgan.batch.image_task.read_metadata', broken)
     assert run(tmp_path, checkpoint, '-i', tmp_path / 'a.png', '-o', tmp_path / 'out') == 0
     assert 'metadata of some inputs could not be read' in capsys.readouterr().out
     assert (tmp_path / 'out' / 'a_out.png').is_file()

@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from realesrgan.app import image_cli as cli
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.cli import image as cli
 from realesrgan.fileio.formats import save_image, to_format_depth
 from realesrgan.fileio.metadata import ImageMetadata
 from realesrgan.zoo import save_checkpoint

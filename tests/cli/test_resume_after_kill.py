@@ -17,7 +17,7 @@ import cv2
 import pytest
 from helpers import INPUTS, REPO_ROOT, WEIGHTS_DIR, official_weights
 
-from realesrgan.app import image_cli as cli
+from realesrgan.cli import image as cli
 
 MODEL = 'RealESRGAN_x4plus_anime_6B'
 NUM_IMAGES = 8

@@ -123,7 +123,7 @@ def test_out_of_memory_retries_with_tiles(caplog):
     img = random_image(120, 100)
     reference, _ = upsampler(tile=0).enhance(img)
     net = Recorder(small_net(), fail_first)
-    with caplog.at_level(logging.WARNING, logger='realesrgan.utils'):
+    with caplog.at_level(logging.WARNING, logger='realesrgan.inference.upsampler'):
         output, _ = upsampler(model=net, tile=0, tile_pad=4, tile_blend=4).enhance(img)
     assert 'Out of memory on cpu; retrying this image with tile 60 (1 per batch)' in caplog.text
     assert net.shapes == [(1, 3, 120, 100)] + [(1, 3, 76, 76)] * 4  # whole image first, then 2 x 2 tiles
@@ -163,7 +163,7 @@ def test_non_finite_reduced_precision_output_is_redone_in_fp32(caplog):
 
     img = random_image(32, 32)
     reference, _ = upsampler().enhance(img)
-    with caplog.at_level(logging.WARNING, logger='realesrgan.utils'):
+    with caplog.at_level(logging.WARNING, logger='realesrgan.inference.upsampler'):
         output, _ = upsampler(model=NanInLowPrecision(), precision='bf16').enhance(img)
     assert 'NaN or Inf' in caplog.text and 'redoing this image in fp32' in caplog.text
     assert np.array_equal(output, reference)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from helpers import distorted
 
+from realesrgan.evaluation.comparison import CAPTION_HEIGHT, GAP, TITLE_HEIGHT, ComparisonRow, comparison_picture
+from realesrgan.evaluation.pairs import image_key, match_images, read_for_metrics
+from realesrgan.evaluation.report import markdown_report, results_csv, results_json, table_rows, text_table
+from realesrgan.evaluation.scores import evaluate_pairs
 from realesrgan.metrics import get_metric, psnr, ssim
-from realesrgan.metrics.comparison import CAPTION_HEIGHT, GAP, TITLE_HEIGHT, ComparisonRow, comparison_picture
-from realesrgan.metrics.evaluation import evaluate_pairs
-from realesrgan.metrics.pairs import image_key, match_images, read_for_metrics
-from realesrgan.metrics.report import markdown_report, results_csv, results_json, table_rows, text_table
 
 
 def test_image_key_follows_the_suffix_rule():

@@ -111,7 +111,7 @@ def test_a_missing_backbone_names_the_file_and_where_to_put_it(hub_dir, tmp_path
     def offline(url: str, folder: str, **_options) -> str:
         raise OSError(f'download of {url} failed: no network')
 
-    monkeypatch.setattr('realesrgan.zoo.weights.download_weights', offline)
+    monkeypatch.setattr('realesrgan.zoo.downloads.download_weights', offline)
     with pytest.raises(LPIPSUnavailableError) as error:
         get_metric('lpips', weights_dir=str(tmp_path / 'weights'))
     message = str(error.value)

@@ -16,9 +16,9 @@ from test_train import load_options, write_dataset
 from test_train_errors import fresh_basicsr_logger, train  # noqa: F401  (fixture)
 
 from realesrgan import RealESRGANer
-from realesrgan.app import image_cli
-from realesrgan.app.model_choice import choose_model
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.cli import image as image_cli
+from realesrgan.inference.model_choice import choose_model
 from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.zoo import save_checkpoint
 

@@ -71,7 +71,7 @@ def test_lpips_without_its_backbone_fails_before_training(tmp_path, monkeypatch)
     def offline(url: str, folder: str, **_options: Any) -> str:
         raise OSError('no network')
 
-    monkeypatch.setattr('realesrgan.zoo.weights.download_weights', offline)
+    monkeypatch.setattr('realesrgan.zoo.downloads.download_weights', offline)
     try:
         message = check_fails(demo_with({'lpips': {'type': 'calculate_lpips', 'net': 'alex'}}))
     finally:

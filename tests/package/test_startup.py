@@ -11,7 +11,7 @@ pytestmark = pytest.mark.subprocess
 # prints the exit status, the last line of stderr and which heavy modules were imported, as JSON
 _CLI_CASE = """
     import contextlib, io, json, sys
-    from realesrgan.app.{module} import main
+    from realesrgan.cli.{module} import main
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()) as out:
         try:
@@ -109,7 +109,7 @@ def test_registries_are_complete_when_basicsr_is_first_imported_from_inside_a_pl
     ],
 )
 def test_image_cli_answers_help_and_input_errors_without_loading_torch(argv, status, message):
-    answer = _run_cli('image_cli', argv)
+    answer = _run_cli('image', argv)
     assert answer['status'] == status
     assert message in answer['stderr']
     assert answer['heavy'] == []
@@ -118,7 +118,7 @@ def test_image_cli_answers_help_and_input_errors_without_loading_torch(argv, sta
 
 
 def test_image_cli_reports_an_empty_folder_without_loading_torch(tmp_path):
-    answer = _run_cli('image_cli', ['-i', str(tmp_path), '-o', str(tmp_path / 'out')])
+    answer = _run_cli('image', ['-i', str(tmp_path), '-o', str(tmp_path / 'out')])
     assert answer['status'] == 2
     assert 'holds no files' in answer['stderr']
     assert answer['heavy'] == []
@@ -126,6 +126,6 @@ def test_image_cli_reports_an_empty_folder_without_loading_torch(tmp_path):
 
 @pytest.mark.parametrize('argv, status', [(['--help'], 0), (['--no-such-flag'], 2)])
 def test_video_cli_answers_help_and_flag_errors_without_loading_torch(argv, status):
-    answer = _run_cli('video_cli', argv)
+    answer = _run_cli('video', argv)
     assert answer['status'] == status
     assert answer['heavy'] == []

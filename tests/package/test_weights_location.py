@@ -7,8 +7,9 @@ import pytest
 from helpers import REPO_ROOT
 
 from realesrgan import train
-from realesrgan.app import image_cli, video_cli
-from realesrgan.app.model_choice import choose_model
+from realesrgan.cli import image as image_cli
+from realesrgan.cli import video as video_cli
+from realesrgan.inference.model_choice import choose_model
 from realesrgan.zoo import WEIGHTS_ENV, default_weights_location, location, resolve_weights_dir
 
 

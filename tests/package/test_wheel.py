@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from helpers import REPO_ROOT
 
-from realesrgan.app import image_cli
+from realesrgan.cli import image as image_cli
 from realesrgan.metrics import psnr
 from realesrgan.version import __version__
 from realesrgan.zoo import WEIGHTS_ENV, get_model_spec
@@ -107,8 +107,8 @@ def test_wheel_holds_the_package_and_complete_metadata(built):
     packaged = {name for name in names if name.endswith('.py')}
     expected = {str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / 'realesrgan').rglob('*.py')}
     assert packaged == expected
-    assert 'realesrgan = realesrgan.app.image_cli:main' in entry_points
-    assert 'realesrgan-video = realesrgan.app.video_cli:main' in entry_points
+    assert 'realesrgan = realesrgan.cli.image:main' in entry_points
+    assert 'realesrgan-video = realesrgan.cli.video:main' in entry_points
     assert 'realesrgan-web = realesrgan.web:main' in entry_points
     assert metadata['Version'] == __version__ and metadata['License'] == 'BSD-3-Clause'
     assert metadata['Requires-Python'] == '>=3.8'

@@ -13,9 +13,9 @@ from helpers import INPUTS, REPO_ROOT
 from test_data_scripts import load_script
 
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.evaluation.pairs import read_for_metrics
 from realesrgan.fileio.images import read_image
 from realesrgan.metrics import niqe, psnr, ssim
-from realesrgan.metrics.pairs import read_for_metrics
 from realesrgan.models.option_checks import load_options_file
 from realesrgan.models.validation_pairs import make_validation_pairs
 

@@ -16,9 +16,9 @@ import pytest
 import torch
 from test_video_io import clip_frames, make_clip
 
-from realesrgan.app import upscaler as upscaler_module
-from realesrgan.app.upscaler import ImageUpscaler
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.inference import upsampler as upscaler_module
+from realesrgan.inference.recipe import ImageUpscaler
 from realesrgan.utils import RealESRGANer
 from realesrgan.video import EncoderSettings, VideoInputError
 from realesrgan.video.reader import probe_source
@@ -60,17 +60,17 @@ def test_a_pass_out_of_memory_is_redone_frame_by_frame(monkeypatch):
     upscale = small_upscaler()
     expected = [upscale(frame) for frame in frames]
 
-    def out_of_memory(self, batch):
+    def out_of_memory(self, batch, outscale):
         raise RuntimeError('CPU out of memory (a stand-in)')
 
-    monkeypatch.setattr(ImageUpscaler, '_upscale_batch', out_of_memory)
+    monkeypatch.setattr(RealESRGANer, '_enhance_batch', out_of_memory)
     for want, got in zip(expected, upscale.upscale_frames(frames)):
         np.testing.assert_array_equal(got, want)
 
-    def broken(self, batch):
+    def broken(self, batch, outscale):
         raise RuntimeError('some other failure')
 
-    monkeypatch.setattr(ImageUpscaler, '_upscale_batch', broken)
+    monkeypatch.setattr(RealESRGANer, '_enhance_batch', broken)
     with pytest.raises(RuntimeError, match='some other failure'):
         upscale.upscale_frames(frames)
 
@@ -102,7 +102,7 @@ def one_segment_plan(tmp_path, clip, name, fps=None):
     segments = plan_segments(timeline.num_frames, timeline.num_frames)
     folder = tmp_path / name
     folder.mkdir()
-    return WorkerPlan(source, timeline, segments, EncoderSettings(), str(folder), None)
+    return WorkerPlan(source, timeline, segments, EncoderSettings(), str(folder))
 
 
 def test_pipeline_batches_frames_and_writes_the_same_file_as_frame_by_frame(tmp_path):

@@ -17,9 +17,9 @@ import torch
 from helpers import load_root_script
 from test_video_io import audio_packets, clip_frames, decode_all, make_clip, psnr, stream_info
 
-from realesrgan.app import video_cli as cli
-from realesrgan.app.model_choice import choose_model
-from realesrgan.app.upscaler import UpscalerRecipe
+from realesrgan.cli import video as cli
+from realesrgan.inference.model_choice import choose_model
+from realesrgan.inference.recipe import UpscalerRecipe
 from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.utils import RealESRGANer
 from realesrgan.video import upscale_video

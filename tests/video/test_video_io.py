@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from realesrgan.video import EncoderSettings, VideoInputError, VideoJobError, job, upscale_video, worker_devices
+from realesrgan.execution.local_pool import PoolWatcher
+from realesrgan.video import EncoderSettings, VideoInputError, VideoJobError, pipeline, upscale_video, worker_devices
 from realesrgan.video.reader import probe_source, read_frames
 from realesrgan.video.segments import default_segment_length, plan_segments
 from realesrgan.video.timeline import plan_timeline
@@ -477,19 +478,24 @@ class ScriptedEvents:
         return event
 
 
+def segment_watcher(workers, segments) -> PoolWatcher:
+    listener = pipeline._SegmentListener(segments, None, pipeline._Warnings())
+    return PoolWatcher(workers, ['cpu'] * len(workers), len(segments), listener)
+
+
 def test_watcher_waits_for_the_last_events_of_workers_that_exited():
-    """Both workers exited cleanly and their 'finished' events arrive after the exits are seen: not an error."""
+    """Both workers exited cleanly and their 'done' events arrive after the exits are seen: not an error."""
     workers = [SimpleNamespace(exitcode=0), SimpleNamespace(exitcode=0)]
     segments = plan_segments(4, 2)
-    late = [('started', 0, 0), ('started', 1, 1), ('finished', 0, 0), ('finished', 1, 1)]
-    job._JobWatcher(workers, segments, progress=None).watch(ScriptedEvents(late))
+    late = [('started', 0, 0), ('started', 1, 1), ('done', 0, 0, 0), ('done', 1, 1, 1)]
+    segment_watcher(workers, segments).watch(ScriptedEvents(late))
     # the same exits with a segment still unfinished are an error naming it
     unfinished = late[:3]
     with pytest.raises(VideoJobError, match=r'worker 1 died \(exit code 0\) while upscaling segment 2 of 2'):
-        job._JobWatcher(workers, segments, progress=None).watch(ScriptedEvents(unfinished))
+        segment_watcher(workers, segments).watch(ScriptedEvents(unfinished))
     killed = [SimpleNamespace(exitcode=0), SimpleNamespace(exitcode=-9)]
     with pytest.raises(VideoJobError, match=r'worker 1 died \(killed by SIGKILL, often: out of memory\)'):
-        job._JobWatcher(killed, segments, progress=None).watch(ScriptedEvents(unfinished))
+        segment_watcher(killed, segments).watch(ScriptedEvents(unfinished))
 
 
 def test_unwritable_output_folder(tmp_path, clip):

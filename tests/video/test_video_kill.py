@@ -17,7 +17,7 @@ from typing import List
 import pytest
 from test_video_io import Resize, leftovers, make_clip, stream_info
 
-from realesrgan.video import VideoJobTerminated, job, upscale_video
+from realesrgan.video import VideoJobTerminated, pipeline, upscale_video
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TESTS = Path(__file__).resolve().parent
@@ -138,7 +138,7 @@ def test_sigterm_stops_the_job_as_ctrl_c_does(tmp_path, clip, stop_leftovers):
 def test_sigterm_handler_is_installed_for_the_job_only_and_never_over_the_callers():
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     with pytest.raises(VideoJobTerminated) as caught:
-        with job._sigterm_as_interrupt():
+        with pipeline._sigterm_as_interrupt():
             assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # else the signal would end pytest
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)  # the handler raises in this thread as soon as the signal arrives
@@ -148,7 +148,7 @@ def test_sigterm_handler_is_installed_for_the_job_only_and_never_over_the_caller
     calls = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
     try:
-        with job._sigterm_as_interrupt():
+        with pipeline._sigterm_as_interrupt():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.1)
     finally:
@@ -183,12 +183,12 @@ def test_only_work_folders_of_this_output_whose_owner_is_gone_are_removed(tmp_pa
     clip = make_clip(tmp_path / 'clip.mp4', num_frames=4, audio=None)
     out = tmp_path / 'out'
     out.mkdir()
-    host = job.socket.gethostname()
+    host = pipeline.socket.gethostname()
     finished = subprocess.Popen(['true'])
     finished.wait()  # its process id is free now
     sleeper = subprocess.Popen(['sleep', '60'])
     try:
-        live = dict(output='o.mp4', host=host, pid=sleeper.pid, started=job._start_time(sleeper.pid))
+        live = dict(output='o.mp4', host=host, pid=sleeper.pid, started=pipeline._start_time(sleeper.pid))
         write_owner(out / '.o.mp4.1.killed.tmp', output='o.mp4', host=host, pid=finished.pid, started=1)
         write_owner(out / '.o.mp4.2.reused.tmp', output='o.mp4', host=host, pid=os.getpid(), started=-1)
         write_owner(out / '.o.mp4.3.running.tmp', **live)
@@ -213,16 +213,16 @@ def test_only_work_folders_of_this_output_whose_owner_is_gone_are_removed(tmp_pa
 
 def test_the_work_folder_records_its_owner(tmp_path, monkeypatch):
     seen = {}
-    make = job._make_work_folder
+    make = pipeline._make_work_folder
 
     def spy(output_path: str) -> str:
         folder = make(output_path)
         seen.update(json.loads(Path(folder, 'owner').read_text()), name=os.path.basename(folder))
         return folder
 
-    monkeypatch.setattr(job, '_make_work_folder', spy)
+    monkeypatch.setattr(pipeline, '_make_work_folder', spy)
     upscale_video(str(make_clip(tmp_path / 'clip.mp4', num_frames=2, audio=None)), str(tmp_path / 'o.mp4'), Resize(1))
     assert seen['name'].startswith(f'.o.mp4.{os.getpid()}.') and seen['output'] == 'o.mp4'
-    assert seen['pid'] == os.getpid() and seen['host'] == job.socket.gethostname()
-    assert seen['started'] == job._start_time(os.getpid()) is not None
+    assert seen['pid'] == os.getpid() and seen['host'] == pipeline.socket.gethostname()
+    assert seen['started'] == pipeline._start_time(os.getpid()) is not None
     assert leftovers(tmp_path) == ['clip.mp4', 'o.mp4']

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from test_video_io import Resize, audio_packets, leftovers, make_clip, stream_info
 
-from realesrgan.video import job, upscale_video
+from realesrgan.video import pipeline, upscale_video
 from realesrgan.video.reader import describe_shortfall, probe_source, read_frames
 
 NUM_FRAMES = 48
@@ -137,9 +137,9 @@ def test_warnings_of_the_workers_reach_the_result_once_with_a_count(tmp_path, ca
 
 
 def test_many_different_warnings_are_cut_to_a_readable_list():
-    warnings = job._Warnings()
+    warnings = pipeline._Warnings()
     for k in range(30):
         warnings.add(f'frame {k} is odd')
     lines = warnings.lines()
-    assert len(lines) == job._MAX_WARNINGS
+    assert len(lines) == pipeline._MAX_WARNINGS
     assert lines[0] == 'frame 0 is odd' and lines[-1] == '... and 11 more warnings (see the log)'

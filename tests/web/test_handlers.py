@@ -131,7 +131,7 @@ def test_gradio_is_imported_by_the_server_only():
     result = run_python(
         """
         import sys
-        import realesrgan, realesrgan.web, realesrgan.web.page, realesrgan.app.image_cli
+        import realesrgan, realesrgan.web, realesrgan.web.page, realesrgan.cli.image
         print(sorted(name for name in sys.modules if name.split('.')[0] in ('gradio', 'gradio_client')))
         """
     )
@@ -155,9 +155,10 @@ def test_without_gradio_the_server_says_what_to_install_in_one_line(tmp_path):
 
 
 def test_the_page_builds_the_job_the_cli_builds_from_the_same_flags():
-    from realesrgan.app import image_cli, video_cli
-    from realesrgan.app.image_job import ImageJob
-    from realesrgan.app.video_job import VideoJob
+    from realesrgan.batch.job import ImageJob
+    from realesrgan.cli import image as image_cli
+    from realesrgan.cli import video as video_cli
+    from realesrgan.video.job import VideoJob
     from realesrgan.web.image_handler import image_job
     from realesrgan.web.video_handler import VideoChoices, video_job
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from helpers import INPUTS, WEIGHTS_DIR, official_weights
 
-from realesrgan.app import image_cli
+from realesrgan.cli import image as image_cli
 from realesrgan.web.page import face_enhance_available
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from helpers import INPUTS, REPO_ROOT, WEIGHTS_DIR, official_weights
 
-from realesrgan.app import image_cli
+from realesrgan.cli import image as image_cli
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from basicsr.archs.rrdbnet_arch import RRDBNet
 from helpers import INPUTS, official_weights
 from safetensors.torch import save_file
 
-from realesrgan.app import image_cli as cli
+from realesrgan.cli import image as cli
 from realesrgan.zoo import CheckpointError, build_model_from_checkpoint, detect_architecture, load_state_dict
 
 spandrel = pytest.importorskip('spandrel')

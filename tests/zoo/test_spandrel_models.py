@@ -12,7 +12,7 @@ from helpers import INPUTS, community_state_dict
 from safetensors.torch import save_file
 
 from realesrgan import RealESRGANer
-from realesrgan.app import image_cli as cli
+from realesrgan.cli import image as cli
 from realesrgan.metrics import psnr
 from realesrgan.zoo import CheckpointError, detect_architecture, load_network, load_state_dict
 from realesrgan.zoo.spandrel_models import SpandrelNetwork, guess_family
@@ -147,7 +147,7 @@ def test_models_that_are_not_rgb_upscalers_are_refused():
 
 
 def test_the_video_job_detects_the_network_of_a_model_path_alone(tmp_path):
-    from realesrgan.app.video_job import VideoJob
+    from realesrgan.video.job import VideoJob
 
     weights = save(community_state_dict('SwinIR'), tmp_path / 'swinir.pth')
     choice = VideoJob(model_path=weights).choose_model()

@@ -27,8 +27,8 @@ from realesrgan.zoo import (
     load_state_dict,
     resolve_model_path,
 )
-from realesrgan.zoo import weights as weights_module
-from realesrgan.zoo.weights import packaged_ncnn_files
+from realesrgan.zoo import downloads as weights_module
+from realesrgan.zoo.downloads import packaged_ncnn_files
 
 ANIME = 'realesr-animevideov3'
 

@@ -16,7 +16,7 @@ StateDict = Dict[str, torch.Tensor]
 def local_weights(model_path: Union[str, 'os.PathLike[str]'], weights_dir: Optional[str] = None) -> str:
     """A local file with the weights: ``model_path`` itself, or its download into ``weights_dir`` for a URL.
 
-    Downloads go through the checked downloader of :mod:`realesrgan.zoo.weights` (temporary name, loaded once,
+    Downloads go through the checked downloader of :mod:`realesrgan.zoo.downloads` (temporary name, loaded once,
     then renamed), so a broken transfer never ends up under the final name.
 
     Args:

@@ -205,7 +205,7 @@ def configure_logging() -> None:
     OpenCV's own log lines (e.g. for a corrupt PNG) are silenced: the job reports each unreadable file itself.
     """
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')
-    logging.getLogger('realesrgan.zoo.weights').setLevel(logging.INFO)
+    logging.getLogger('realesrgan.zoo.downloads').setLevel(logging.INFO)
     opencv_log = getattr(getattr(cv2, 'utils', None), 'logging', None)
     if opencv_log is not None:
         opencv_log.setLogLevel(opencv_log.LOG_LEVEL_SILENT)

@@ -11,13 +11,13 @@ from typing import List, Optional
 
 from tqdm import tqdm
 
-from realesrgan.app.cli_options import add_engine_options, add_original_options, configure_logging
-from realesrgan.app.evaluate_job import EvaluateJob, EvaluateJobError, run_evaluate_job
-from realesrgan.app.job import reported_as
+from realesrgan.cli.options import add_engine_options, add_original_options, configure_logging
+from realesrgan.evaluation.job import EvaluateJob, EvaluateJobError, run_evaluate_job
+from realesrgan.evaluation.report import table_rows, text_table
+from realesrgan.execution.job import reported_as
 from realesrgan.inference.settings import UpscaleSettings, fields_from
 from realesrgan.metrics import OWN_METRICS
 from realesrgan.metrics.lpips import LPIPS_NETS
-from realesrgan.metrics.report import table_rows, text_table
 from realesrgan.zoo import MODEL_ZOO
 
 

@@ -15,12 +15,11 @@ import shutil
 import signal
 import sys
 import threading
-import traceback
 from multiprocessing.connection import wait
 from multiprocessing.queues import Queue
 from typing import Iterator, Optional
 
-__all__ = ['describe_exception', 'die_with_parent', 'worker_process']
+__all__ = ['die_with_parent', 'worker_process']
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -114,18 +113,3 @@ class _EventHandler(logging.Handler):
             self.events.put(('warning', self.worker_id, record.getMessage()))
         except Exception:  # a warning that cannot be sent must not fail the work
             self.handleError(record)
-
-
-def describe_exception(exc: BaseException) -> str:
-    """One line for the user: the exception, and where it was raised (for a bug report).
-
-    Args:
-        exc: The exception.
-
-    Returns:
-        E.g. ``'MemoryError: out of memory (at utils.py:312)'``.
-    """
-    message = ' '.join(str(exc).split())
-    text = f'{type(exc).__name__}: {message}' if message else type(exc).__name__
-    frames = traceback.extract_tb(exc.__traceback__)
-    return f'{text} (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})' if frames else text

@@ -1,30 +1,26 @@
-"""One image of an image job, from its decoded pixels to its output file; and the worker process that does many.
+"""One image of an image job, from its file to its output file: the :class:`ImageTask` an executor runs.
 
-:func:`prepare_output` is what every image goes through, in the job's own process or in a worker process: the
-output name is confirmed against the decoded image (alpha makes PNG), the image is upscaled, 16-bit results meant
-for JPEG or WebP become 8-bit, and the input's metadata is adapted to the output. :func:`run_image_worker` is the
-body of a worker process (see :func:`realesrgan.workers.pool.run_workers`): it builds its upscaler on its device
-and upscales the images named on its task queue, reporting each on the event queue:
-``('started', worker, index)``, then ``('written', worker, index, path, notes)``, ``('existing', worker, index)``
-or ``('image_failed', worker, index, reason)``; ``('failed', worker, None, message)`` when it cannot start.
+:func:`prepare_output` is what every image goes through, wherever it runs: the output name is confirmed against the
+decoded image (alpha makes PNG), the image is upscaled, 16-bit results meant for JPEG or WebP become 8-bit, and the
+input's metadata is adapted to the output. :class:`ImageTask` reads the file, runs that and writes the result
+atomically; its value is an :class:`ImageOutcome`.
 """
 
 import os
 from dataclasses import dataclass
-from multiprocessing.queues import Queue
-from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from realesrgan.app.image_plan import BatchItem, output_path
-from realesrgan.app.upscaler import ImageUpscaler
+from realesrgan.batch.plan import BatchItem, output_path
+from realesrgan.execution.executor import Report, Task
 from realesrgan.fileio.formats import save_image, to_format_depth
 from realesrgan.fileio.images import read_image
 from realesrgan.fileio.metadata import ImageMetadata, read_metadata
+from realesrgan.inference.recipe import ImageUpscaler
 from realesrgan.inference.tile_runner import TileCallback
-from realesrgan.workers.child import describe_exception, worker_process
 
-__all__ = ['OutputRule', 'PreparedOutput', 'WorkerPayload', 'describe_failure', 'prepare_output', 'run_image_worker']
+__all__ = ['ImageOutcome', 'ImageTask', 'OutputRule', 'PreparedOutput', 'prepare_output']
 
 EIGHT_BIT_NOTE = '16-bit results are written as 8-bit JPEG / WebP (8-bit formats); --ext png or tif keeps 16 bits.'
 UNREADABLE_METADATA_NOTE = 'the metadata of some inputs could not be read: their outputs are written without it.'
@@ -62,14 +58,6 @@ class PreparedOutput(NamedTuple):
     image: np.ndarray
     metadata: Optional[ImageMetadata]
     notes: Tuple[str, ...]
-
-
-def describe_failure(error: BaseException) -> str:
-    """One line that says why an image failed (OpenCV and torch messages span several lines)."""
-    text = ' '.join(str(error).split())
-    if isinstance(error, (ValueError, RuntimeError, MemoryError)) and text:
-        return text
-    return f'{type(error).__name__}: {text}' if text else type(error).__name__
 
 
 def _confirmed_path(item: BatchItem, image: np.ndarray, rule: OutputRule) -> str:
@@ -129,52 +117,39 @@ def prepare_output(
     return PreparedOutput(path, output, metadata, tuple(notes))
 
 
+class ImageOutcome(NamedTuple):
+    """What became of one image: its output file (None: it existed already, ``skip_existing``) and notes."""
+
+    path: Optional[str]
+    notes: Tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
-class WorkerPayload:
-    """What every image worker process gets: the images, how to write them, how to build the upscaler.
+class ImageTask(Task):
+    """Read an image, upscale it and write its output (picklable: every worker gets it).
 
     Attributes:
-        items: The images of the job.
         rule: How outputs are named and written.
-        make_upscaler: Builds the upscaler on a device (an :class:`~realesrgan.app.upscaler.UpscalerRecipe`).
     """
 
-    items: Sequence[BatchItem]
     rule: OutputRule
-    make_upscaler: Callable[[str], ImageUpscaler]
 
+    def load(self, item: BatchItem) -> np.ndarray:
+        """The decoded pixels of ``item``'s file."""
+        return read_image(item.input)
 
-def run_image_worker(
-    worker_id: int, device: str, num_threads: int, payload: WorkerPayload, tasks: Queue, events: Queue
-) -> None:
-    """Process entry point: upscale the images whose indices arrive on ``tasks`` until ``None`` arrives.
+    def run(
+        self, upscaler: ImageUpscaler, item: BatchItem, loaded: np.ndarray, report: Report
+    ) -> Optional[PreparedOutput]:
+        """The output of ``item``, or None when it exists already; reports ``(tiles done, tiles in all)``."""
+        return prepare_output(item, loaded, upscaler, self.rule, on_tile=lambda done, total: report((done, total)))
 
-    Args:
-        worker_id: Number of this worker, for its events.
-        device: Torch device of its upscaler.
-        num_threads: CPU threads for torch in this process (0 leaves torch's default).
-        payload: The job.
-        tasks: Indices into ``payload.items``, then ``None``.
-        events: Where each image is reported.
-    """
-    with worker_process(worker_id, events, num_threads):
+    def store(self, item: BatchItem, result: Optional[PreparedOutput]) -> ImageOutcome:
+        """Write the output atomically."""
+        if result is None:
+            return ImageOutcome(None)
         try:
-            upscale = payload.make_upscaler(device)
-        except BaseException as exc:  # noqa: B036 -- reported to the job, which stops
-            events.put(('failed', worker_id, None, describe_exception(exc)))
-            return
-        while True:
-            index = tasks.get()
-            if index is None:
-                return
-            events.put(('started', worker_id, index))
-            item = payload.items[index]
-            try:
-                prepared = prepare_output(item, read_image(item.input), upscale, payload.rule)
-                if prepared is None:
-                    events.put(('existing', worker_id, index))
-                    continue
-                note = save_image(prepared.path, prepared.image, payload.rule.quality, prepared.metadata)
-                events.put(('written', worker_id, index, prepared.path, prepared.notes + ((note,) if note else ())))
-            except Exception as error:  # noqa: BLE001 (one image fails, with its reason; the batch goes on)
-                events.put(('image_failed', worker_id, index, describe_failure(error)))
+            note = save_image(result.path, result.image, self.rule.quality, result.metadata)
+        except OSError as error:
+            raise OSError(f'could not write {result.path}: {error.strerror or error}') from error
+        return ImageOutcome(result.path, result.notes + ((note,) if note else ()))

@@ -12,8 +12,8 @@ import math
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from realesrgan.evaluation.scores import Evaluation
 from realesrgan.fileio.atomic import atomic_output
-from realesrgan.metrics.evaluation import Evaluation
 
 __all__ = ['format_value', 'markdown_report', 'results_csv', 'results_json', 'table_rows', 'text_table', 'write_text']
 

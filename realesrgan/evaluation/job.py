@@ -19,16 +19,16 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 from tqdm import tqdm
 
-from realesrgan.app.job import JobSetupError, reported_as
-from realesrgan.app.model_choice import choose_model
-from realesrgan.app.upscaler import ImageUpscaler, UpscalerRecipe, describe_engine
+from realesrgan.evaluation.comparison import ComparisonRow, comparison_picture
+from realesrgan.evaluation.pairs import ImagePair, image_key, match_images, read_for_metrics
+from realesrgan.evaluation.report import format_value, markdown_report, results_csv, results_json, write_text
+from realesrgan.evaluation.scores import Evaluation, evaluate_pairs
+from realesrgan.execution.job import JobSetupError, reported_as
 from realesrgan.fileio.images import list_images, read_image, write_image
+from realesrgan.inference.model_choice import choose_model
+from realesrgan.inference.recipe import ImageUpscaler, UpscalerRecipe, describe_engine
 from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.metrics import LPIPSUnavailableError, Metric, PyiqaUnavailableError, get_metric
-from realesrgan.metrics.comparison import ComparisonRow, comparison_picture
-from realesrgan.metrics.evaluation import Evaluation, evaluate_pairs
-from realesrgan.metrics.pairs import ImagePair, image_key, match_images, read_for_metrics
-from realesrgan.metrics.report import format_value, markdown_report, results_csv, results_json, write_text
 
 __all__ = ['BICUBIC', 'EvaluateJob', 'EvaluateJobError', 'EvaluateResult', 'bicubic_upscale', 'run_evaluate_job']
 

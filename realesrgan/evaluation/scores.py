@@ -11,8 +11,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from realesrgan.evaluation.pairs import ImagePair, read_for_metrics
 from realesrgan.metrics.by_name import Metric
-from realesrgan.metrics.pairs import ImagePair, read_for_metrics
 
 __all__ = ['Evaluation', 'evaluate_pairs', 'mean_of']
 

@@ -5,7 +5,7 @@
 Writes ``<output>/<name>_<suffix>.mp4`` (H.264, the input's audio copied). Decoding and encoding use PyAV,
 whose wheel ships FFmpeg: no ffmpeg program is needed. The frames are cut into segments that several worker
 processes upscale at once (``--num_process_per_gpu`` per GPU, or that many on the CPU); the work is done by
-:mod:`realesrgan.app.video_job`. Exit status: 0 when the video was written, 1 when the job failed (a worker crashed:
+:mod:`realesrgan.video.job`. Exit status: 0 when the video was written, 1 when the job failed (a worker crashed:
 the message names the segment; nothing is left behind), 2 when it could not start (the message says why).
 """
 
@@ -29,8 +29,8 @@ def parse_fps(text: str) -> Fraction:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the original script's flags and defaults, then this project's additions."""
-    from realesrgan.app.cli_options import add_engine_options, add_original_options, add_worker_options
-    from realesrgan.app.model_choice import DEFAULT_VIDEO_MODEL
+    from realesrgan.cli.options import add_engine_options, add_original_options, add_worker_options
+    from realesrgan.inference.model_choice import DEFAULT_VIDEO_MODEL
     from realesrgan.video import PIXEL_FORMATS, X264_PRESETS, EncoderSettings
     from realesrgan.zoo import MODEL_ZOO
 
@@ -118,10 +118,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
 
-    from realesrgan.app.cli_options import configure_logging
+    from realesrgan.cli.options import configure_logging
 
     try:
-        from realesrgan.app.video_job import VideoJob, VideoJobSetupError, run_video_job
+        from realesrgan.video.job import VideoJob, VideoJobSetupError, run_video_job
     except ImportError as error:  # PyAV missing or broken: the message says what to install
         print(f'error: {error}', file=sys.stderr)
         return 2

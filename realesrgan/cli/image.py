@@ -1,6 +1,6 @@
 """The image command line: ``python inference_realesrgan.py -i inputs -o results`` in a checkout.
 
-The flags and defaults are those of the original script; the work is done by :mod:`realesrgan.app.image_job`.
+The flags and defaults are those of the original script; the work is done by :mod:`realesrgan.batch.job`.
 Exit status: 0 when every image was written, 1 when some could not be read, upscaled or written (listed at the end;
 files that are not images are only reported), 2 when the run could not start (the message says why).
 """
@@ -11,15 +11,17 @@ from typing import List, Optional
 
 from tqdm import tqdm
 
-from realesrgan.app.cli_options import (
+from realesrgan.batch.job import ImageJob, ImageJobError
+from realesrgan.batch.plan import EXTENSIONS
+from realesrgan.batch.run import run_image_job
+from realesrgan.cli.options import (
     add_batch_options,
     add_engine_options,
     add_original_options,
     add_worker_options,
     configure_logging,
 )
-from realesrgan.app.image_job import EXTENSIONS, ImageJob, ImageJobError, run_image_job
-from realesrgan.app.model_choice import DEFAULT_MODEL_NAME
+from realesrgan.inference.model_choice import DEFAULT_MODEL_NAME
 from realesrgan.zoo import MODEL_ZOO
 
 

@@ -6,10 +6,10 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, Type, Union
 
-from realesrgan.app.face_enhance import FaceEnhanceUnavailable
-from realesrgan.app.model_choice import ModelChoice, choose_model
+from realesrgan.execution.local_pool import worker_devices
+from realesrgan.inference.face_enhance import FaceEnhanceUnavailable
+from realesrgan.inference.model_choice import ModelChoice, choose_model
 from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
-from realesrgan.workers.pool import worker_devices
 
 __all__ = ['JobSetupError', 'UpscaleJob', 'job_devices', 'reported_as']
 

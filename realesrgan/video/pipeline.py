@@ -1,0 +1,359 @@
+"""Upscaling a whole video: probe, plan, run the segments on an executor, join them, publish the file.
+
+The segments run in worker processes (:class:`~realesrgan.execution.local_pool.LocalPoolExecutor`), which the job
+watches, so a worker that crashes or is killed fails the job at once, with a message naming its segment, instead
+of hanging. Everything is written inside a temporary folder next to the output and the finished file
+is renamed into place at the very end, so a failed or interrupted job leaves neither a half-written video
+under the final name nor temporary files behind. SIGTERM stops a job as Ctrl-C does (see
+:class:`~realesrgan.video.errors.VideoJobTerminated`).
+
+A job killed outright (SIGKILL, a crash of the interpreter) cannot clean up after itself: its workers notice and
+end at once, removing the work folder (see :func:`~realesrgan.execution.worker_process.die_with_parent`), and where even
+that could not happen, the next job writing the same output removes the folders whose owner is gone. The work
+folder records its owner (host, process id and start time) in a small ``owner`` file for that.
+"""
+
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import av
+
+from realesrgan.execution.executor import ItemResult, Listener, Work, WorkerStartError
+from realesrgan.execution.local_pool import LocalPoolExecutor, worker_devices
+from realesrgan.video.audio import AudioCarrier
+from realesrgan.video.encoder_settings import EncoderSettings
+from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated
+from realesrgan.video.reader import describe_shortfall, extract_frames, probe_source
+from realesrgan.video.segments import Segment, join_segments, plan_segments
+from realesrgan.video.timeline import plan_timeline
+from realesrgan.video.worker import SegmentTask, UpscalerFactory, WorkerPlan
+
+__all__ = ['VideoJobResult', 'remove_stale_work_folders', 'upscale_video', 'worker_devices']
+
+logger = logging.getLogger(__name__)
+
+_OWNER_FILE = 'owner'
+_MAX_WARNINGS = 20
+
+
+@dataclass(frozen=True)
+class VideoJobResult:
+    """What a finished job produced.
+
+    Attributes:
+        output_path: The video file written.
+        num_frames: Number of frames of the output.
+        frame_rate: Nominal frame rate of the output.
+        num_segments: Number of segments the job was cut into.
+        num_workers: Number of worker processes used.
+        audio_streams: Number of audio streams carried over.
+        warnings: What the user should know about the output, one line each (also logged as they arose):
+            e.g. that the input is truncated and how much of it the output holds, or frames the decoder skipped.
+    """
+
+    output_path: str
+    num_frames: int
+    frame_rate: Fraction
+    num_segments: int
+    num_workers: int
+    audio_streams: int
+    warnings: Tuple[str, ...] = ()
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`VideoJobTerminated` as Ctrl-C raises :class:`KeyboardInterrupt`.
+
+    The job then stops its workers and removes its work folder, where SIGTERM's default action would kill the
+    process with no clean-up at all. Only where Python may install a handler (the main thread) and SIGTERM has
+    its default action: a handler the caller installed is left alone. A second SIGTERM is ignored while the job
+    cleans up.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signum, signal.SIG_IGN)
+        raise VideoJobTerminated(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@_sigterm_as_interrupt()
+def upscale_video(
+    input_path: str,
+    output_path: str,
+    make_upscaler: UpscalerFactory,
+    devices: Sequence[str] = ('cpu',),
+    fps: Optional[Fraction] = None,
+    encoder: Optional[EncoderSettings] = None,
+    segment_length: Optional[int] = None,
+    extract_frame_first: bool = False,
+    frame_ext: str = 'png',
+    progress: Optional[Callable[[int], None]] = None,
+    on_start: Optional[Callable[[int], None]] = None,
+) -> VideoJobResult:
+    """Upscale every frame of a video (or a folder of frames) into an H.264 MP4, keeping the audio.
+
+    Args:
+        input_path: A video file, or a folder of images sorted by name.
+        output_path: The MP4 file to write; its folder is created when missing.
+        make_upscaler: Picklable factory that builds the frame upscaler on a device, in each worker.
+        devices: One device per worker process (see :func:`worker_devices`).
+        fps: Constant output frame rate (frames repeated or dropped, duration kept), or ``None`` to keep the
+            input's frames and timestamps. For a folder of frames, the rate of the frames (default 24).
+        encoder: H.264 encoder settings; ``None`` for the defaults (crf 23, yuv420p).
+        segment_length: Frames per segment; ``None`` for the default (depends on the frame count only).
+        extract_frame_first: Decode all frames to image files first, then upscale those.
+        frame_ext: Image format of the extracted frames (``'png'`` or ``'jpg'``).
+        progress: Called with the number of newly encoded frames, as they are encoded.
+        on_start: Called once with the total number of output frames, before the workers start.
+
+    Returns:
+        What was produced.
+
+    Raises:
+        VideoInputError: The input or the output location cannot be used.
+        VideoJobError: A worker failed or died; the message names the segment.
+        VideoJobTerminated: The process got SIGTERM (when the job runs in the main thread and SIGTERM had its
+            default action); like :class:`KeyboardInterrupt` on Ctrl-C, nothing is left behind.
+    """
+    if not devices:
+        raise ValueError('at least one worker device is needed')
+    source = probe_source(input_path, fps)
+    timeline = plan_timeline(source, None if source.frame_files else fps)
+    segments = plan_segments(timeline.num_frames, segment_length)
+    warnings = _Warnings()
+    for message in remove_stale_work_folders(output_path):
+        warnings.add(message)
+    shortfall = describe_shortfall(source)
+    if shortfall:
+        warnings.add(shortfall)
+    work_folder = _make_work_folder(output_path)
+    try:
+        if extract_frame_first and not source.frame_files:
+            logger.info('extracting %d frames of %s', source.num_frames, input_path)
+            frames_folder = os.path.join(work_folder, 'frames')
+            os.mkdir(frames_folder)
+            source = extract_frames(source, frames_folder, frame_ext)
+        plan = WorkerPlan(source, timeline, segments, encoder or EncoderSettings(), work_folder)
+        if on_start is not None:
+            on_start(timeline.num_frames)
+        num_workers = min(len(devices), len(segments))
+        _run_segments(plan, make_upscaler, devices[:num_workers], progress, warnings)
+        joined = os.path.join(work_folder, 'joined.mp4')
+        audio = AudioCarrier(source.path, source.start_time) if source.audio_streams else None
+        try:
+            join_segments(
+                [plan.segment_path(s) for s in segments],
+                [timeline.pts[s.start] for s in segments],
+                timeline.time_base,
+                joined,
+                audio,
+            )
+            os.replace(joined, output_path)
+        except (OSError, av.error.FFmpegError) as exc:
+            raise VideoJobError(f'writing {output_path} failed: {exc}') from None
+    finally:
+        shutil.rmtree(work_folder, ignore_errors=True)
+    return VideoJobResult(
+        output_path,
+        timeline.num_frames,
+        timeline.frame_rate,
+        len(segments),
+        num_workers,
+        source.audio_streams,
+        warnings.lines(),
+    )
+
+
+def remove_stale_work_folders(output_path: str) -> List[str]:
+    """Remove the work folders that killed jobs writing ``output_path`` left beside it.
+
+    A folder is removed only when its ``owner`` file names this output and a process of this host that no
+    longer runs (its id is free, or now belongs to a process started at another time). Folders of running jobs
+    are kept, and so are folders whose owner cannot be told (made before owners were recorded, or by another
+    host sharing the folder): those are named in a warning instead.
+
+    Args:
+        output_path: The output file of the job about to start.
+
+    Returns:
+        One warning per work folder of this output that may be stale but was kept.
+    """
+    folder = os.path.dirname(os.path.abspath(output_path))
+    name = os.path.basename(output_path)
+    try:
+        entries = [entry for entry in os.listdir(folder) if entry.startswith(f'.{name}.') and entry.endswith('.tmp')]
+    except OSError:
+        return []  # no output folder yet, so nothing stale in it
+    warnings = []
+    for entry in sorted(entries):
+        path = os.path.join(folder, entry)
+        if not os.path.isdir(path):
+            continue
+        owner = _read_owner(path)
+        if owner is not None and owner.get('output') != name:
+            continue  # the folder of another output whose name starts like this one's
+        if owner is not None and owner.get('host') == socket.gethostname():
+            if not _still_running(owner.get('pid'), owner.get('started')):
+                logger.info('removing %s, left by a job that was killed (process %s)', path, owner.get('pid'))
+                shutil.rmtree(path, ignore_errors=True)
+            continue
+        warnings.append(
+            f'{path} is the work folder of another job writing {name} (it may still be running); '
+            'delete it if no such job runs'
+        )
+    return warnings
+
+
+def _make_work_folder(output_path: str) -> str:
+    """A hidden temporary folder beside the output (same file system, so the final rename is atomic).
+
+    Named ``.<output name>.<pid>.<random>.tmp``, with an ``owner`` file that :func:`remove_stale_work_folders`
+    reads.
+    """
+    folder = os.path.dirname(os.path.abspath(output_path))
+    name = os.path.basename(output_path)
+    work_folder = None
+    try:
+        os.makedirs(folder, exist_ok=True)
+        work_folder = tempfile.mkdtemp(prefix=f'.{name}.{os.getpid()}.', suffix='.tmp', dir=folder)
+        owner = {'output': name, 'host': socket.gethostname(), 'pid': os.getpid(), 'started': _start_time(os.getpid())}
+        with open(os.path.join(work_folder, _OWNER_FILE), 'w', encoding='utf-8') as file:
+            json.dump(owner, file)
+        return work_folder
+    except OSError as exc:
+        if work_folder is not None:
+            shutil.rmtree(work_folder, ignore_errors=True)
+        raise VideoInputError(
+            f'cannot write to the output folder {folder} ({exc.strerror or exc}); choose another one with -o'
+        ) from None
+
+
+def _read_owner(work_folder: str) -> Optional[dict]:
+    """The owner record of a work folder, or ``None`` when it has none (or an unreadable one)."""
+    try:
+        with open(os.path.join(work_folder, _OWNER_FILE), encoding='utf-8') as file:
+            owner = json.load(file)
+    except (OSError, ValueError):
+        return None
+    return owner if isinstance(owner, dict) else None
+
+
+def _start_time(pid: int) -> Optional[int]:
+    """When a process started, in clock ticks since boot (Linux), or ``None`` where that cannot be read."""
+    try:
+        with open(f'/proc/{pid}/stat', encoding='ascii', errors='replace') as file:
+            # the command name (field 2) may hold spaces and parentheses: count the fields after its last ')'
+            fields = file.read().rsplit(')', 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] == 'Z':  # a zombie: ended, only not yet reaped by its parent
+        return None
+    return int(fields[19])
+
+
+def _still_running(pid: object, started: object) -> bool:
+    """Whether the process ``pid`` that started at ``started`` (see :func:`_start_time`) still runs.
+
+    When in doubt (a malformed record, a platform where this cannot be told safely) the answer is yes, so that a
+    running job's folder is never removed.
+    """
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    if os.name == 'nt':
+        return True  # os.kill(pid, 0) would terminate the process there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists and belongs to another user
+    if started is None:
+        return True
+    return _start_time(pid) == started
+
+
+class _Warnings:
+    """The job's warnings in the order they arose, each logged and kept once (a repeated one gets a count)."""
+
+    def __init__(self) -> None:
+        self._counts: Dict[str, int] = {}
+
+    def add(self, message: str) -> None:
+        """Log ``message`` (the first time) and keep it for the result."""
+        if message not in self._counts:
+            logger.warning('%s', message)
+            self._counts[message] = 0
+        self._counts[message] += 1
+
+    def lines(self) -> Tuple[str, ...]:
+        """One line per warning, at most ``_MAX_WARNINGS`` of them (the log has all)."""
+        lines = [message if count == 1 else f'{message} ({count} times)' for message, count in self._counts.items()]
+        if len(lines) > _MAX_WARNINGS:
+            lines[_MAX_WARNINGS - 1 :] = [f'... and {len(lines) - _MAX_WARNINGS + 1} more warnings (see the log)']
+        return tuple(lines)
+
+
+def _run_segments(
+    plan: WorkerPlan,
+    make_upscaler: UpscalerFactory,
+    devices: Sequence[str],
+    progress: Optional[Callable[[int], None]],
+    warnings: _Warnings,
+) -> None:
+    """Encode every segment in worker processes; the first failure fails the job, naming its segment."""
+    executor = LocalPoolExecutor(devices, name='realesrgan-video-worker')
+    work = Work(make_upscaler, SegmentTask(plan), cleanup_folder=plan.folder)
+    try:
+        executor.run(
+            work, [segment.index for segment in plan.segments], _SegmentListener(plan.segments, progress, warnings)
+        )
+    except WorkerStartError as error:
+        raise VideoJobError(f'worker {error.worker} could not start: {error.detail}') from None
+
+
+class _SegmentListener(Listener):
+    """Shows frames as they are encoded, keeps the workers' warnings, and fails the job at the first failure."""
+
+    def __init__(
+        self, segments: Sequence[Segment], progress: Optional[Callable[[int], None]], warnings: _Warnings
+    ) -> None:
+        self.segments, self.on_frames, self.warnings = segments, progress, warnings
+
+    def progress(self, index: int, payload: int) -> None:
+        if self.on_frames is not None:
+            self.on_frames(payload)
+
+    def warning(self, worker: int, message: str) -> None:
+        self.warnings.add(message)
+
+    def finished(self, result: ItemResult) -> None:
+        failure = result.failure
+        if failure is None:
+            return
+        where = self.segments[result.index].describe(len(self.segments))
+        if failure.kind == 'died':
+            raise VideoJobError(f'worker {failure.worker} died ({failure.message}) while upscaling {where}')
+        if failure.kind == 'abandoned':
+            raise VideoJobError(f'{where} was not upscaled: {failure.message}')
+        raise VideoJobError(f'{where} failed in worker {failure.worker}: {failure.detail}')
