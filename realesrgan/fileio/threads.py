@@ -38,6 +38,8 @@ class PrefetchReader(threading.Thread):
         num_prefetch_queue: How many images may wait in memory.
     """
 
+    __module__ = 'realesrgan.utils'  # its public home (the original's import path)
+
     def __init__(self, img_list: Sequence[str], num_prefetch_queue: int) -> None:
         super().__init__(daemon=True)
         self.que: queue.Queue = queue.Queue(max(1, num_prefetch_queue))
@@ -91,6 +93,8 @@ class IOConsumer(threading.Thread):
         que: The message queue.
         qid: Number of this consumer, for the log.
     """
+
+    __module__ = 'realesrgan.utils'  # its public home (the original's import path)
 
     def __init__(self, opt: Any, que: queue.Queue, qid: int) -> None:
         super().__init__()

@@ -95,6 +95,9 @@ class RealESRGANer:
         ValueError: The weights do not fit ``model``, or their network's scale is not ``scale``.
     """
 
+    # its public home, as numpy's set_module does: reprs, pickles and docs name the original's import path
+    __module__ = 'realesrgan.utils'
+
     def __init__(
         self,
         scale: int,
