@@ -12,14 +12,14 @@ can be finished by running it again with ``skip_existing``.
 import logging
 import os
 import tempfile
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
 from realesrgan.batch.job import ImageCallback, ImageJob, ImageJobError, JobSummary
 from realesrgan.batch.plan import BatchItem, BatchPlan, InputError
 from realesrgan.batch.plan import plan_batch as plan_files
-from realesrgan.execution.executor import ItemResult, Listener
+from realesrgan.execution.executor import Executor, ItemResult, Listener
 from realesrgan.execution.job import reported_as
 from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.inference.tiling import TileCallback
@@ -54,6 +54,11 @@ def _prepare_output_folders(folder: str, plan: BatchPlan) -> None:
             f'Cannot write to the output folder "{folder}" ({error.strerror or error}). Choose a '
             'writable folder with -o.'
         ) from None
+    _remove_partials(folder, plan)
+
+
+def _remove_partials(folder: str, plan: BatchPlan) -> None:
+    """Remove the temporary files that killed writers left in the output folders."""
     for sub_folder in sorted(plan.output_folders | {folder}):
         for path in remove_stale_partials(sub_folder):
             logger.info('Removed %s, left by an interrupted run.', path)
@@ -99,42 +104,82 @@ def run_image_job(
     from realesrgan.batch.image_task import ImageTask, OutputRule
     from realesrgan.execution.executor import InProcessExecutor, Work, WorkerStartError
     from realesrgan.execution.job import job_devices
-    from realesrgan.execution.local_pool import LocalPoolExecutor
     from realesrgan.inference.face_enhance import require_gfpgan
     from realesrgan.inference.recipe import UpscalerRecipe
 
     with reported_as(ImageJobError):
-        devices = job_devices(job.settings, job.num_process_per_gpu)[: len(plan.items)]
+        if job.ray is None:
+            devices = job_devices(job.settings, job.num_process_per_gpu)[: len(plan.items)]
         choice = job.choose_model()
         if job.face_enhance:
             require_gfpgan()
         recipe = UpscalerRecipe(choice, job.settings, job.face_enhance, job.weights_dir)
-        log(recipe.describe(devices[0]))
+        executor, devices = _choose_executor(job, devices if job.ray is None else [], len(plan.items), log)
+        log(_describe_engine(recipe, devices[0], job.ray is not None))
     rule = OutputRule(
         job.output, job.suffix, job.ext, plan.root, job.quality, not job.strip_metadata, job.skip_existing, plan.claimed
     )
-    if len(devices) == 1:
-        executor = InProcessExecutor(devices[0])
-    else:
-        executor = LocalPoolExecutor(devices, name='realesrgan-image-worker')
-        log(f'{len(devices)} worker processes on {", ".join(sorted(set(devices)))}.')
-    here = len(devices) == 1  # tile progress only from an upscaler in this process
+    here = isinstance(executor, InProcessExecutor)  # tile progress only from an upscaler in this process
     listener = _ImageListener(plan.items, summary, log, progress and here, on_image, on_tile if here else None)
-    with tqdm(total=len(plan.items), unit='image', disable=not progress) as listener.bar:
-        if on_image is not None:
-            on_image(0, len(plan.items))
-        try:
-            results = executor.run(Work(recipe, ImageTask(rule)), plan.items, listener)
-        except WorkerStartError as error:
-            if isinstance(executor, InProcessExecutor):  # built here: said as any other setup error
-                with reported_as(ImageJobError):
-                    raise error.__cause__ from None
-            raise ImageJobError(f'Worker {error.worker} on {error.device} could not start: {error.detail}') from None
-        finally:
-            listener.close_tile_bar()
+    try:
+        with tqdm(total=len(plan.items), unit='image', disable=not progress) as listener.bar:
+            if on_image is not None:
+                on_image(0, len(plan.items))
+            try:
+                results = executor.run(Work(recipe, ImageTask(rule)), plan.items, listener)
+            except WorkerStartError as error:
+                if here:  # built here: said as any other setup error
+                    with reported_as(ImageJobError):
+                        raise error.__cause__ from None
+                raise ImageJobError(
+                    f'Worker {error.worker} on {error.device} could not start: {error.detail}'
+                ) from None
+            finally:
+                listener.close_tile_bar()
+    finally:
+        if job.ray is not None:
+            executor.close()
+            _remove_partials(job.output, plan)  # of Ray workers killed while writing (this machine's folders)
+    if job.ray is not None:
+        log(executor.describe_placements())
     # the outputs in the order of the inputs, whichever worker was faster
     summary.written.extend(result.value.path for result in results if result.ok and result.value.path is not None)
     return summary
+
+
+def _choose_executor(
+    job: ImageJob, devices: Sequence[str], num_items: int, log: Callable[[str], None]
+) -> Tuple[Executor, List[str]]:
+    """Where the images run: on Ray (``job.ray``), in this process (one device), or in the local process pool.
+
+    Returns:
+        The executor, and the device of each of its workers.
+
+    Raises:
+        ValueError: Ray is missing, its cluster cannot be reached or has no device for the workers.
+    """
+    from realesrgan.execution.executor import InProcessExecutor
+
+    if job.ray is not None:
+        from realesrgan.execution.ray_executor import RayExecutor
+
+        executor = RayExecutor(job.ray, job.settings.device, job.num_process_per_gpu, max_workers=num_items)
+        executor.connect()
+        log(f'{executor.describe()}.')
+        return executor, executor.devices
+    if len(devices) == 1:
+        return InProcessExecutor(devices[0]), list(devices)
+    from realesrgan.execution.local_pool import LocalPoolExecutor
+
+    log(f'{len(devices)} worker processes on {", ".join(sorted(set(devices)))}.')
+    return LocalPoolExecutor(devices, name='realesrgan-image-worker'), list(devices)
+
+
+def _describe_engine(recipe: Any, device: str, on_ray: bool) -> str:
+    """The device and precision line; for Ray GPU workers, which this machine may lack, without the precision."""
+    if on_ray and device != 'cpu':
+        return f'Upscaling on the GPUs of the Ray cluster (--precision {recipe.settings.precision}).'
+    return recipe.describe(device)
 
 
 class _ImageListener(Listener):

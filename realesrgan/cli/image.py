@@ -18,6 +18,7 @@ from realesrgan.cli.options import (
     add_batch_options,
     add_engine_options,
     add_original_options,
+    add_ray_option,
     add_worker_options,
     configure_logging,
 )
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_batch_options(parser)
     add_worker_options(parser)
+    add_ray_option(parser)
     add_engine_options(parser)
     return parser
 

@@ -10,6 +10,7 @@ import logging
 
 import cv2
 
+from realesrgan.execution.ray_executor import EMBEDDED
 from realesrgan.inference.precision import PRECISIONS
 from realesrgan.inference.settings import ALPHA_UPSAMPLERS, UpscaleSettings
 from realesrgan.zoo import WEIGHTS_ENV, default_weights_location
@@ -18,6 +19,7 @@ __all__ = [
     'add_batch_options',
     'add_engine_options',
     'add_original_options',
+    'add_ray_option',
     'add_worker_options',
     'configure_logging',
     'weights_dir_help',
@@ -157,6 +159,25 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
         default=1,
         help='Worker processes per device: per GPU (every GPU with --device auto or cuda, or each device of a '
         'list), or that many on the CPU of a machine without GPU (default: 1)',
+    )
+
+
+def add_ray_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--ray [ADDRESS]``: run the workers on Ray (the ``cluster`` extra), embedded or on a cluster.
+
+    Args:
+        parser: The parser of either inference script, or of the web page.
+    """
+    parser.add_argument(
+        '--ray',
+        nargs='?',
+        const=EMBEDDED,
+        default=None,
+        metavar='ADDRESS',
+        help='Run the workers on Ray (pip install "realesrgan[cluster]"): --ray alone starts a local Ray on this '
+        'machine; --ray ADDRESS uses a running cluster (auto, ray://host:10001 or host:6379), one worker per GPU '
+        '(--num_process_per_gpu per GPU) or per node on CPUs; inputs and -o on a filesystem every node sees '
+        '(default: no Ray, this machine only)',
     )
 
 

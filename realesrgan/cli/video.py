@@ -29,7 +29,7 @@ def parse_fps(text: str) -> Fraction:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the original script's flags and defaults, then this project's additions."""
-    from realesrgan.cli.options import add_engine_options, add_original_options, add_worker_options
+    from realesrgan.cli.options import add_engine_options, add_original_options, add_ray_option, add_worker_options
     from realesrgan.inference.model_choice import DEFAULT_VIDEO_MODEL
     from realesrgan.video import PIXEL_FORMATS, X264_PRESETS, EncoderSettings
     from realesrgan.zoo import MODEL_ZOO
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='Decode all frames to image files (in a temporary folder beside the output) first, then upscale those',
     )
     add_worker_options(parser)
+    add_ray_option(parser)
     parser.add_argument(
         '--ext',
         type=str,

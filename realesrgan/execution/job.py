@@ -55,6 +55,8 @@ class UpscaleJob:
     weights_dir: Optional[str] = None  # None: the default location (realesrgan.zoo.default_weights_location)
     num_process_per_gpu: int = 1
     settings: UpscaleSettings = field(default_factory=UpscaleSettings)
+    # None: on this machine; 'local': an embedded local Ray instance; else a Ray cluster's address (--ray)
+    ray: Optional[str] = None
 
     @classmethod
     def from_args(cls, args: Union[argparse.Namespace, Mapping[str, Any]]) -> 'UpscaleJob':

@@ -121,24 +121,45 @@ def run_video_job(
         log('Note: --face_enhance is not supported for anime models; turned it off.')
         face_enhance = False
     with reported_as(VideoJobSetupError):
-        devices = job_devices(job.settings, job.num_process_per_gpu)
+        executor = _ray_executor(job, log)
+        devices = executor.devices if executor else job_devices(job.settings, job.num_process_per_gpu)
         if face_enhance:
             require_gfpgan()
         choice = job.choose_model()
-    recipe = UpscalerRecipe(choice, job.settings, face_enhance, job.weights_dir)
-    first = select_device(devices[0])
-    precision = resolve_precision(job.settings.precision, first, traits=choice.network.traits)
-    log(describe_engine(first, precision, job.settings.precision))
-    result = upscale_video(
-        job.input,
-        job.output_path,
-        recipe,
-        devices=devices,
-        fps=job.fps,
-        encoder=job.encoder,
-        extract_frame_first=job.extract_frame_first,
-        frame_ext='png' if job.ext == 'auto' else job.ext,
-        progress=progress,
-        on_start=on_start,
-    )
+    try:
+        recipe = UpscalerRecipe(choice, job.settings, face_enhance, job.weights_dir)
+        if executor is None or devices[0] == 'cpu':  # Ray's GPUs may be on other machines only
+            first = select_device(devices[0])
+            precision = resolve_precision(job.settings.precision, first, traits=choice.network.traits)
+            log(describe_engine(first, precision, job.settings.precision))
+        result = upscale_video(
+            job.input,
+            job.output_path,
+            recipe,
+            devices=devices,
+            fps=job.fps,
+            encoder=job.encoder,
+            extract_frame_first=job.extract_frame_first,
+            frame_ext='png' if job.ext == 'auto' else job.ext,
+            progress=progress,
+            on_start=on_start,
+            executor=executor,
+        )
+    finally:
+        if executor is not None:
+            executor.close()
+    if executor is not None:
+        log(executor.describe_placements())
     return VideoRunSummary(result, devices)
+
+
+def _ray_executor(job: VideoJob, log: Callable[[str], None]) -> Optional[Any]:
+    """The job's connected :class:`~realesrgan.execution.ray_executor.RayExecutor` with ``--ray``, else None."""
+    if job.ray is None:
+        return None
+    from realesrgan.execution.ray_executor import RayExecutor
+
+    executor = RayExecutor(job.ray, job.settings.device, job.num_process_per_gpu)
+    executor.connect()
+    log(f'{executor.describe()}.')
+    return executor

@@ -28,7 +28,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import av
 
-from realesrgan.execution.executor import ItemResult, Listener, Work, WorkerStartError
+from realesrgan.execution.executor import Executor, ItemResult, Listener, Work, WorkerStartError
 from realesrgan.execution.local_pool import LocalPoolExecutor, worker_devices
 from realesrgan.video.audio import AudioCarrier
 from realesrgan.video.encoder_settings import EncoderSettings
@@ -110,6 +110,7 @@ def upscale_video(
     frame_ext: str = 'png',
     progress: Optional[Callable[[int], None]] = None,
     on_start: Optional[Callable[[int], None]] = None,
+    executor: Optional[Executor] = None,
 ) -> VideoJobResult:
     """Upscale every frame of a video (or a folder of frames) into an H.264 MP4, keeping the audio.
 
@@ -126,6 +127,8 @@ def upscale_video(
         frame_ext: Image format of the extracted frames (``'png'`` or ``'jpg'``).
         progress: Called with the number of newly encoded frames, as they are encoded.
         on_start: Called once with the total number of output frames, before the workers start.
+        executor: Where the segments run (e.g. a :class:`~realesrgan.execution.ray_executor.RayExecutor` whose
+            workers see the input and the output folder); None for worker processes on ``devices``.
 
     Returns:
         What was produced.
@@ -158,7 +161,7 @@ def upscale_video(
         if on_start is not None:
             on_start(timeline.num_frames)
         num_workers = min(len(devices), len(segments))
-        _run_segments(plan, make_upscaler, devices[:num_workers], progress, warnings)
+        _run_segments(plan, make_upscaler, devices[:num_workers], progress, warnings, executor)
         joined = os.path.join(work_folder, 'joined.mp4')
         audio = AudioCarrier(source.path, source.start_time) if source.audio_streams else None
         try:
@@ -320,9 +323,11 @@ def _run_segments(
     devices: Sequence[str],
     progress: Optional[Callable[[int], None]],
     warnings: _Warnings,
+    executor: Optional[Executor] = None,
 ) -> None:
-    """Encode every segment in worker processes; the first failure fails the job, naming its segment."""
-    executor = LocalPoolExecutor(devices, name='realesrgan-video-worker')
+    """Encode every segment in worker processes (or on ``executor``); the first failure fails the job, naming its
+    segment."""
+    executor = executor or LocalPoolExecutor(devices, name='realesrgan-video-worker')
     work = Work(make_upscaler, SegmentTask(plan), cleanup_folder=plan.folder)
     try:
         executor.run(
