@@ -1,0 +1,154 @@
+"""Both command lines on Ray (issue 28): embedded and on a two-node cluster, byte for byte the local run's outputs,
+with a worker killed mid-job and with the driver killed and the job resumed.
+
+Each case is a real command line in a child interpreter; the local reference is the same command line without
+``--ray`` (fp32, the original's pixels). Ray's start-up dominates these small jobs, so the cases are few.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import pytest
+from conftest import (
+    NUM_IMAGES,
+    assert_same_files,
+    child_env,
+    image_args,
+    nodes_that_worked,
+    outputs,
+    psutil,
+    run_cli,
+    video_args,
+)
+from helpers import REPO_ROOT
+
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.subprocess,
+    pytest.mark.slow,
+    pytest.mark.weights,
+    pytest.mark.skipif(not sys.platform.startswith('linux'), reason='signals and /proc as on Linux'),
+]
+
+
+def start_cli(args, env) -> subprocess.Popen:
+    """Start one command line of this checkout in a session of its own (its processes can be found after it)."""
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for_outputs(job: subprocess.Popen, folder: Path, count: int, seconds: float = 300) -> None:
+    """Wait until ``folder`` holds ``count`` finished outputs, the job still running."""
+    deadline = time.monotonic() + seconds
+    while len(outputs(folder)) < count:
+        assert job.poll() is None, f'the job ended first (exit status {job.returncode}): {job.stderr.read()}'
+        assert time.monotonic() < deadline, 'the job wrote nothing in time'
+        time.sleep(0.05)
+
+
+def session_processes(session: int) -> list:
+    """The live processes of a session."""
+    found = []
+    for process in psutil.process_iter(['pid']):
+        try:
+            if os.getsid(process.pid) == session and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (OSError, psutil.Error):
+            continue
+    return found
+
+
+def assert_video_matches(output: Path, reference: Path) -> None:
+    """The same file as the local run's: same frames, timing and audio, byte for byte (and it has sound)."""
+    assert output.read_bytes() == reference.read_bytes()
+    with av.open(str(output)) as container:
+        assert len(container.streams.audio) == 1 and container.streams.video[0].frames == 48
+
+
+def test_embedded_ray_upscales_images_and_video_as_the_local_run(inputs, reference, tmp_path):
+    folder, clip = inputs
+    images = run_cli(image_args(folder, tmp_path / 'images', '--ray'), child_env())
+    assert images.returncode == 0, images.stderr
+    assert f'{NUM_IMAGES} of {NUM_IMAGES} image(s) upscaled' in images.stdout
+    assert sum(nodes_that_worked(images.stdout).values()) == NUM_IMAGES
+    assert_same_files(tmp_path / 'images', reference[0])
+
+    video = run_cli(video_args(clip, tmp_path / 'video', '--ray'), child_env())
+    assert video.returncode == 0, video.stderr
+    assert_video_matches(tmp_path / 'video' / 'clip_out.mp4', reference[1] / 'clip_out.mp4')
+
+
+def test_a_two_node_cluster_upscales_images_and_video_as_the_local_run_on_both_nodes(
+    inputs, reference, two_nodes, tmp_path
+):
+    folder, clip = inputs
+    images = run_cli(image_args(folder, tmp_path / 'images', '--ray', two_nodes.address), two_nodes.env)
+    assert images.returncode == 0, images.stderr
+    assert '2 Ray worker(s) on cpu (2 node(s))' in images.stdout
+    per_node = nodes_that_worked(images.stdout)
+    assert len(per_node) == 2 and sum(per_node.values()) == NUM_IMAGES and min(per_node.values()) > 0
+    assert_same_files(tmp_path / 'images', reference[0])
+
+    video = run_cli(video_args(clip, tmp_path / 'video', '--ray', two_nodes.address), two_nodes.env)
+    assert video.returncode == 0, video.stderr
+    per_node = nodes_that_worked(video.stdout)  # the 4 segments
+    assert len(per_node) == 2 and sum(per_node.values()) == 4 and min(per_node.values()) > 0
+    assert_video_matches(tmp_path / 'video' / 'clip_out.mp4', reference[1] / 'clip_out.mp4')
+
+
+def test_a_worker_killed_mid_job_is_restarted_and_the_outputs_are_complete(inputs, reference, two_nodes, tmp_path):
+    folder, _ = inputs
+    output = tmp_path / 'images'
+    job = start_cli(image_args(folder, output, '--ray', two_nodes.address), two_nodes.env)
+    try:
+        wait_for_outputs(job, output, 2)
+        actors = [p for p in psutil.process_iter(['cmdline']) if (p.info['cmdline'] or [''])[0].startswith('ray::Upsc')]
+        assert len(actors) == 2, [p.info['cmdline'] for p in actors]
+        written_before = len(outputs(output))
+        actors[0].kill()
+        stdout, stderr = job.communicate(timeout=600)
+    finally:
+        job.kill()
+    assert written_before < NUM_IMAGES, 'the kill should land mid-job'
+    assert job.returncode == 0, stderr
+    assert f'{NUM_IMAGES} of {NUM_IMAGES} image(s) upscaled' in stdout and 'FAILED' not in stdout
+    assert_same_files(output, reference[0])
+
+
+def test_a_killed_driver_leaves_finished_outputs_that_a_rerun_with_skip_existing_keeps(inputs, reference, tmp_path):
+    folder, _ = inputs
+    output = tmp_path / 'images'
+    job = start_cli(image_args(folder, output, '--ray'), child_env())
+    try:
+        wait_for_outputs(job, output, 2)
+    finally:
+        os.kill(job.pid, signal.SIGKILL)
+        job.communicate()
+    survived = outputs(output)
+    assert 2 <= len(survived) < NUM_IMAGES, 'the kill should land mid-job'
+
+    rerun = run_cli(image_args(folder, output, '--ray', '--skip_existing'), child_env())
+    assert rerun.returncode == 0, rerun.stderr
+    assert f'{NUM_IMAGES - len(survived)} of {NUM_IMAGES} image(s) upscaled' in rerun.stdout
+    assert f'{len(survived)} image(s) skipped: their output exists' in rerun.stdout
+    after = outputs(output)
+    assert {name: after[name] for name in survived} == survived  # nothing rewritten: same inodes and times
+    assert_same_files(output, reference[0])
+
+    # the embedded Ray of the killed driver ends by itself (its agents notice the lost raylet within a minute or two)
+    deadline = time.monotonic() + 180
+    while session_processes(job.pid) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert session_processes(job.pid) == []
