@@ -89,6 +89,8 @@ setup(
         'face': ['gfpgan'],
         # community architectures (SwinIR, HAT, DAT, SPAN, Real-CUGAN, OmniSR, ...) through spandrel
         'models': ['spandrel'],
+        # --ray: both command lines and the web page on a Ray cluster, or an embedded local Ray (docs/cluster.md)
+        'cluster': ['ray[data]'],
     },
     classifiers=[
         'Development Status :: 4 - Beta',

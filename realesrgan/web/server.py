@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict
 __all__ = ['ENGINE_FLAGS', 'engine_flags', 'serve']
 
 # the engine flags the server takes for all its jobs (named as UpscaleSettings fields and job options)
-ENGINE_FLAGS = ('device', 'precision', 'tile_blend', 'tile_batch', 'max_pixels', 'weights_dir')
+ENGINE_FLAGS = ('device', 'precision', 'tile_blend', 'tile_batch', 'max_pixels', 'weights_dir', 'ray')
 
 
 def engine_flags(args: argparse.Namespace) -> Dict[str, Any]:
@@ -29,8 +29,15 @@ def serve(args: argparse.Namespace, say: Callable[[str], None]) -> None:
 
     Raises:
         ImportError: Gradio is missing.
+        ValueError: ``--ray``: Ray is missing, or its cluster cannot be reached.
     """
     from realesrgan.web.workspace import Workspace
+
+    if args.ray is not None:  # connected once, for every job of the page
+        from realesrgan.execution.ray_executor import connect_ray
+
+        connect_ray(args.ray)
+        say(f'Jobs run on Ray ({args.ray}); uploads and outputs must be on a filesystem that its nodes see.')
 
     workspace = Workspace(args.temp_dir)
     try:

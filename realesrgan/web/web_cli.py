@@ -4,7 +4,9 @@ It serves on 127.0.0.1 only (``--listen`` binds other addresses, ``--share`` ask
 free port from 7860 up or ``--port``. The engine flags are the command lines' own (``--weights_dir``, ``--device``,
 ``--precision``, ``--max_pixels``, ...) and apply to every job of the page. Gradio is imported only when the server
 starts (:mod:`realesrgan.web.server`), so ``import realesrgan`` and the other commands never load it; without it, one
-line says what to install. Exit status: 0 after a clean stop (Ctrl-C or SIGTERM), 2 when the server cannot start.
+line says what to install. With ``--ray [ADDRESS]`` the page's jobs run on Ray (an embedded local instance, or a
+cluster), so that a shared server does not upscale on its own CPU. Exit status: 0 after a clean stop (Ctrl-C or
+SIGTERM), 2 when the server cannot start.
 """
 
 import argparse
@@ -12,7 +14,7 @@ import signal
 import sys
 from typing import List, Optional
 
-from realesrgan.cli.options import add_engine_options, configure_logging
+from realesrgan.cli.options import add_engine_options, add_ray_option, configure_logging
 
 __all__ = ['DEFAULT_HOST', 'MISSING_GRADIO', 'build_parser', 'main']
 
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='Where the server makes its temporary folder for uploads and results, removed on exit '
         "(default: the system's temporary folder)",
     )
+    add_ray_option(parser)
     add_engine_options(parser)
     return parser
 
@@ -85,5 +88,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     except OSError as error:  # e.g. the port is taken
         print(f'error: cannot serve on {args.listen}:{args.port}: {error}', file=sys.stderr)
+        return 2
+    except ValueError as error:  # --ray: Ray missing, or its cluster out of reach
+        print(f'error: {error}', file=sys.stderr)
         return 2
     return 0

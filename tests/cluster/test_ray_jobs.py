@@ -5,6 +5,7 @@ Each case is a real command line in a child interpreter; the local reference is 
 ``--ray`` (fp32, the original's pixels). Ray's start-up dominates these small jobs, so the cases are few.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import av
 import pytest
 from conftest import (
+    IMAGE_MODEL,
     NUM_IMAGES,
     assert_same_files,
     child_env,
@@ -25,7 +27,7 @@ from conftest import (
     run_cli,
     video_args,
 )
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, WEIGHTS_DIR
 
 pytestmark = [
     pytest.mark.cluster,
@@ -152,3 +154,34 @@ def test_a_killed_driver_leaves_finished_outputs_that_a_rerun_with_skip_existing
     while session_processes(job.pid) and time.monotonic() < deadline:
         time.sleep(1)
     assert session_processes(job.pid) == []
+
+
+_WEB_JOB = """
+import glob, json, shutil, sys
+from realesrgan.web.image_handler import ImageChoices, upscale_images
+from realesrgan.web.jobs import CancelToken
+from realesrgan.web.server import engine_flags
+from realesrgan.web.web_cli import build_parser
+from realesrgan.web.workspace import Workspace
+
+uploads, model, weights, temp, address = sys.argv[1:]
+server = engine_flags(build_parser().parse_args(['--ray', address, '--device', 'cpu', '--weights_dir', weights]))
+choices = ImageChoices(model_name=model, precision='fp32')
+workspace = Workspace(temp)
+uploaded = [shutil.copy(path, workspace.gradio_cache) for path in sorted(glob.glob(uploads + '/*.png'))]
+result = upscale_images(uploaded, choices, server, workspace, CancelToken(), lambda fraction, what: None)
+print(json.dumps({'message': result.message, 'outputs': [output.path for output in result.outputs]}))
+"""
+
+
+def test_the_web_page_with_ray_runs_its_jobs_on_the_cluster(inputs, reference, two_nodes, tmp_path):
+    folder, _ = inputs
+    code = [sys.executable, '-c', _WEB_JOB, str(folder), IMAGE_MODEL, str(WEIGHTS_DIR), str(tmp_path)]
+    code.append(two_nodes.address)
+    result = subprocess.run(code, cwd=REPO_ROOT, env=two_nodes.env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout.strip().splitlines()[-1])
+    assert page['message'].startswith(f'{NUM_IMAGES} of {NUM_IMAGES} image(s) upscaled'), page['message']
+    assert len(page['outputs']) == NUM_IMAGES
+    for path in map(Path, page['outputs']):
+        assert path.read_bytes() == (reference[0] / path.name).read_bytes(), path.name
