@@ -14,6 +14,7 @@ import numpy as np
 
 from realesrgan.batch.plan import BatchItem, output_path
 from realesrgan.execution.executor import Report, Task
+from realesrgan.execution.remote_files import is_remote, write_through
 from realesrgan.fileio.formats import save_image, to_format_depth
 from realesrgan.fileio.images import read_image
 from realesrgan.fileio.metadata import ImageMetadata, read_metadata
@@ -149,7 +150,12 @@ class ImageTask(Task):
         if result is None:
             return ImageOutcome(None)
         try:
-            note = save_image(result.path, result.image, self.rule.quality, result.metadata)
+            if is_remote(result.path):  # -o at a URI: encoded here, then uploaded in one piece
+                note = write_through(
+                    result.path, lambda local: save_image(local, result.image, self.rule.quality, result.metadata)
+                )
+            else:
+                note = save_image(result.path, result.image, self.rule.quality, result.metadata)
         except OSError as error:
             raise OSError(f'could not write {result.path}: {error.strerror or error}') from error
         return ImageOutcome(result.path, result.notes + ((note,) if note else ()))

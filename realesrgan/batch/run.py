@@ -12,6 +12,7 @@ can be finished by running it again with ``skip_existing``.
 import logging
 import os
 import tempfile
+from dataclasses import replace
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
@@ -21,6 +22,8 @@ from realesrgan.batch.plan import BatchItem, BatchPlan, InputError
 from realesrgan.batch.plan import plan_batch as plan_files
 from realesrgan.execution.executor import Executor, ItemResult, Listener
 from realesrgan.execution.job import reported_as
+from realesrgan.execution.remote_files import exists as remote_exists
+from realesrgan.execution.remote_files import is_remote, local_path, make_folder
 from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.inference.tiling import TileCallback
 
@@ -57,6 +60,24 @@ def _prepare_output_folders(folder: str, plan: BatchPlan) -> None:
     _remove_partials(folder, plan)
 
 
+def _remote_output(job: ImageJob, plan: BatchPlan) -> BatchPlan:
+    """Check and create the output folder at a URI (``-o s3://...``); ``skip_existing`` asks that filesystem.
+
+    Raises:
+        ImageJobError: No installed filesystem knows the URI, or the folder cannot be made there.
+    """
+    try:
+        make_folder(job.output)
+        if not job.skip_existing:
+            return plan
+        there = [remote_exists(item.output) for item in plan.items]
+    except (ValueError, OSError) as error:
+        raise ImageJobError(f'Cannot write to {job.output} ({" ".join(str(error).split())}); check -o.') from None
+    to_do = tuple(item for item, found in zip(plan.items, there) if not found)
+    existing = tuple(item for item, found in zip(plan.items, there) if found)
+    return plan._replace(items=to_do, existing=plan.existing + existing)
+
+
 def _remove_partials(folder: str, plan: BatchPlan) -> None:
     """Remove the temporary files that killed writers left in the output folders."""
     for sub_folder in sorted(plan.output_folders | {folder}):
@@ -90,8 +111,12 @@ def run_image_job(
             output folder, unknown model or device, missing weights, GFPGAN unavailable), or a worker process
             could not start.
     """
+    job = replace(job, output=local_path(job.output))  # file:// is a folder here
     plan = plan_batch(job)
-    _prepare_output_folders(job.output, plan)
+    if is_remote(job.output):
+        plan = _remote_output(job, plan)
+    else:
+        _prepare_output_folders(job.output, plan)
     summary = JobSummary(total=len(plan.items) + len(plan.existing), skipped=list(plan.not_images))
     for path, reason in plan.not_images:
         log(f'Skipped {path}: {reason}')

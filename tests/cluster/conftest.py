@@ -22,9 +22,6 @@ import cv2
 import pytest
 from helpers import INPUTS, REPO_ROOT, WEIGHTS_DIR, official_weights
 
-ray = pytest.importorskip('ray', reason='the cluster tests need Ray: pip install -e ".[cluster]"')
-psutil = pytest.importorskip('psutil')
-
 IMAGE_MODEL = 'RealESRGAN_x4plus_anime_6B'
 VIDEO_MODEL = 'realesr-animevideov3'
 NUM_IMAGES = 12
@@ -124,6 +121,8 @@ def nodes_that_worked(stdout: str) -> Dict[str, int]:
 
 def end_process_trees(marker: str) -> None:
     """Kill every process whose command line holds ``marker``, with all its descendants."""
+    import psutil
+
     roots = []
     for process in psutil.process_iter(['cmdline']):
         if process.pid != os.getpid() and any(marker in part for part in process.info['cmdline'] or ()):

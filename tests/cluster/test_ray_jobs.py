@@ -23,11 +23,13 @@ from conftest import (
     image_args,
     nodes_that_worked,
     outputs,
-    psutil,
     run_cli,
     video_args,
 )
 from helpers import REPO_ROOT, WEIGHTS_DIR
+
+pytest.importorskip('ray', reason='the cluster tests need Ray: pip install -e ".[cluster]"')
+psutil = pytest.importorskip('psutil')
 
 pytestmark = [
     pytest.mark.cluster,
