@@ -133,13 +133,12 @@ def run_image_job(
     from realesrgan.inference.recipe import UpscalerRecipe
 
     with reported_as(ImageJobError):
-        if job.ray is None:
-            devices = job_devices(job.settings, job.num_process_per_gpu)[: len(plan.items)]
+        devices = None if job.ray is not None else job_devices(job.settings, job.num_process_per_gpu)[: len(plan.items)]
         choice = job.choose_model()
         if job.face_enhance:
             require_gfpgan()
         recipe = UpscalerRecipe(choice, job.settings, job.face_enhance, job.weights_dir)
-        executor, devices = _choose_executor(job, devices if job.ray is None else [], len(plan.items), log)
+        executor, devices = _choose_executor(job, devices, len(plan.items), log)
         log(_describe_engine(recipe, devices[0], job.ray is not None))
     rule = OutputRule(
         job.output, job.suffix, job.ext, plan.root, job.quality, not job.strip_metadata, job.skip_existing, plan.claimed
@@ -173,9 +172,15 @@ def run_image_job(
 
 
 def _choose_executor(
-    job: ImageJob, devices: Sequence[str], num_items: int, log: Callable[[str], None]
+    job: ImageJob, devices: Optional[Sequence[str]], num_items: int, log: Callable[[str], None]
 ) -> Tuple[Executor, List[str]]:
     """Where the images run: on Ray (``job.ray``), in this process (one device), or in the local process pool.
+
+    Args:
+        job: The options.
+        devices: The local workers' devices (None on Ray, whose workers' devices its cluster tells).
+        num_items: How many images there are (no more workers than that).
+        log: Receives the line that says where the workers are.
 
     Returns:
         The executor, and the device of each of its workers.

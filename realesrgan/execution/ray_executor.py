@@ -20,10 +20,11 @@ the task itself fails that item only, as everywhere. Why actors and not Ray Data
 Ray is imported only when a job runs with it: ``import realesrgan`` and the command lines' ``--help`` never load it.
 """
 
+import contextlib
 import logging
 import os
 from collections import Counter, deque
-from typing import Any, Callable, Deque, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from realesrgan.execution.executor import (
     Executor,
@@ -178,12 +179,13 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _collecting(body: Callable[[], Any]) -> Tuple[Any, List[str]]:
-    """Run ``body`` and return its result with the package's warnings logged meanwhile."""
+@contextlib.contextmanager
+def _warnings_kept() -> Iterator[List[str]]:
+    """Within the block, the warnings the package logs are kept in the list it yields (to go back to the job)."""
     handler, package_logger = _Collect(), logging.getLogger('realesrgan')
     package_logger.addHandler(handler)
     try:
-        return body(), handler.messages
+        yield handler.messages
     finally:
         package_logger.removeHandler(handler)
 
@@ -204,17 +206,15 @@ class UpscalerActor:
         self.node_id = ray.get_runtime_context().get_node_id()
         self.device = 'cuda:0' if device == 'cuda' else device
         self.upscaler, self.error = None, None
-        try:
-            (self.upscaler, self.warnings) = _collecting(lambda: self._build(num_threads))
-        except Exception as error:  # noqa: BLE001 (reported to the job by ready(), which stops it)
-            self.error, self.warnings = describe_exception(error), []
-
-    def _build(self, num_threads: int) -> Any:
         if num_threads:
             import torch
 
             torch.set_num_threads(num_threads)
-        return self.work.recipe(self.device)
+        with _warnings_kept() as self.warnings:
+            try:
+                self.upscaler = work.recipe(self.device)
+            except Exception as error:  # noqa: BLE001 (reported to the job by ready(), which stops it)
+                self.error = describe_exception(error)
 
     def ready(self) -> Tuple[str, Optional[str], List[str]]:
         """Its node, why its upscaler could not be built (None when it was), and the warnings of building it."""
@@ -223,11 +223,11 @@ class UpscalerActor:
     def do(self, index: int, item: Any) -> _Done:
         """Item ``index``: the task's value or its error, its reports and warnings, and this actor's node."""
         reports: List[Any] = []
-        try:
-            value, warnings = _collecting(lambda: self.work.task(self.upscaler, item, reports.append))
-            failure = None
-        except Exception as error:  # noqa: BLE001 (one item fails, with its reason; the others go on)
-            value, warnings, failure = None, [], (describe_error(error), describe_exception(error))
+        with _warnings_kept() as warnings:
+            try:
+                value, failure = self.work.task(self.upscaler, item, reports.append), None
+            except Exception as error:  # noqa: BLE001 (one item fails, with its reason; the others go on)
+                value, failure = None, (describe_error(error), describe_exception(error))
         return _Done(index, value, failure, reports, warnings, self.node_id)
 
 
