@@ -14,7 +14,9 @@ when it is gone.
 
 Faults: an actor whose process dies (killed, out of memory, its node lost) is restarted by Ray, which builds its
 upscaler again and retries the items it had in hand, at most ``retries`` times; an item whose actor is gone for
-good is given to another actor (``retries`` times) before it fails with how its worker ended. An ``Exception`` of
+good is given to another actor (``retries`` times) before it fails with how its worker ended. An actor of a lost
+node that finds no room on the other nodes within a minute is ended, so that its items move to the other actors
+instead of waiting for room forever. An ``Exception`` of
 the task itself fails that item only, as everywhere. Why actors and not Ray Data: see docs/cluster.md.
 
 Ray is imported only when a job runs with it: ``import realesrgan`` and the command lines' ``--help`` never load it.
@@ -23,6 +25,7 @@ Ray is imported only when a job runs with it: ``import realesrgan`` and the comm
 import contextlib
 import logging
 import os
+import time
 from collections import Counter, deque
 from typing import Any, Deque, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
@@ -56,6 +59,10 @@ MISSING_RAY = '--ray needs Ray, which cannot be imported ({}): pip install "real
 # items handed to an actor before its first one is done: the next one waits there, not on the driver
 _IN_FLIGHT_PER_ACTOR = 2
 _WAIT_SECONDS = 0.5
+# how often the nodes are checked, and how long an actor whose node died may take to come back elsewhere before its
+# items go to the other actors (Ray waits for room for it forever: a cluster without spare room would hang)
+_NODE_CHECK_SECONDS = 5.0
+_RESCHEDULE_SECONDS = 60.0
 # Ray 2.x turns 127.0.0.1 into the machine's network address on Linux, and then listens on every interface, unless
 # this is 0 when ray is imported; an embedded instance has no other node to talk to, so it stays on the loopback
 _LOOPBACK_ONLY = 'RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'
@@ -360,6 +367,9 @@ class _ActorRun:
         self.in_flight: Dict[Any, Tuple[int, int]] = {}  # object ref -> (item index, actor)
         self.starting: Dict[Any, int] = {actor.ready.remote(): number for number, actor in enumerate(self.actors)}
         self.gone: set = set()
+        self.node_of: Dict[int, str] = {}  # actor -> the node it was last heard from
+        self.lost_node_since: Dict[int, float] = {}
+        self.nodes_checked = time.monotonic()
         self.attempts: Dict[int, int] = {}
         self.results: Dict[int, ItemResult] = {}
         self.placements: Dict[int, str] = {}
@@ -369,6 +379,8 @@ class _ActorRun:
             self._feed(number)
         while len(self.results) < len(self.items):
             ready, _ = self.ray.wait(list(self.starting) + list(self.in_flight), num_returns=1, timeout=_WAIT_SECONDS)
+            if time.monotonic() - self.nodes_checked > _NODE_CHECK_SECONDS:
+                self._check_nodes()
             for ref in ready:
                 if ref in self.starting:
                     self._started(self.starting.pop(ref), ref)
@@ -391,12 +403,24 @@ class _ActorRun:
             self.listener.started(index, number)
             held += 1
 
+    def _check_nodes(self) -> None:
+        """An actor whose node died and that was not heard from elsewhere in time is ended: its items move on."""
+        self.nodes_checked = now = time.monotonic()
+        alive = {node['NodeID'] for node in self.ray.nodes() if node.get('Alive')}
+        for number, node in self.node_of.items():
+            if number in self.gone or node in alive:
+                self.lost_node_since.pop(number, None)
+            elif now - self.lost_node_since.setdefault(number, now) > _RESCHEDULE_SECONDS:
+                logger.warning('a Ray worker lost with node %s found no room elsewhere: its items move on', node[:8])
+                self.ray.kill(self.actors[number], no_restart=True)  # its items come back as RayActorError
+
     def _started(self, number: int, ref: Any) -> None:
         try:
-            _, error, warnings = self.ray.get(ref)
+            node_id, error, warnings = self.ray.get(ref)
         except self.ray.exceptions.RayError as failure:  # the actor died before it said it was ready
             self._lose_actor(number, failure)
             return
+        self.node_of[number] = node_id
         for message in warnings:
             self.listener.warning(number, message)
         if error is not None:
@@ -412,7 +436,7 @@ class _ActorRun:
         except self.ray.exceptions.RayError as failure:  # e.g. an item or value that does not pickle
             self._finish(ItemResult(index, failure=ItemFailure(describe_error(failure), number)))
         else:
-            self.placements[index] = done.node_id
+            self.placements[index] = self.node_of[number] = done.node_id
             for message in done.warnings:
                 self.listener.warning(number, message)
             for payload in done.reports:

@@ -172,10 +172,11 @@ def reference(inputs, tmp_path_factory) -> Tuple[Path, Path]:
 
 
 class Cluster(NamedTuple):
-    """A running two-node cluster: its address and the environment its drivers need (the token)."""
+    """A running two-node cluster: its address, the environment its drivers need (the token), its folder."""
 
     address: str
     env: Dict[str, str]
+    temp_dir: str
 
 
 @pytest.fixture(scope='module')
@@ -205,7 +206,7 @@ def two_nodes() -> Iterator[Cluster]:
         while _alive_nodes(port, env) < 2:
             assert time.monotonic() < deadline, 'the second node did not join'
             time.sleep(1)
-        yield Cluster(f'127.0.0.1:{port}', env)
+        yield Cluster(f'127.0.0.1:{port}', env, temp_dir)
     finally:
         end_process_trees(temp_dir)
         shutil.rmtree(temp_dir, ignore_errors=True)

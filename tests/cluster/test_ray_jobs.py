@@ -94,6 +94,19 @@ def test_embedded_ray_upscales_images_and_video_as_the_local_run(inputs, referen
     assert_video_matches(tmp_path / 'video' / 'clip_out.mp4', reference[1] / 'clip_out.mp4')
 
 
+def test_a_bad_file_on_ray_is_reported_and_the_batch_goes_on(inputs, reference, tmp_path):
+    folder = tmp_path / 'in'
+    folder.mkdir()
+    (folder / 'broken.png').write_bytes(b'not a png at all')
+    (folder / 'crop00.png').write_bytes((inputs[0] / 'crop00.png').read_bytes())
+    result = run_cli(image_args(folder, tmp_path / 'out', '--ray'), child_env())
+    assert result.returncode == 1, result.stderr
+    assert '1 of 2 image(s) upscaled' in result.stdout and '1 FAILED:' in result.stdout
+    assert f'  {folder / "broken.png"}: ' in result.stdout
+    assert (tmp_path / 'out' / 'crop00_out.png').read_bytes() == (reference[0] / 'crop00_out.png').read_bytes()
+    assert sorted(path.name for path in (tmp_path / 'out').iterdir()) == ['crop00_out.png']
+
+
 def test_a_two_node_cluster_upscales_images_and_video_as_the_local_run_on_both_nodes(
     inputs, reference, two_nodes, tmp_path
 ):
@@ -187,3 +200,30 @@ def test_the_web_page_with_ray_runs_its_jobs_on_the_cluster(inputs, reference, t
     assert len(page['outputs']) == NUM_IMAGES
     for path in map(Path, page['outputs']):
         assert path.read_bytes() == (reference[0] / path.name).read_bytes(), path.name
+
+
+# last of the module: it ends the second node of the module's cluster
+def test_the_work_of_a_node_that_dies_is_done_by_the_others(inputs, reference, two_nodes, tmp_path):
+    folder, _ = inputs
+    output = tmp_path / 'images'
+    job = start_cli(image_args(folder, output, '--ray', two_nodes.address), two_nodes.env)
+    try:
+        wait_for_outputs(job, output, 2)
+        raylets = [
+            process
+            for process in psutil.process_iter(['cmdline'])
+            if (process.info['cmdline'] or [''])[0].endswith('raylet')
+            and any(two_nodes.temp_dir in part for part in process.info['cmdline'])
+        ]
+        second = [process for process in raylets if '--head' not in process.info['cmdline']]
+        assert len(raylets) == 2 and len(second) == 1
+        written_before = len(outputs(output))
+        for process in [*second[0].children(recursive=True), second[0]]:  # the node and its workers
+            process.kill()
+        stdout, stderr = job.communicate(timeout=600)
+    finally:
+        job.kill()
+    assert written_before < NUM_IMAGES, 'the node should die mid-job'
+    assert job.returncode == 0, stderr
+    assert f'{NUM_IMAGES} of {NUM_IMAGES} image(s) upscaled' in stdout and 'FAILED' not in stdout
+    assert_same_files(output, reference[0])
