@@ -7,19 +7,23 @@ values are the settings' own (a bad value is reported as ``--flag ...`` with exi
 
 import argparse
 import logging
+import sys
 
 import cv2
 
 from realesrgan.inference.precision import PRECISIONS
 from realesrgan.inference.settings import ALPHA_UPSAMPLERS, UpscaleSettings
+from realesrgan.version import __version__
 from realesrgan.zoo import WEIGHTS_ENV, default_weights_location
 
 __all__ = [
     'add_batch_options',
     'add_engine_options',
     'add_original_options',
+    'add_version_option',
     'add_worker_options',
     'configure_logging',
+    'report_error',
     'weights_dir_help',
 ]
 
@@ -197,6 +201,21 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
         help='Before upscaling an image with alpha, give its fully transparent pixels the colour of the nearest '
         "visible one: no dark or coloured fringes at the edges (default: off, the original's pixels)",
     )
+
+
+def add_version_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--version``: print the package's version and exit.
+
+    Args:
+        parser: A command line's parser.
+    """
+    parser.add_argument('--version', action='version', version=f'%(prog)s (realesrgan) {__version__}')
+
+
+def report_error(error: BaseException) -> int:
+    """Print ``error: <message>`` on stderr for a run that could not start; returns its exit status, 2."""
+    print(f'error: {error}', file=sys.stderr)
+    return 2
 
 
 def configure_logging() -> None:

@@ -29,7 +29,7 @@ def parse_fps(text: str) -> Fraction:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the original script's flags and defaults, then this project's additions."""
-    from realesrgan.cli.options import add_engine_options, add_original_options, add_worker_options
+    from realesrgan.cli.options import add_engine_options, add_original_options, add_version_option, add_worker_options
     from realesrgan.inference.model_choice import DEFAULT_VIDEO_MODEL
     from realesrgan.video import PIXEL_FORMATS, X264_PRESETS, EncoderSettings
     from realesrgan.zoo import MODEL_ZOO
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f'Model name (default {DEFAULT_VIDEO_MODEL}; with --model_path alone, detected from the file): '
         f'{", ".join(MODEL_ZOO)}',
     )
+    add_version_option(parser)
     add_original_options(parser, 'video')
     parser.add_argument(
         '--face_enhance',
@@ -118,13 +119,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
 
-    from realesrgan.cli.options import configure_logging
+    from realesrgan.cli.options import configure_logging, report_error
 
     try:
         from realesrgan.video.job import VideoJob, VideoJobSetupError, run_video_job
     except ImportError as error:  # PyAV missing or broken: the message says what to install
-        print(f'error: {error}', file=sys.stderr)
-        return 2
+        return report_error(error)
     from realesrgan.video import VideoInputError, VideoJobError
 
     configure_logging()
@@ -134,8 +134,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         summary = run_video_job(VideoJob.from_args(args), log=print, progress=bar.update, on_start=bar.start)
     except (VideoJobSetupError, VideoInputError) as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
+        return report_error(error)
     except VideoJobError as error:
         print(f'error: {error}; nothing was written', file=sys.stderr)
         return 1

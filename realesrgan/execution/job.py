@@ -10,6 +10,7 @@ from realesrgan.execution.local_pool import worker_devices
 from realesrgan.inference.face_enhance import FaceEnhanceUnavailable
 from realesrgan.inference.model_choice import ModelChoice, choose_model
 from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
+from realesrgan.zoo.table import get_model_spec
 
 __all__ = ['JobSetupError', 'UpscaleJob', 'job_devices', 'reported_as']
 
@@ -55,6 +56,10 @@ class UpscaleJob:
     weights_dir: Optional[str] = None  # None: the default location (realesrgan.zoo.default_weights_location)
     num_process_per_gpu: int = 1
     settings: UpscaleSettings = field(default_factory=UpscaleSettings)
+
+    def __post_init__(self) -> None:
+        if self.model_name is not None:
+            get_model_spec(self.model_name)  # an unknown name is refused here, before anything loads the engine
 
     @classmethod
     def from_args(cls, args: Union[argparse.Namespace, Mapping[str, Any]]) -> 'UpscaleJob':

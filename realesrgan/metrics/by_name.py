@@ -13,9 +13,8 @@ import numpy as np
 
 from realesrgan.metrics.lpips import load_lpips, lpips_distance
 from realesrgan.metrics.niqe import niqe
-from realesrgan.metrics.psnr import psnr
+from realesrgan.metrics.psnr_ssim import psnr, ssim
 from realesrgan.metrics.pyiqa_metrics import load_pyiqa_metric, pyiqa_names
-from realesrgan.metrics.ssim import ssim
 
 __all__ = ['OWN_METRICS', 'PYIQA_PREFIX', 'Metric', 'get_metric', 'metric_names']
 

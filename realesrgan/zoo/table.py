@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
+from realesrgan.suggest import did_you_mean
 from realesrgan.zoo.families import ArchInfo
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ def get_model_spec(name: str) -> ModelSpec:
     key = name[: -len('.pth')] if name.endswith('.pth') else name
     if key not in MODEL_ZOO:
         raise ValueError(
-            f'Unknown model name {name!r}. Valid names: {", ".join(MODEL_ZOO)}. '
+            f'Unknown model name {name!r}{did_you_mean(key, MODEL_ZOO)}. Valid names: {", ".join(MODEL_ZOO)}. '
             'For your own weights pass the .pth file path instead (e.g. --model_path).'
         )
     return MODEL_ZOO[key]
