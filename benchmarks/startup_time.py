@@ -229,8 +229,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         problem = problems.get(command.label)
         passed = seconds < QUICK_LIMIT_S and problem is None
         ok &= passed
-        detail = f'; {problem}' if problem else ''
-        print(f'  {"PASS" if passed else "FAIL"}: {command.label} {seconds:.2f} s < {QUICK_LIMIT_S:.0f} s{detail}')
+        detail = f'{seconds:.2f} s (limit {QUICK_LIMIT_S:.0f} s)' + (f'; {problem}' if problem else '')
+        print(f'  {"PASS" if passed else "FAIL"}: {command.label}: {detail}')
     for command in (command for command in planned if not command.quick and command.label in problems):
         print(f'  FAIL: {command.label}: {problems[command.label]}')
         ok = False
