@@ -26,12 +26,11 @@ import cv2
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.video.sample_clip import panning_frames, write_clip
+from realesrgan.zoo import save_checkpoint
 
-from realesrgan.archs.srvgg_arch import SRVGGNetCompact  # noqa: E402  (the repository first, then BasicSR)
-from realesrgan.video.sample_clip import panning_frames, write_clip  # noqa: E402
-from realesrgan.zoo import save_checkpoint  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 MARKER = 'REALESRGAN_HOSTILE_CASE'
 PROGRESS_MARKS = ('it/s', 'image/s', 'frame/s', 's/frame', 's/image', '%|')

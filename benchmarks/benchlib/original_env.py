@@ -6,12 +6,14 @@ package from the registry without its dependencies, and lets that environment se
 site-packages *after* its own: the same torch, torchvision, BasicSR, numpy and OpenCV builds are used by both
 sides (no second multi-gigabyte torch download), while ``import realesrgan`` resolves to the original.
 
-What could still shadow the original is put out of reach: every process of that environment runs in Python's
-isolated mode (``python -I``: neither the working folder, nor the script's folder, nor ``PYTHONPATH``, nor the user
-site come first on ``sys.path``); the project's editable install is a ``.pth`` hook of the project environment,
-which a plain path entry does not run; and a regular install of this project there comes after the original's own
-site-packages. :func:`original_package_location` says where ``import realesrgan`` resolves, for the check that
-runs after every setup and for the tests.
+What could still shadow the original is put out of reach: a probe of that environment runs in Python's isolated
+mode (``python -I``: neither the working folder, nor the script's folder, nor ``PYTHONPATH``, nor the user site come
+first on ``sys.path``); a worker runs as ``python -E -s -m benchlib.<worker>`` from ``benchmarks/``
+(:func:`worker_python`), where ``PYTHONPATH`` and the user site are ignored and the first ``sys.path`` entry is
+``benchmarks/``, which holds the harness and no ``realesrgan``; the project's editable install is a ``.pth`` hook of
+the project environment, which a plain path entry does not run; and a regular install of this project there comes
+after the original's own site-packages. :func:`original_package_location` says where ``import realesrgan``
+resolves, for the check that runs after every setup and for the tests.
 
 The same environment holds what the original's video script needs, and nothing of it reaches the project's
 environment: ``ffmpeg-python`` (with ``future``, which it imports) and ``imageio-ffmpeg``, whose wheel ships a
@@ -30,10 +32,12 @@ __all__ = [
     'ORIGINAL_REQUIREMENT',
     'ORIGINAL_VERSION',
     'VIDEO_REQUIREMENTS',
+    'WORKER_FLAGS',
     'default_venv_dir',
     'ensure_original_python',
     'isolated',
     'original_package_location',
+    'worker_python',
 ]
 
 ORIGINAL_REQUIREMENT = 'realesrgan==0.3.0'
@@ -42,7 +46,9 @@ ORIGINAL_VERSION = ORIGINAL_REQUIREMENT.split('==')[1]
 VIDEO_REQUIREMENTS = ('ffmpeg-python==0.2.0', 'future', 'imageio-ffmpeg')
 SHARED_SITE_PTH = 'zz_realesrgan_benchmark_shared_site.pth'
 READY_MARKER = 'realesrgan-benchmark-ready.json'
-BENCH_DIR = Path(__file__).resolve().parent
+BENCH_DIR = Path(__file__).resolve().parent.parent
+# how a worker of the original's environment starts (with -m, from benchmarks/): no PYTHONPATH, no user site
+WORKER_FLAGS = ('-E', '-s')
 # Finds the package without importing it (the original cannot be imported before the harness's adjustments).
 PROBE = (
     'import importlib.metadata as m, importlib.util as u, json, os, sysconfig; '
@@ -75,6 +81,19 @@ def isolated(python: str) -> List[str]:
         user site-packages are not on ``sys.path``.
     """
     return [str(python), '-I']
+
+
+def worker_python(python: str) -> List[str]:
+    """The command prefix that runs a ``benchlib`` worker module with the original's interpreter.
+
+    Args:
+        python: The environment's interpreter.
+
+    Returns:
+        ``[python, '-E', '-s']``: ``PYTHONPATH`` and the user site-packages ignored; run it as ``-m benchlib.<worker>``
+        from ``benchmarks/`` (:func:`benchlib.workers.run_job`), so that ``sys.path`` starts with that folder.
+    """
+    return [str(python), *WORKER_FLAGS]
 
 
 def _run(command: List[str], what: str, cwd: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> str:
@@ -117,7 +136,8 @@ def ensure_original_python(venv_dir: Optional[Path] = None) -> Path:
     """Return the Python of an environment where ``import realesrgan`` is the original 0.3.0 package.
 
     The environment is created and filled on the first call and reused afterwards (a marker file records what it
-    was made from; a half-made or outdated environment is made again). Run it as :func:`isolated` says.
+    was made from; a half-made or outdated environment is made again). Run probes as :func:`isolated` says, workers
+    as :func:`worker_python` says.
 
     Args:
         venv_dir: Folder of the environment; :func:`default_venv_dir` when None.

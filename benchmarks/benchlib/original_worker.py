@@ -1,10 +1,11 @@
 """Worker: the original ``realesrgan==0.3.0`` package, run with its own virtual environment's Python.
 
-Started by ``inference_benchmark.py`` and ``video_fps.py`` as ``<original venv>/bin/python -I run_original.py
-job.json`` (see ``original_env.py``). This file must not import the project's ``realesrgan``: the name resolves to
-the original package installed in that environment, and :func:`check_original_package` refuses to measure anything
-else. The original cannot even be imported on current torchvision, and its training model hard-codes CUDA, so the
-harness adjusts the running interpreter (never the installed files):
+Started by ``inference_benchmark.py``, ``training_speed.py`` and ``video_fps.py`` as ``<original venv>/bin/python
+-E -s -m benchlib.original_worker job.json`` from ``benchmarks/`` (see :mod:`benchlib.original_env`). This file must
+not import the project's ``realesrgan``: the name resolves to the original package installed in that environment, and
+:func:`check_original_package` refuses to measure anything else. The original cannot even be imported on current
+torchvision, and its training model hard-codes CUDA, so the harness adjusts the running interpreter (never the
+installed files):
 
 * ``torchvision.transforms.functional_tensor`` is registered as an alias of ``torchvision.transforms.functional``
   before BasicSR is imported (the import that fails for every user of the original today);
@@ -22,14 +23,11 @@ import time
 import types
 from typing import Any, Dict
 
-# isolated mode (-I) leaves this script's folder off sys.path: add it last, for the harness's own modules
-sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from measure import reseeded, run_worker, time_calls  # noqa: E402
-
-ORIGINAL_VERSION = '0.3.0'
+from benchlib.measure import reseeded, run_worker, time_calls, torch_threads
+from benchlib.original_env import ORIGINAL_VERSION, WORKER_FLAGS
 
 
 def install_functional_tensor_alias() -> None:
@@ -85,7 +83,8 @@ def check_original_package() -> str:
     if version != ORIGINAL_VERSION or not location.startswith(own_site + os.sep):
         sys.exit(
             f'this environment imports realesrgan {version} from {location}, not the original {ORIGINAL_VERSION} '
-            f'from {own_site}: run it as "python -I", or delete the environment and let the benchmark remake it'
+            f'from {own_site}: run it as "python {" ".join(WORKER_FLAGS)} -m benchlib.original_worker" from '
+            'benchmarks/, or delete the environment and let the benchmark remake it'
         )
     return location
 
@@ -105,7 +104,7 @@ def build_arch(arch: str, kwargs: Dict[str, Any]) -> torch.nn.Module:
 
 def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
     """Handler of the ``inference`` task: the original ``RealESRGANer.enhance`` on ``job['input']`` (fp32, CPU)."""
-    torch.set_num_threads(job['threads'])
+    threads = torch_threads(job)
     package_file = check_original_package()
     from realesrgan import RealESRGANer
 
@@ -122,12 +121,12 @@ def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
     img = np.load(job['input'])
     times, (output, _) = time_calls(lambda: upsampler.enhance(img, outscale=job['netscale']), job['repeats'])
     np.save(job['output'], output)
-    return {'times': times, 'package_file': package_file}
+    return {'times': times, 'threads': threads, 'package_file': package_file}
 
 
 def run_degradation(job: Dict[str, Any]) -> Dict[str, Any]:
     """Handler of the ``degradation`` task: the original ``RealESRGANModel.feed_data`` on a saved batch."""
-    torch.set_num_threads(job['threads'])
+    threads = torch_threads(job)
     keep_cuda_calls_on_cpu()
     package_file = check_original_package()
     from realesrgan.models.realesrgan_model import RealESRGANModel
@@ -136,7 +135,7 @@ def run_degradation(job: Dict[str, Any]) -> Dict[str, Any]:
     batch = {key: torch.from_numpy(value) for key, value in np.load(job['batch']).items()}
     times, _ = time_calls(reseeded(lambda: model.feed_data(batch), job['seed']), job['repeats'])
     np.save(job['output'], model.lq.numpy())
-    return {'times': times, 'package_file': package_file}
+    return {'times': times, 'threads': threads, 'package_file': package_file}
 
 
 def run_script(job: Dict[str, Any]) -> Dict[str, Any]:
@@ -146,7 +145,7 @@ def run_script(job: Dict[str, Any]) -> Dict[str, Any]:
     its weights in ``weights/`` there) and ``path_prefix``, a folder put first on ``PATH`` (the programs the
     script calls). The script runs once; ``times`` holds its wall time.
     """
-    torch.set_num_threads(job['threads'])
+    threads = torch_threads(job)
     package_file = check_original_package()
     os.chdir(job['cwd'])
     os.environ['PATH'] = job['path_prefix'] + os.pathsep + os.environ.get('PATH', '')
@@ -157,7 +156,7 @@ def run_script(job: Dict[str, Any]) -> Dict[str, Any]:
     except SystemExit as stop:
         if stop.code not in (None, 0):
             raise
-    return {'times': [time.perf_counter() - start], 'package_file': package_file}
+    return {'times': [time.perf_counter() - start], 'threads': threads, 'package_file': package_file}
 
 
 if __name__ == '__main__':

@@ -4,11 +4,10 @@ Both run in one process, alternating round by round (the setting is switched wit
 ``realesrgan.inference.heap_reuse.keep_freed_memory``), so both see the same machine load. Prints the median time and
 the page faults of each, and the speed-up of keeping freed memory.
 
-    python benchmarks/heap_reuse.py --model RealESRGAN_x4plus --size 128
+    python benchmarks/heap_reuse_speed.py --model RealESRGAN_x4plus --size 128
 """
 
 import argparse
-import os
 import resource
 import statistics
 import sys
@@ -16,12 +15,11 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 import torch
+from benchlib.machine import cpu_description
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from realesrgan.inference.heap_reuse import keep_freed_memory  # noqa: E402  (the repository first, then BasicSR through it)
-from realesrgan.inference.network_forward import forward_network  # noqa: E402
-from realesrgan.zoo import get_model_spec  # noqa: E402
+from realesrgan.inference.heap_reuse import keep_freed_memory
+from realesrgan.inference.network_forward import forward_network
+from realesrgan.zoo import get_model_spec
 
 SETTINGS = {'glibc defaults': False, 'freed memory kept': True}
 
@@ -71,6 +69,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     results = measure(args.model, args.size, args.rounds)
     medians = {name: statistics.median(seconds for seconds, _ in runs) for name, runs in results.items()}
     baseline = medians['glibc defaults']
+    print(f'CPU: {cpu_description()}')
     print(
         f'{args.model}, {args.size}x{args.size}, channels-last fp32, {torch.get_num_threads()} threads, '
         f'{args.rounds} alternating rounds'

