@@ -26,8 +26,8 @@ from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTR
 
 from realesrgan.data.realesrgan_dataset import DEFAULT_OPTIONS as REALESRGAN_DATASET_DEFAULTS
 from realesrgan.models.degradation_pipeline import FIRST_ORDER_DEFAULTS
-from realesrgan.models.validation import check_tensorboard_logger, check_validation_metrics
 from realesrgan.models.validation_watch import WATCH_KEYS, ValidationWatch
+from realesrgan.training.config_checks import check_tensorboard_logger, check_validation_metrics
 
 __all__ = [
     'OptionsError',

@@ -12,7 +12,7 @@ The rules writers follow are in tests/TESTS.md ("문서 테스트"). What this c
 * in the guides, every inline code span that names something must name something that exists: file paths (on disk),
   CLI flags (the parsers of the two CLIs, realesrgan/train.py, scripts/ and benchmarks/), dotted module paths
   (imported), classes, functions (``name()``) and other names (defined in the package, its scripts and tests, or
-  BasicSR), option keys (options/*.yml and the key lists of realesrgan/models/option_checks.py), model names
+  BasicSR), option keys (options/*.yml and the key lists of realesrgan/training/option_checks.py), model names
   (MODEL_ZOO), test markers (pyproject.toml), extras (setup.py); yaml blocks hold option keys only;
 * in every document: relative links point at files, ``from realesrgan... import X`` in python blocks imports, and the
   flags, repository paths and extras of commands that call this project's scripts exist;
@@ -334,7 +334,7 @@ def _yaml_paths(value: Any, prefix: str = '') -> Iterator[Tuple[str, str]]:
 @lru_cache(maxsize=None)
 def option_names() -> Tuple[FrozenSet[str], FrozenSet[str]]:
     """Option keys and dotted option paths: those of options/*.yml and those the package's checks know."""
-    from realesrgan.models.option_checks import DATASET_OPTION_KEYS, MODEL_OPTION_KEYS
+    from realesrgan.training.option_checks import DATASET_OPTION_KEYS, MODEL_OPTION_KEYS
 
     keys, paths = set(), set()
     for path in sorted((REPO_ROOT / 'options').glob('*.yml')):

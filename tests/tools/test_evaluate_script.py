@@ -16,8 +16,8 @@ from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.fileio.images import read_image
 from realesrgan.metrics import niqe, psnr, ssim
 from realesrgan.metrics.pairs import read_for_metrics
-from realesrgan.models.option_checks import load_options_file
-from realesrgan.models.validation_pairs import make_validation_pairs
+from realesrgan.training.option_checks import load_options_file
+from realesrgan.training.validation_pairs import make_validation_pairs
 
 
 def table(text: str) -> dict:
