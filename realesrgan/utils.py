@@ -34,7 +34,14 @@ from realesrgan.inference.alpha_bleed import bleed_alpha
 from realesrgan.inference.device import select_device
 from realesrgan.inference.heap_reuse import keep_freed_memory
 from realesrgan.inference.host_memory import check_upscale_memory, upscale_memory
-from realesrgan.inference.image_conversion import color_output, gray_output, max_range_of, network_input, quantize
+from realesrgan.inference.image_conversion import (
+    checked_pixels,
+    color_output,
+    gray_output,
+    max_range_of,
+    network_input,
+    quantize,
+)
 from realesrgan.inference.precision import resolve_precision
 from realesrgan.inference.settings import UpscaleSettings, check_outscale
 from realesrgan.inference.tile_runner import TileCallback, TileRunner
@@ -364,7 +371,7 @@ class RealESRGANer:
             ValueError: The image (NaN values, wrong shape) or ``outscale`` is not usable, or the network gives NaN.
             MemoryError: The output would not fit in the host's memory (checked before any work).
         """
-        img = np.ascontiguousarray(img)  # also views with negative strides (img[:, :, ::-1]), which torch refuses
+        img = checked_pixels(np.ascontiguousarray(img))  # (also views with negative strides, which torch refuses)
         if img.ndim == 3 and img.shape[2] == 1:
             img = img[:, :, 0]
         if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)) or img.size == 0:
