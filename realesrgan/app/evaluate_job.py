@@ -22,6 +22,7 @@ from tqdm import tqdm
 from realesrgan.app.job import JobSetupError, reported_as
 from realesrgan.app.model_choice import choose_model
 from realesrgan.app.upscaler import ImageUpscaler, UpscalerRecipe, describe_engine
+from realesrgan.fileio.atomic import check_writable
 from realesrgan.fileio.images import list_images, read_image, write_image
 from realesrgan.inference.settings import UpscaleSettings
 from realesrgan.metrics import LPIPSUnavailableError, Metric, PyiqaUnavailableError, get_metric
@@ -155,6 +156,12 @@ def _check_job(job: EvaluateJob) -> None:
     ):
         if value < minimum:
             raise EvaluateJobError(f'{flag} must be at least {minimum}, got {value}.')
+    for flag, path in (('--csv', job.csv), ('--json', job.json), ('--picture', job.picture), ('--report', job.report)):
+        if path:
+            try:
+                check_writable(path)
+            except OSError as error:
+                raise EvaluateJobError(f'{flag}: {error}; choose another file.') from None
 
 
 def _build_metrics(job: EvaluateJob) -> List[Metric]:

@@ -79,7 +79,7 @@ HTML_COMMENT = re.compile(r'<!--.*?-->', re.S)
 # top folders of paths that are made at run time (outputs, downloads), not kept in the repository
 RUNTIME_ROOTS = frozenset({'experiments', 'weights', 'datasets', 'results', 'tb_logger', 'gfpgan', '~'})
 # files that a script of the repository writes, and that guides name
-GENERATED = frozenset({'inputs/sample_clip.mp4'})  # scripts/make_sample_clip.py
+GENERATED = frozenset({'inputs/sample_clip.mp4', 'videos/sample_clip.mp4'})  # scripts/make_sample_clip.py
 # folders of code and configs: paths in commands that start with these must exist
 CODE_ROOTS = frozenset({'realesrgan', 'scripts', 'options', 'benchmarks', 'tests', 'docs'})
 FILE_EXTENSIONS = (
