@@ -16,7 +16,7 @@ Training data (``--train_on``): ``tiles`` (default), every 128 px tile (stride 6
 8 training crops alone, on which the networks here start to overfit within a few hundred iterations (the held-out
 scores fall while the training loss keeps falling). The held-out images are the demo dataset's ``val/gt`` crops (never
 trained on), each degraded ``--draws`` times by the training pipeline with fixed seeds
-(:func:`realesrgan.models.held_out_pairs.degrade_held_out`), so every validation scores the same LQ images. Bicubic
+(:func:`realesrgan.training.held_out_pairs.degrade_held_out`), so every validation scores the same LQ images. Bicubic
 upscaling of those LQ images is the baseline. Short-run settings, ours: gt_size 96 from 128 px crops, batch 8, queue 32,
 learning rate ``--lr`` halved at 75% of the run, EMA 0.99, and the plain (not USM-sharpened) GT as target, since the
 scores compare with the plain GT.
@@ -57,7 +57,7 @@ from basicsr.utils import set_random_seed
 from torch.utils.data import DataLoader
 
 from realesrgan.fileio.images import write_image
-from realesrgan.models.held_out_pairs import HeldOutPair, degrade_held_out
+from realesrgan.training.held_out_pairs import HeldOutPair, degrade_held_out
 from realesrgan.zoo import resolve_model_path
 
 METRICS = {

@@ -17,7 +17,7 @@ machines and has BasicSR's registries find this package's architectures, dataset
 (:func:`realesrgan.compat.install`); then BasicSR's ``train_pipeline``
 runs with the repository root as root path (experiments, logs and checkpoints go to ``experiments/<name>``; for an
 installed package, ``python -m realesrgan.train``, under the working folder), after the options file was checked
-(:mod:`realesrgan.models.training_run`).
+(:mod:`realesrgan.training.run`).
 
 A failure prints one line on stderr (what, where, what to do) instead of a traceback; ``--debug`` (BasicSR's debug
 mode) or the environment variable ``REALESRGAN_TRACEBACK=1`` prints the traceback as well. Unknown option keys
@@ -42,7 +42,7 @@ if __name__ == '__main__' and sys.path and os.path.abspath(sys.path[0]) == os.pa
 import realesrgan  # noqa: E402,F401  (the compatibility hook and registries, before BasicSR's training code)
 
 # isort: split
-from realesrgan.models.training_run import TrainingError, run_training, traceback_requested  # noqa: E402
+from realesrgan.training.run import TrainingError, run_training, traceback_requested  # noqa: E402
 from realesrgan.zoo.location import checkout_root  # noqa: E402
 
 

@@ -77,7 +77,7 @@ def add_original_options(parser: argparse.ArgumentParser, subject: str) -> None:
         '--fp32',
         action='store_true',
         help='Use fp32 precision (same as --precision fp32; the default is fp16 on CUDA, bf16 on '
-        'CPUs with AMX-BF16, fp32 otherwise)',
+        'CPUs with AMX-BF16 (Intel) or full-width AVX512-BF16 (AMD Zen 5), fp32 otherwise)',
     )
     parser.add_argument(
         '--alpha_upsampler',
@@ -106,7 +106,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         type=str,
         default=DEFAULTS.precision,
         help=f'Numeric precision: {", ".join(PRECISIONS)} (default: {DEFAULTS.precision} = fp16 on '
-        'CUDA, bf16 on CPUs with AMX-BF16, else fp32)',
+        'CUDA, bf16 on CPUs with AMX-BF16 (Intel) or full-width AVX512-BF16 (AMD Zen 5), else fp32)',
     )
     parser.add_argument(
         '--tile_blend',

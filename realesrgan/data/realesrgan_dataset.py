@@ -10,7 +10,7 @@ import logging
 import math
 import os
 import random
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Set
 
 import cv2
 import numpy as np
@@ -146,6 +146,7 @@ class RealESRGANDataset(data.Dataset):
                     KERNEL_PAD_SIZE,
                 )
         self.kernel_range = [2 * v + 1 for v in range(3, 11)]  # odd kernel sizes 7, 9, ..., 21
+        self._warned_small: Set[str] = set()
         self.pulse_tensor = torch.zeros(KERNEL_PAD_SIZE, KERNEL_PAD_SIZE).float()  # identity kernel
         self.pulse_tensor[KERNEL_PAD_SIZE // 2, KERNEL_PAD_SIZE // 2] = 1
 
@@ -235,6 +236,7 @@ class RealESRGANDataset(data.Dataset):
             self.file_client = make_file_client(self.io_backend_opt)
         gt_path = self.paths[index]
         img_gt = decode_image_bytes(read_bytes_with_retry(self.file_client, gt_path, 'gt'), gt_path)
+        self._check_size(img_gt, gt_path)
         img_gt = augment(
             img_gt,
             self.opt.get('use_hflip', DEFAULT_OPTIONS['use_hflip']),
@@ -244,6 +246,26 @@ class RealESRGANDataset(data.Dataset):
         kernels = self.draw_kernels()
         gt = image_to_tensor(img_gt)  # only the patch is converted to float
         return {'gt': gt, **kernels, 'gt_path': gt_path}
+
+    def _check_size(self, img_gt: np.ndarray, gt_path: str) -> None:
+        """Refuse a GT with a side of one pixel (padding makes a flat patch); warn once about one under gt_size."""
+        height, width = img_gt.shape[:2]
+        if min(height, width) < 2:
+            raise ValueError(
+                f'GT smaller than patch size: GT "{gt_path}" is {height}x{width} (HxW); reflection padding to '
+                f'crop_pad_size {self.crop_pad_size} would make a flat patch. Remove this image.'
+            )
+        gt_size = self.opt.get('gt_size')
+        if gt_size and min(height, width) < gt_size and gt_path not in self._warned_small:
+            self._warned_small.add(gt_path)
+            logger.warning(
+                'GT "%s" is %dx%d (HxW), smaller than gt_size %d: its patch is mostly reflection padding; '
+                'remove it or lower gt_size',
+                gt_path,
+                height,
+                width,
+                gt_size,
+            )
 
     def draw_kernels(self) -> Dict[str, torch.Tensor]:
         """Draw the three kernels of one image's degradation (from Python's and NumPy's global random state).

@@ -13,7 +13,6 @@ that could not happen, the next job writing the same output removes the folders 
 folder records its owner (host, process id and start time) in a small ``owner`` file for that.
 """
 
-import json
 import logging
 import os
 import shutil
@@ -30,6 +29,7 @@ import av
 
 from realesrgan.execution.executor import ItemResult, Listener, Work, WorkerStartError
 from realesrgan.execution.local_pool import LocalPoolExecutor, worker_devices
+from realesrgan.fileio.owner import OWNER_FILE, owner_gone, owner_record, read_owner, write_owner
 from realesrgan.video.audio import AudioCarrier
 from realesrgan.video.encoder_settings import EncoderSettings
 from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated
@@ -42,7 +42,6 @@ __all__ = ['VideoJobResult', 'remove_stale_work_folders', 'upscale_video', 'work
 
 logger = logging.getLogger(__name__)
 
-_OWNER_FILE = 'owner'
 _MAX_WARNINGS = 20
 
 
@@ -210,14 +209,15 @@ def remove_stale_work_folders(output_path: str) -> List[str]:
         path = os.path.join(folder, entry)
         if not os.path.isdir(path):
             continue
-        owner = _read_owner(path)
+        owner = read_owner(os.path.join(path, OWNER_FILE))
         if owner is not None and owner.get('output') != name:
             continue  # the folder of another output whose name starts like this one's
-        if owner is not None and owner.get('host') == socket.gethostname():
-            if not _still_running(owner.get('pid'), owner.get('started')):
-                logger.info('removing %s, left by a job that was killed (process %s)', path, owner.get('pid'))
-                shutil.rmtree(path, ignore_errors=True)
+        if owner_gone(owner):
+            logger.info('removing %s, left by a job that was killed (process %s)', path, owner.get('pid'))
+            shutil.rmtree(path, ignore_errors=True)
             continue
+        if owner is not None and owner.get('host') == socket.gethostname():
+            continue  # its job still runs
         warnings.append(
             f'{path} is the work folder of another job writing {name} (it may still be running); '
             'delete it if no such job runs'
@@ -237,9 +237,7 @@ def _make_work_folder(output_path: str) -> str:
     try:
         os.makedirs(folder, exist_ok=True)
         work_folder = tempfile.mkdtemp(prefix=f'.{name}.{os.getpid()}.', suffix='.tmp', dir=folder)
-        owner = {'output': name, 'host': socket.gethostname(), 'pid': os.getpid(), 'started': _start_time(os.getpid())}
-        with open(os.path.join(work_folder, _OWNER_FILE), 'w', encoding='utf-8') as file:
-            json.dump(owner, file)
+        write_owner(os.path.join(work_folder, OWNER_FILE), owner_record(output=name))
         return work_folder
     except OSError as exc:
         if work_folder is not None:
@@ -247,50 +245,6 @@ def _make_work_folder(output_path: str) -> str:
         raise VideoInputError(
             f'cannot write to the output folder {folder} ({exc.strerror or exc}); choose another one with -o'
         ) from None
-
-
-def _read_owner(work_folder: str) -> Optional[dict]:
-    """The owner record of a work folder, or ``None`` when it has none (or an unreadable one)."""
-    try:
-        with open(os.path.join(work_folder, _OWNER_FILE), encoding='utf-8') as file:
-            owner = json.load(file)
-    except (OSError, ValueError):
-        return None
-    return owner if isinstance(owner, dict) else None
-
-
-def _start_time(pid: int) -> Optional[int]:
-    """When a process started, in clock ticks since boot (Linux), or ``None`` where that cannot be read."""
-    try:
-        with open(f'/proc/{pid}/stat', encoding='ascii', errors='replace') as file:
-            # the command name (field 2) may hold spaces and parentheses: count the fields after its last ')'
-            fields = file.read().rsplit(')', 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    if fields[0] == 'Z':  # a zombie: ended, only not yet reaped by its parent
-        return None
-    return int(fields[19])
-
-
-def _still_running(pid: object, started: object) -> bool:
-    """Whether the process ``pid`` that started at ``started`` (see :func:`_start_time`) still runs.
-
-    When in doubt (a malformed record, a platform where this cannot be told safely) the answer is yes, so that a
-    running job's folder is never removed.
-    """
-    if not isinstance(pid, int) or pid <= 0:
-        return True
-    if os.name == 'nt':
-        return True  # os.kill(pid, 0) would terminate the process there
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # it exists and belongs to another user
-    if started is None:
-        return True
-    return _start_time(pid) == started
 
 
 class _Warnings:

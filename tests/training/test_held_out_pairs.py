@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 from helpers import REPO_ROOT
-from test_train import load_options
+from training_helpers import load_options
 
-from realesrgan.models.held_out_pairs import degrade_held_out
+from realesrgan.training.held_out_pairs import degrade_held_out
 
 
 @pytest.fixture(scope='module')

@@ -14,16 +14,16 @@ import pytest
 import torch
 import yaml
 from helpers import INPUTS, REPO_ROOT
-from test_train import load_options, single_thread_env, tiny_demo_options, write_dataset
+from training_helpers import load_options, single_thread_env, tiny_demo_options, write_dataset
 
 from realesrgan.data.realesrgan_dataset import RealESRGANDataset
 from realesrgan.metrics import lpips as lpips_module
 from realesrgan.metrics import psnr, ssim
-from realesrgan.models import validation
 from realesrgan.models.degradation_pipeline import DegradationSettings, SecondOrderDegradation
-from realesrgan.models.option_checks import OptionsError, check_training_options
-from realesrgan.models.training_run import TrainingError, run_training
-from realesrgan.models.validation_pairs import image_seed, make_validation_pairs
+from realesrgan.training import config_checks
+from realesrgan.training.option_checks import OptionsError, check_training_options
+from realesrgan.training.run import TrainingError, run_training
+from realesrgan.training.validation_pairs import image_seed, make_validation_pairs
 
 
 def demo_with(metrics: Dict[str, Any], **logger: Any) -> Dict[str, Any]:
@@ -94,7 +94,7 @@ def test_niqe_on_validation_images_too_small_fails_before_training(tmp_path):
 
 def test_tensorboard_logger_without_tensorboard_fails_before_training(monkeypatch):
     opt = demo_with({})
-    monkeypatch.setattr(validation.importlib.util, 'find_spec', lambda name: None)
+    monkeypatch.setattr(config_checks.importlib.util, 'find_spec', lambda name: None)
     message = check_fails(opt)
     assert 'logger.use_tb_logger is true, but the tensorboard package is not installed' in message
     opt['logger']['use_tb_logger'] = False

@@ -1,6 +1,6 @@
 """A training run of BasicSR's ``train_pipeline``: options checked first, one line on failure, nothing half-made left.
 
-:func:`run_training` reads and checks the options file (:mod:`realesrgan.models.option_checks`) and the launcher
+:func:`run_training` reads and checks the options file (:mod:`realesrgan.training.option_checks`) and the launcher
 (:func:`launcher_settings`: ``--local_rank`` / ``--local-rank`` of older launchers, the process-group backend), then
 runs BasicSR's ``train_pipeline`` unchanged, with a few of the functions it calls wrapped for the length of the run.
 The wrappers note which step is running (building a dataset, the model, iteration N), so that a failure can say
@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import basicsr.train as basicsr_train
-import basicsr.utils.misc as basicsr_misc
-import basicsr.utils.options as basicsr_options
 import torch
 
-from realesrgan.models.option_checks import OptionsError, apply_force_yml, check_training_options, load_options_file
+from realesrgan.compat import train_pipeline_wrapped
+from realesrgan.fileio.atomic import remove_stale_partials
+from realesrgan.training.experiment_lock import ExperimentBusyError, ExperimentLock
+from realesrgan.training.option_checks import OptionsError, apply_force_yml, check_training_options, load_options_file
 
 __all__ = [
     'TrainingError',
@@ -254,30 +255,23 @@ def _close_log_files_under(folder: str) -> None:
                 handler.close()
 
 
-@contextlib.contextmanager
-def _replaced(module: Any, name: str, replacement: Any) -> Iterator[None]:
-    """Replace ``module.name`` for the duration of the block."""
-    original = getattr(module, name)
-    setattr(module, name, replacement)
-    try:
-        yield
-    finally:
-        setattr(module, name, original)
-
-
-@contextlib.contextmanager
-def _backend_for_pytorch_launcher(backend: Optional[str]) -> Iterator[None]:
+def _init_dist_with(backend: Optional[str]) -> Callable[[Callable], Callable]:
     """Make BasicSR's ``parse_options`` start the process group with ``backend`` (it passes nccl, always)."""
-    if backend is None:
-        yield
-        return
-    init_dist = basicsr_options.init_dist
 
-    def init_dist_with_backend(launcher: str, **kwargs: Any) -> None:
-        init_dist(launcher, **dict(kwargs, backend=backend))
+    def wrap(init_dist: Callable) -> Callable:
+        def init_dist_with_backend(launcher: str, **kwargs: Any) -> None:
+            init_dist(launcher, **dict(kwargs, backend=backend))
 
-    with _replaced(basicsr_options, 'init_dist', init_dist_with_backend):
-        yield
+        return init_dist_with_backend
+
+    return wrap
+
+
+class _ConsoleSkipsDumps(logging.Filter):
+    """Keeps BasicSR's multi-line dumps (the version banner, every option) off the console; the log file has them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith('\n') and record.msg.count('\n') > 3)
 
 
 @dataclass
@@ -289,35 +283,33 @@ class _RunWatch:
     iterations_done: int = 0
     experiments_root: Optional[str] = None
     made: List[_MadeFolder] = field(default_factory=list)
+    lock: Optional[ExperimentLock] = None
+    backend: Optional[str] = None
 
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:
-        """Wrap the functions ``train_pipeline`` calls (looked up in its module) for the length of the block."""
+        """Wrap the functions ``train_pipeline`` calls for the length of the block."""
         wrappers = {
-            'parse_options': self._step(
-                basicsr_train.parse_options,
+            'parse_options': lambda parse_options: self._step(
+                parse_options,
                 'reading the command line and starting the processes',
-                'preparing the experiment folder',
+                'loading the training state',
                 self._after_parse,
             ),
-            'load_resume_state': self._step(
-                basicsr_train.load_resume_state,
-                'loading the training state',
-                'preparing the experiment folder and the loggers',
-            ),
-            'build_dataset': self._build_dataset(basicsr_train.build_dataset),
-            'build_model': self._build_model(basicsr_train.build_model),
-            'mkdir_and_rename': self._mkdir_and_rename(basicsr_train.mkdir_and_rename),
-            'get_root_logger': self._get_root_logger(basicsr_train.get_root_logger),
+            'build_dataset': self._build_dataset,
+            'build_model': self._build_model,
+            'mkdir_and_rename': self._mkdir_and_rename,
+            'get_root_logger': self._get_root_logger,
         }
-        with contextlib.ExitStack() as stack:
-            for name, wrapper in wrappers.items():
-                stack.enter_context(_replaced(basicsr_train, name, wrapper))
-            # make_exp_dirs calls the mkdir_and_rename of its own module
-            stack.enter_context(
-                _replaced(basicsr_misc, 'mkdir_and_rename', self._mkdir_and_rename(basicsr_misc.mkdir_and_rename))
-            )
+        if self.backend is not None:
+            wrappers['init_dist'] = _init_dist_with(self.backend)
+        with train_pipeline_wrapped(wrappers):
             yield
+
+    def release_lock(self) -> None:
+        """Let go of the experiment's lock (after undoing what a run that trained nothing made)."""
+        if self.lock is not None:
+            self.lock.release()
 
     def _step(self, function: Callable, during: str, after: str, noted: Optional[Callable] = None) -> Callable:
         """Wrap ``function``: the step is ``during`` while it runs, ``after`` once it returned."""
@@ -333,7 +325,13 @@ class _RunWatch:
         return wrapper
 
     def _after_parse(self, result: Any) -> None:
-        self.experiments_root = result[0]['path'].get('experiments_root')
+        opt = result[0]
+        self.experiments_root = opt['path'].get('experiments_root')
+        if self.experiments_root and opt.get('rank', 0) == 0:
+            self.lock = ExperimentLock(self.experiments_root)
+            self.lock.acquire()  # before anything of the experiment is read, renamed or made
+            for folder in ('models', 'training_states'):  # what a run killed while saving left
+                remove_stale_partials(opt['path'].get(folder) or '')
 
     def _build_dataset(self, build_dataset: Callable) -> Callable:
         def wrapper(dataset_opt: Any) -> Any:
@@ -365,6 +363,7 @@ class _RunWatch:
 
     def _mkdir_and_rename(self, mkdir_and_rename: Callable) -> Callable:
         def wrapper(path: str) -> None:
+            self.step = 'preparing the experiment folder and the loggers'
             new_parents = _missing_parents(path)
             pattern = f'{glob.escape(path)}_archived_*'
             before = set(glob.glob(pattern))
@@ -377,6 +376,8 @@ class _RunWatch:
     def _get_root_logger(self, get_root_logger: Callable) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> logging.Logger:
             logger = get_root_logger(*args, **kwargs)
+            if kwargs.get('log_file'):
+                self._dumps_to_the_log_file_only(logger, kwargs['log_file'])
             if self.debug and kwargs.get('log_file'):
                 # --debug: debug records (e.g. the network structures) go to the log file, not to the console
                 logger.setLevel(logging.DEBUG)
@@ -388,6 +389,19 @@ class _RunWatch:
             return logger
 
         return wrapper
+
+    @staticmethod
+    def _dumps_to_the_log_file_only(logger: logging.Logger, log_file: str) -> None:
+        consoles = [
+            handler
+            for handler in logger.handlers
+            if type(handler) is logging.StreamHandler
+            and not any(isinstance(f, _ConsoleSkipsDumps) for f in handler.filters)
+        ]
+        for handler in consoles:
+            handler.addFilter(_ConsoleSkipsDumps())
+        if consoles:
+            logger.info(f'Versions and options: {log_file}')
 
     def undo_if_nothing_trained(self) -> List[str]:
         """Remove the folders this run made, and rename back what they replaced, unless an iteration was trained.
@@ -460,12 +474,14 @@ def run_training(
         for warning in [*warnings, *launch.warnings]:
             warn(warning)
 
-    watch = _RunWatch(debug=bool(args and args.debug))
+    watch = _RunWatch(debug=bool(args and args.debug), backend=launch.backend)
     saved_argv = sys.argv
     sys.argv = [saved_argv[0] if saved_argv else 'train.py', *argv]  # train_pipeline parses sys.argv itself
     try:
-        with watch.watching(), _backend_for_pytorch_launcher(launch.backend):
+        with watch.watching():
             basicsr_train.train_pipeline(root_path)
+    except ExperimentBusyError as error:
+        raise TrainingError(str(error), EXIT_NOT_STARTED) from error
     except BaseException as error:
         problems = watch.undo_if_nothing_trained()
         if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit (argparse): as they are
@@ -474,3 +490,4 @@ def run_training(
         raise TrainingError(message, EXIT_STOPPED if watch.iterations_done else EXIT_NOT_STARTED) from error
     finally:
         sys.argv = saved_argv
+        watch.release_lock()

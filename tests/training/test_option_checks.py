@@ -1,4 +1,4 @@
-"""The option checks of realesrgan/models/option_checks.py: unknown keys, and the key lists against what is read."""
+"""The option checks of realesrgan/training/option_checks.py: unknown keys, and the key lists against what is read."""
 
 from pathlib import Path
 from typing import Any, Dict
@@ -7,13 +7,14 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from test_models import gt_batch, synthetic_batch, tiny_opt
-from test_train import write_dataset
+from training_helpers import gt_batch, synthetic_batch, tiny_opt, write_dataset
 
 from realesrgan.data.realesrgan_dataset import RealESRGANDataset
 from realesrgan.data.realesrgan_paired_dataset import RealESRGANPairedDataset
 from realesrgan.models.degradation_pipeline import DegradationSettings
-from realesrgan.models.option_checks import (
+from realesrgan.models.realesrgan_model import RealESRGANModel
+from realesrgan.models.realesrnet_model import RealESRNetModel
+from realesrgan.training.option_checks import (
     DATASET_OPTION_KEYS,
     MODEL_OPTION_KEYS,
     OptionsError,
@@ -21,8 +22,6 @@ from realesrgan.models.option_checks import (
     check_training_options,
     unknown_key_warnings,
 )
-from realesrgan.models.realesrgan_model import RealESRGANModel
-from realesrgan.models.realesrnet_model import RealESRNetModel
 
 OPTIONS = Path(__file__).resolve().parents[2] / 'options'
 

@@ -13,11 +13,10 @@ them; ``tests/test_option_checks.py`` records the keys the classes actually read
 Unknown keys are warnings, not errors: custom code may read keys of its own.
 """
 
-import difflib
 import inspect
 import math
 import os
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set
 
 import yaml
 from basicsr.models.srgan_model import SRGANModel
@@ -26,8 +25,9 @@ from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTR
 
 from realesrgan.data.realesrgan_dataset import DEFAULT_OPTIONS as REALESRGAN_DATASET_DEFAULTS
 from realesrgan.models.degradation_pipeline import FIRST_ORDER_DEFAULTS
-from realesrgan.models.validation import check_tensorboard_logger, check_validation_metrics
 from realesrgan.models.validation_watch import WATCH_KEYS, ValidationWatch
+from realesrgan.suggest import closest_names, did_you_mean
+from realesrgan.training.config_checks import check_tensorboard_logger, check_validation_metrics
 
 __all__ = [
     'OptionsError',
@@ -37,7 +37,6 @@ __all__ = [
     'apply_force_yml',
     'check_training_options',
     'unknown_key_warnings',
-    'closest_names',
 ]
 
 # ------------------------------------------------------------------------------------------------ valid keys
@@ -154,32 +153,6 @@ class OptionsError(ValueError):
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def closest_names(name: str, candidates: Iterable[str], count: int = 3, cutoff: float = 0.6) -> List[str]:
-    """The candidates that look most like ``name`` (difflib's similarity, case ignored, best first), keeping only
-    those about as close as the best.
-
-    Args:
-        name: A misspelt name.
-        candidates: Valid names.
-        count: At most this many are returned.
-        cutoff: Least similarity (0 to 1) of a returned name.
-
-    Returns:
-        Up to ``count`` close names; empty when none is close.
-    """
-    by_case = {candidate.lower(): candidate for candidate in sorted(set(candidates))}
-    matches = difflib.get_close_matches(name.lower(), list(by_case), n=count, cutoff=cutoff)
-    ratios = [difflib.SequenceMatcher(None, name.lower(), match).ratio() for match in matches]
-    # only the names about as close as the best one: "num_block", not "num_block or num_out_ch"
-    return [by_case[match] for match, ratio in zip(matches, ratios) if ratio >= ratios[0] - 0.05]
-
-
-def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """`` (did you mean X?)`` for the closest candidates, or an empty string."""
-    close = closest_names(name, candidates)
-    return f' (did you mean {" or ".join(close)}?)' if close else ''
-
-
 def _join(path: str, key: str) -> str:
     """Dotted option path: ``_join('datasets', 'train') == 'datasets.train'``."""
     return f'{path}.{key}' if path else key
@@ -285,7 +258,7 @@ def apply_force_yml(opt: Dict[str, Any], entries: Optional[Sequence[str]], sourc
             if not isinstance(section, Mapping) or key not in section:
                 siblings = section if isinstance(section, Mapping) else ()
                 raise OptionsError(
-                    f'--force_yml "{entry}": {source} has no section {path}{_did_you_mean(key, siblings)}'
+                    f'--force_yml "{entry}": {source} has no section {path}{did_you_mean(key, siblings)}'
                 )
             section = section[key]
         if not isinstance(section, Mapping):
@@ -424,7 +397,7 @@ class _Checker:
                 if key not in names:
                     self.fail(
                         _join(path, key),
-                        f'is not an argument of {net_opt["type"]}{_did_you_mean(key, names)}; '
+                        f'is not an argument of {net_opt["type"]}{did_you_mean(key, names)}; '
                         f'its arguments are {", ".join(names)}',
                     )
         try:
@@ -474,7 +447,7 @@ class _Checker:
                 self.fail(
                     path,
                     f'is not a dataset phase BasicSR knows: name it train, val or val_<n>'
-                    f'{_did_you_mean(str(phase), ["train", "val"])}',
+                    f'{did_you_mean(str(phase), ["train", "val"])}',
                 )
             self.section(path)
             self.registered(f'{path}.type', DATASET_REGISTRY, 'dataset', _DATASET_HINT)
@@ -557,7 +530,7 @@ def unknown_key_warnings(opt: Mapping[str, Any], source: str = 'options') -> Lis
         for key in section:
             if key not in keys:
                 warnings.append(
-                    f'{source}: unknown key {_join(path, str(key))}{_did_you_mean(str(key), keys)}; {reader} ignores it'
+                    f'{source}: unknown key {_join(path, str(key))}{did_you_mean(str(key), keys)}; {reader} ignores it'
                 )
     return warnings
 
