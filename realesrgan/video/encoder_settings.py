@@ -165,8 +165,10 @@ class EncoderSettings:
                 if self.crf != 0:
                     raise ValueError(f'{self.codec} is lossless: --crf does not apply to it (leave it out)')
             elif not low <= self.crf <= high:
+                best = 'lossless' if self.codec == 'h264' else 'best'
                 raise ValueError(
-                    f'crf ({spec.quality}) must be between {low:g} and {high:g} for {self.codec}, got {self.crf:g}'
+                    f'crf must be between {low:g} ({best}) and {high:g} for {self.codec} ({spec.quality}), '
+                    f'got {self.crf:g}'
                 )
         if self.preset not in X264_PRESETS:
             raise ValueError(f'preset must be one of {", ".join(X264_PRESETS)}, got {self.preset}')

@@ -39,8 +39,9 @@ import av
 from realesrgan.execution.executor import ItemResult, Listener, Work, WorkerStartError
 from realesrgan.execution.local_pool import LocalPoolExecutor, worker_devices
 from realesrgan.fileio.atomic import atomic_output, remove_stale_partials
-from realesrgan.video.encoder_settings import CONTAINERS, EncoderSettings, check_container, container_of
+from realesrgan.video.encoder_settings import CONTAINERS, EncoderSettings
 from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated
+from realesrgan.video.preflight import check_output
 from realesrgan.video.reader import VideoSource, describe_shortfall, extract_frames, probe_source
 from realesrgan.video.segments import Segment, join_segments, plan_segments
 from realesrgan.video.streams import StreamCarrier
@@ -213,20 +214,6 @@ def upscale_video(
     )
 
 
-def check_output(output_path: str, encoder: EncoderSettings) -> str:
-    """The container of ``output_path`` (from its extension), checked against the codec; nothing is read.
-
-    Raises:
-        VideoInputError: An unknown extension, or a codec the container cannot hold (one line each).
-    """
-    try:
-        container = container_of(output_path)
-        check_container(encoder.codec, container)
-    except ValueError as error:
-        raise VideoInputError(str(error)) from None
-    return container
-
-
 def _encoder_for(source: VideoSource, encoder: EncoderSettings, warnings: '_Warnings') -> EncoderSettings:
     """The encoder settings with ``pix_fmt='auto'`` resolved for the input, checked against this PyAV's encoder.
 
@@ -311,9 +298,9 @@ def _take_over(work_folder: str) -> str:
         VideoInputError: The folder's owner still runs (the same job, started twice), or it cannot be written.
     """
     owner = _read_owner(work_folder) if os.path.isdir(work_folder) else None
-    if owner is not None and (
-        owner.get('host') != socket.gethostname() or _still_running(owner.get('pid'), owner.get('started'))
-    ):
+    elsewhere = owner is not None and owner.get('host') != socket.gethostname()
+    mine = owner is not None and not elsewhere and owner.get('pid') == os.getpid()  # a job of this process ended
+    if owner is not None and not mine and (elsewhere or _still_running(owner.get('pid'), owner.get('started'))):
         raise VideoInputError(
             f'the same job is running already (process {owner.get("pid")} on {owner.get("host")}, work folder '
             f'{work_folder}); wait for it to finish, or delete that folder if it no longer runs'

@@ -120,6 +120,19 @@ def probe_source(path: str, fps: Optional[Fraction] = None) -> VideoSource:
     return _probe_video(path)
 
 
+def check_input(path: str) -> None:
+    """A quick look at the input (no frame is decoded): it exists, and a file is a video FFmpeg can open.
+
+    Raises:
+        VideoInputError: As :func:`probe_source`, for what can be told without reading the frames.
+    """
+    if not os.path.exists(path):
+        raise VideoInputError(f'input {path} does not exist; give a video file or a folder of frames')
+    if not os.path.isdir(path):
+        with _open_video(path) as container:
+            _check_video_container(path, container)
+
+
 def describe_shortfall(source: VideoSource) -> Optional[str]:
     """Say, in one line, that the input holds fewer frames than it declares (or has incomplete ones).
 
@@ -277,16 +290,7 @@ def _open_video(path: str) -> av.container.InputContainer:
 
 def _probe_video(path: str) -> VideoSource:
     with _open_video(path) as container:
-        if container.format.name in _IMAGE_DEMUXERS:
-            raise VideoInputError(
-                f'{path} is a single image, not a video; use inference_realesrgan.py for '
-                'images, or give a folder of frames'
-            )
-        if not container.streams.video:
-            found = ', '.join(stream.type for stream in container.streams) or 'none'
-            raise VideoInputError(
-                f'{path} has no video stream (streams found: {found}); give a video file or a folder of frames'
-            )
+        _check_video_container(path, container)
         stream = container.streams.video[0]
         time_base = stream.time_base
         starts = [Fraction(s.start_time) * s.time_base for s in container.streams.audio if s.start_time is not None]
@@ -344,6 +348,18 @@ def _probe_video(path: str) -> VideoSource:
         sample_aspect_ratio=Fraction(sample_aspect_ratio) if sample_aspect_ratio not in (None, 1) else None,
         display_matrix=picture.display_matrix,
     )
+
+
+def _check_video_container(path: str, container: av.container.InputContainer) -> None:
+    if container.format.name in _IMAGE_DEMUXERS:
+        raise VideoInputError(
+            f'{path} is a single image, not a video; use inference_realesrgan.py for images, or give a folder of frames'
+        )
+    if not container.streams.video:
+        found = ', '.join(stream.type for stream in container.streams) or 'none'
+        raise VideoInputError(
+            f'{path} has no video stream (streams found: {found}); give a video file or a folder of frames'
+        )
 
 
 def _typical_interval(frame_pts: Tuple[int, ...], frame_rate: Optional[Fraction], time_base: Fraction) -> int:

@@ -107,7 +107,8 @@ def join_segments(
     layout = _SegmentLayout(segment_files, start_pts, Fraction(time_base))
     with av.open(segment_files[0]) as first, av.open(output_path, mode='w', format=muxer) as output:
         template = first.streams.video[0]
-        video_stream = output.add_stream_from_template(template)
+        # opaque: take the codec from the template as it is (no encoder by the decoder's name is needed, as libdav1d)
+        video_stream = output.add_stream_from_template(template, opaque=True)
         if template.codec_context.name == 'hevc' and muxer in ('mp4', 'mov'):
             video_stream.codec_tag = 'hvc1'  # the tag Apple's players require of HEVC
         if display_matrix is not None:
