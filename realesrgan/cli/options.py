@@ -8,6 +8,7 @@ values are the settings' own (a bad value is reported as ``--flag ...`` with exi
 import argparse
 import logging
 import sys
+from typing import Union
 
 import cv2
 
@@ -212,7 +213,7 @@ def add_version_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--version', action='version', version=f'%(prog)s (realesrgan) {__version__}')
 
 
-def report_error(error: BaseException) -> int:
+def report_error(error: Union[str, BaseException]) -> int:
     """Print ``error: <message>`` on stderr for a run that could not start; returns its exit status, 2."""
     print(f'error: {error}', file=sys.stderr)
     return 2

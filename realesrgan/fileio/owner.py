@@ -12,6 +12,8 @@ import os
 import socket
 from typing import Any, Dict, Optional
 
+from realesrgan.fileio.atomic import atomic_output
+
 __all__ = ['OWNER_FILE', 'owner_record', 'write_owner', 'read_owner', 'owner_gone', 'describe_owner', 'start_time']
 
 OWNER_FILE = 'owner'
@@ -41,8 +43,8 @@ def owner_record(**extra: Any) -> Dict[str, Any]:
 
 
 def write_owner(path: str, record: Dict[str, Any]) -> None:
-    """Write an owner record to the file ``path`` (replacing what it held)."""
-    with open(path, 'w', encoding='utf-8') as file:
+    """Write an owner record to the file ``path`` (replacing what it held; under a temporary name, then renamed)."""
+    with atomic_output(path) as partial, open(partial, 'w', encoding='utf-8') as file:
         json.dump(record, file)
 
 
