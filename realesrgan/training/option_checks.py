@@ -28,6 +28,7 @@ from realesrgan.models.degradation_pipeline import FIRST_ORDER_DEFAULTS
 from realesrgan.models.validation_watch import WATCH_KEYS, ValidationWatch
 from realesrgan.suggest import closest_names, did_you_mean
 from realesrgan.training.config_checks import check_tensorboard_logger, check_validation_metrics
+from realesrgan.zoo.families import FAMILIES
 
 __all__ = [
     'OptionsError',
@@ -144,8 +145,6 @@ MODEL_OPTION_KEYS: Dict[str, Dict[str, FrozenSet[str]]] = {
 _ARCH_HINT = 'architectures come from basicsr/archs and realesrgan/archs/*_arch.py; add yours there'
 _DATASET_HINT = 'datasets come from basicsr/data and realesrgan/data/*_dataset.py; add yours there'
 _MODEL_HINT = 'models come from basicsr/models and realesrgan/models/*_model.py; add yours there'
-# architectures whose scale argument must equal the top-level scale, and that argument's name
-_SCALED_ARCHS = {'RRDBNet': 'scale', 'SRVGGNetCompact': 'upscale'}
 
 
 class OptionsError(ValueError):
@@ -404,8 +403,9 @@ class _Checker:
             bound = signature.bind(**kwargs)
         except TypeError as error:
             self.fail(path, f'cannot build {net_opt["type"]}: {error}; its arguments are {", ".join(names)}')
-        scale_key = _SCALED_ARCHS.get(net_opt['type'])
-        if path == 'network_g' and scale_key and 'scale' in self.opt:
+        family = FAMILIES.get(net_opt['type'])
+        if path == 'network_g' and family and 'scale' in self.opt:
+            scale_key = family.scale_arg
             bound.apply_defaults()
             net_scale = bound.arguments.get(scale_key)
             if net_scale != self.opt['scale']:

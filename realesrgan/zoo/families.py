@@ -242,7 +242,6 @@ FAMILIES: Dict[str, ArchFamily] = {
             'conv_first.weight',
             _read_rrdbnet,
             lambda kwargs: {2: 2, 1: 4}.get(kwargs.get('scale', 4), 1),
-            scale_arg='scale',
             ncnn_graph='realesrgan.export.ncnn_graph:rrdbnet_graph',
         ),
         ArchFamily(
