@@ -64,6 +64,7 @@ def _fill_functional_tensor(alias: types.ModuleType) -> None:
     alias.rgb_to_grayscale = getattr(current, 'rgb_to_grayscale', tv_functional.rgb_to_grayscale)
 
 
+@functools.total_ordering
 class _LooseVersion:
     """Stand-in for ``distutils.version.LooseVersion``: compares versions part by part (numbers as numbers)."""
 
@@ -80,15 +81,6 @@ class _LooseVersion:
 
     def __lt__(self, other: Any) -> bool:
         return self.version < self._parts(other)
-
-    def __le__(self, other: Any) -> bool:
-        return self.version <= self._parts(other)
-
-    def __gt__(self, other: Any) -> bool:
-        return self.version > self._parts(other)
-
-    def __ge__(self, other: Any) -> bool:
-        return self.version >= self._parts(other)
 
     def __repr__(self) -> str:
         return f"LooseVersion('{self.vstring}')"
