@@ -18,16 +18,14 @@ import torch
 from basicsr.data.degradations import circular_lowpass_kernel, random_mixed_kernels
 from basicsr.data.transforms import augment
 from basicsr.utils.registry import DATASET_REGISTRY
-from torch.utils import data
 
 from realesrgan.data.data_io import (
-    decode_image_bytes,
+    FileClientDataset,
     image_to_tensor,
-    make_file_client,
-    read_bytes_with_retry,
     read_meta_info,
     require_folder,
     require_listed_files,
+    require_lmdb_folder,
 )
 from realesrgan.fileio.images import list_images
 
@@ -84,7 +82,7 @@ def pad_and_random_crop(img: np.ndarray, crop_pad_size: int) -> np.ndarray:
 
 
 @DATASET_REGISTRY.register()
-class RealESRGANDataset(data.Dataset):
+class RealESRGANDataset(FileClientDataset):
     """Ground-truth images with the random kernels of Real-ESRGAN's degradation model.
 
     GT images come from (``io_backend.type`` / options):
@@ -107,10 +105,7 @@ class RealESRGANDataset(data.Dataset):
     """
 
     def __init__(self, opt: Dict[str, Any]) -> None:
-        super().__init__()
-        self.opt = opt
-        self.file_client = None
-        self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
+        super().__init__(opt)
         self.gt_folder = opt['dataroot_gt']
         self.crop_pad_size = int(opt.get('crop_pad_size', DEFAULT_OPTIONS['crop_pad_size']))
         self.paths = self._collect_paths()
@@ -154,13 +149,8 @@ class RealESRGANDataset(data.Dataset):
         """List the GT images (file paths, or LMDB keys) and set up the LMDB options if needed."""
         backend = self.io_backend_opt.get('type', 'disk')
         if backend == 'lmdb':
-            if not str(self.gt_folder).endswith('.lmdb'):
-                raise ValueError(
-                    f'dataroot_gt must be an LMDB folder whose name ends in ".lmdb" when io_backend '
-                    f'type is lmdb, but got "{self.gt_folder}". Create one with scripts/create_lmdb.py '
-                    'or use io_backend type disk.'
-                )
-            require_folder(self.gt_folder, 'dataroot_gt')
+            advice = 'Create one with scripts/create_lmdb.py or use io_backend type disk.'
+            require_lmdb_folder(self.gt_folder, 'dataroot_gt', advice)
             self.io_backend_opt['db_paths'] = [self.gt_folder]
             self.io_backend_opt['client_keys'] = ['gt']
             lines = read_meta_info(os.path.join(self.gt_folder, 'meta_info.txt'))
@@ -232,10 +222,8 @@ class RealESRGANDataset(data.Dataset):
         return self.pulse_tensor.clone()
 
     def __getitem__(self, index: int) -> Dict[str, Any]:
-        if self.file_client is None:  # created per worker: LMDB handles cannot be shared across processes
-            self.file_client = make_file_client(self.io_backend_opt)
         gt_path = self.paths[index]
-        img_gt = decode_image_bytes(read_bytes_with_retry(self.file_client, gt_path, 'gt'), gt_path)
+        img_gt = self.read_image(gt_path, 'gt')
         self._check_size(img_gt, gt_path)
         img_gt = augment(
             img_gt,
@@ -286,6 +274,3 @@ class RealESRGANDataset(data.Dataset):
             self.sinc_prob2,
         )
         return {'kernel1': kernel1, 'kernel2': kernel2, 'sinc_kernel': self._random_final_sinc()}
-
-    def __len__(self) -> int:
-        return len(self.paths)
