@@ -19,6 +19,7 @@ from basicsr.utils import set_random_seed
 
 from realesrgan.data.realesrgan_dataset import RealESRGANDataset
 from realesrgan.fileio.images import read_image
+from realesrgan.inference.image_conversion import color_output
 from realesrgan.models.degradation_pipeline import DegradationSettings, SecondOrderDegradation
 
 __all__ = ['HeldOutPair', 'degrade_held_out']
@@ -36,12 +37,6 @@ class HeldOutPair(NamedTuple):
     name: str
     gt: np.ndarray
     lq: np.ndarray
-
-
-def _to_bgr_uint8(tensor: torch.Tensor) -> np.ndarray:
-    """A (3, h, w) RGB tensor in [0, 1] as an HxWx3 BGR uint8 image."""
-    rgb = tensor.clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
-    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def degrade_held_out(
@@ -87,7 +82,7 @@ def degrade_held_out(
                 kernels = (item['kernel1'][None], item['kernel2'][None], item['sinc_kernel'][None])
                 degraded = degradation(item['gt'][None], *kernels, sharpen=sharpen)
                 name = _pair_name(path, draw, draws)
-                pairs.append(HeldOutPair(name, _to_bgr_uint8(degraded.gt[0]), _to_bgr_uint8(degraded.lq[0])))
+                pairs.append(HeldOutPair(name, color_output(degraded.gt, 255), color_output(degraded.lq, 255)))
     finally:
         torch.set_rng_state(state[0])
         np.random.set_state(state[1])

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from realesrgan.data.realesrgan_dataset import RealESRGANDataset
 from realesrgan.fileio.images import read_image, write_image
+from realesrgan.inference.image_conversion import color_output
 from realesrgan.models.degradation_pipeline import DegradationSettings, SecondOrderDegradation
 
 __all__ = ['PairsSummary', 'make_validation_pairs', 'image_seed']
@@ -62,12 +63,6 @@ def _to_tensor(img: np.ndarray) -> torch.Tensor:
     peak = 65535.0 if img.dtype == np.uint16 else 255.0
     rgb = np.ascontiguousarray(img[..., ::-1].transpose(2, 0, 1)).astype(np.float32) / peak
     return torch.from_numpy(rgb).unsqueeze(0)
-
-
-def _to_image(tensor: torch.Tensor) -> np.ndarray:
-    """RGB (1, 3, h, w) on 8-bit levels in [0, 1] -> BGR uint8 (h, w, 3)."""
-    rgb = (tensor[0].clamp(0, 1) * 255.0).round().byte().cpu().numpy()
-    return np.ascontiguousarray(rgb.transpose(1, 2, 0)[..., ::-1])
 
 
 def _prepare_output(output: str) -> Tuple[str, str]:
@@ -130,6 +125,6 @@ def make_validation_pairs(
             summary.skipped.append((path, ' '.join(str(error).split())))
             continue
         write_image(os.path.join(gt_out, f'{name}.png'), gt)
-        write_image(os.path.join(lq_out, f'{name}.png'), _to_image(degraded.lq))
+        write_image(os.path.join(lq_out, f'{name}.png'), color_output(degraded.lq, 255))
         summary.written.append(name)
     return summary
