@@ -28,6 +28,7 @@ from realesrgan.models.degradation_pipeline import FIRST_ORDER_DEFAULTS
 from realesrgan.models.validation_watch import WATCH_KEYS, ValidationWatch
 from realesrgan.suggest import closest_names, did_you_mean
 from realesrgan.training.config_checks import check_tensorboard_logger, check_validation_metrics
+from realesrgan.training.options_file import options_path_problem
 from realesrgan.zoo.families import FAMILIES
 
 __all__ = [
@@ -181,18 +182,9 @@ def load_options_file(path: Optional[str]) -> Dict[str, Any]:
     Raises:
         OptionsError: No path, no such file, unreadable, not YAML, empty, or not a mapping.
     """
-    example = 'options/demo_realesrnet_x4plus.yml'
-    if not path:
-        raise OptionsError(
-            f'no options file given: run python realesrgan/train.py -opt <file>.yml, e.g. -opt {example}'
-        )
-    if not os.path.exists(path):
-        raise OptionsError(
-            f'options file "{path}" does not exist (relative paths start from {os.getcwd()}); give -opt '
-            f'the path of a YAML options file, e.g. {example}'
-        )
-    if os.path.isdir(path):
-        raise OptionsError(f'-opt "{path}" is a folder; give the YAML options file in it, e.g. {example}')
+    problem = options_path_problem(path)
+    if problem:
+        raise OptionsError(problem)
     try:
         with open(path, encoding='utf-8') as stream:
             text = stream.read()

@@ -11,7 +11,6 @@ made are removed, and a folder BasicSR had renamed to ``<name>_archived_<time>``
 run that fails later keeps its folder (logs, checkpoints) so that it can go on with ``--auto_resume``.
 """
 
-import argparse
 import contextlib
 import glob
 import logging
@@ -29,6 +28,7 @@ from realesrgan.compat import train_pipeline_wrapped
 from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.training.experiment_lock import ExperimentBusyError, ExperimentLock
 from realesrgan.training.option_checks import OptionsError, apply_force_yml, check_training_options, load_options_file
+from realesrgan.training.options_file import pre_parse
 
 __all__ = [
     'TrainingError',
@@ -86,30 +86,8 @@ def traceback_requested(argv: Sequence[str]) -> bool:
     """
     if os.environ.get(TRACEBACK_ENV, '').strip().lower() in ('1', 'true', 'yes', 'on'):
         return True
-    args = _pre_parse(argv)
+    args = pre_parse(argv)
     return bool(args and args.debug)
-
-
-class _QuietParser(argparse.ArgumentParser):
-    """An argument parser that raises instead of printing usage and exiting: BasicSR's parser reports."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ValueError(message)
-
-
-def _pre_parse(argv: Sequence[str]) -> Optional[argparse.Namespace]:
-    """The few of BasicSR's flags the checks need, or None when the command line is malformed (BasicSR's own
-    parser then says what is wrong, with its usage)."""
-    parser = _QuietParser(add_help=False)
-    parser.add_argument('-opt', type=str, default=None)
-    parser.add_argument('--force_yml', nargs='+', default=None)
-    parser.add_argument('--debug', action='store_true')
-    parser.add_argument('--launcher', default='none')
-    try:
-        args, _ = parser.parse_known_args(list(argv))
-    except ValueError:
-        return None
-    return args
 
 
 LOCAL_RANK_FLAGS = ('--local_rank', '--local-rank')
@@ -455,7 +433,7 @@ def run_training(
             the original exception is the ``__cause__``.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _pre_parse(argv)
+    args = pre_parse(argv)
     help_asked = '-h' in argv or '--help' in argv
     opt, warnings = None, []
     if args is not None and not help_asked:

@@ -139,6 +139,19 @@ def test_both_command_lines_tell_their_version_without_loading_torch(module, pro
     assert result.stdout.splitlines() == [f'{program} (realesrgan) 0.4.0', 'status 0 []']
 
 
+def test_training_without_its_options_file_answers_without_loading_torch(tmp_path):
+    result = run_python(f"""
+        import sys
+        sys.argv = ['train.py', '-opt', {str(tmp_path / 'missing.yml')!r}]
+        import realesrgan.train
+        status = realesrgan.train.main()
+        print('status', status, sorted(name for name in ('torch', 'basicsr') if name in sys.modules))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ['status 2 []']
+    assert 'missing.yml" does not exist' in result.stderr
+
+
 def test_skip_existing_with_nothing_left_to_do_answers_without_loading_torch(tmp_path):
     (tmp_path / 'in').mkdir()
     (tmp_path / 'out').mkdir()
