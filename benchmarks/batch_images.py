@@ -25,16 +25,14 @@ from typing import Dict, Tuple
 import cv2
 import numpy as np
 import torch
-from machine import cpu_description
+from benchlib.machine import cpu_description
+from benchlib.workers import REPO_ROOT
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
-
-from realesrgan.batch.job import ImageJob  # noqa: E402
-from realesrgan.batch.run import run_image_job  # noqa: E402
-from realesrgan.inference.settings import UpscaleSettings  # noqa: E402
-from realesrgan.utils import RealESRGANer  # noqa: E402
-from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
+from realesrgan.batch.job import ImageJob
+from realesrgan.batch.run import run_image_job
+from realesrgan.inference.settings import UpscaleSettings
+from realesrgan.utils import RealESRGANer
+from realesrgan.zoo import get_model_spec, resolve_model_path
 
 PACKAGED = ('realesr-animevideov3', 'RealESRGAN_x4plus_anime_6B', 'RealESRGAN_x4plus')
 
@@ -60,7 +58,7 @@ def edge_luminance(output: np.ndarray, low: float = 0.0, high: float = 1.0) -> T
 
 def make_folder(folder: str, count: int, size: int) -> None:
     """``count`` different ``size`` x ``size`` crops of the sample photos."""
-    photos = [cv2.imread(os.path.join(REPO_ROOT, 'inputs', name)) for name in ('astronaut.png', 'chelsea.jpg')]
+    photos = [cv2.imread(str(REPO_ROOT / 'inputs' / name)) for name in ('astronaut.png', 'chelsea.jpg')]
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(0)
     for k in range(count):

@@ -41,21 +41,17 @@ import cv2
 import numpy as np
 import torch
 import yaml
-from machine import describe_machine, header_lines
+from benchlib.machine import describe_machine, header_lines
+from benchlib.workers import REPO_ROOT
 from torch import nn
 
-# the repository this script belongs to, not another checkout installed in the environment
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import realesrgan  # noqa: F401 (first: makes BasicSR importable on current torchvision)
+from realesrgan.inference.model_choice import ModelChoice, choose_model
+from realesrgan.inference.recipe import UpscalerRecipe
+from realesrgan.inference.settings import UpscaleSettings
+from realesrgan.metrics import psnr
+from realesrgan.utils import RealESRGANer
 
-import realesrgan  # noqa: E402,F401 (first: makes BasicSR importable on current torchvision)
-from realesrgan.inference.model_choice import ModelChoice, choose_model  # noqa: E402
-from realesrgan.inference.recipe import UpscalerRecipe  # noqa: E402
-from realesrgan.inference.settings import UpscaleSettings  # noqa: E402
-from realesrgan.metrics import psnr  # noqa: E402
-from realesrgan.utils import RealESRGANer  # noqa: E402
-
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
 MIN_REDUCED_PSNR = 45.0
 MIN_COMPILED_PSNR = 40.0
 OOM_MEMORY_GIB = 2.0

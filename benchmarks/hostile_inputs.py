@@ -1,6 +1,6 @@
 """Re-run the hostile set of issue 21 against the real command lines and the API, each case in a fresh process.
 
-    python benchmarks/hostile_inputs.py [--only image|video|train|api] [--keep]
+    python benchmarks/hostile_inputs.py [--only image|video|train|api|tools] [--keep]
 
 Every case runs as a subprocess (as a user would run it), marked with an environment variable so that any process
 it leaves behind can be found afterwards. A case passes when it ends with the documented exit code, its last
@@ -26,12 +26,11 @@ import cv2
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.video.sample_clip import panning_frames, write_clip
+from realesrgan.zoo import save_checkpoint
 
-from realesrgan.archs.srvgg_arch import SRVGGNetCompact  # noqa: E402  (the repository first, then BasicSR)
-from realesrgan.video.sample_clip import panning_frames, write_clip  # noqa: E402
-from realesrgan.zoo import save_checkpoint  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 MARKER = 'REALESRGAN_HOSTILE_CASE'
 PROGRESS_MARKS = ('it/s', 'image/s', 'frame/s', 's/frame', 's/image', '%|')
@@ -174,6 +173,9 @@ def image_cases(root: Path, checkpoint: str) -> List[Case]:
     not_weights.write_bytes(b'<html>rate limited</html>')
     out = root / 'out'
     one = str(folder / 'p0.png')
+    damaged = root / 'damaged_out'
+    damaged.mkdir()
+    (damaged / 'p0_out.png').write_bytes(b'')  # an output a killed writer of an older version left empty
 
     def case(name: str, args: Sequence[str], code: int, says: str, **kwargs: object) -> Case:
         return Case(
@@ -217,6 +219,12 @@ def image_cases(root: Path, checkpoint: str) -> List[Case]:
         case('outscale 3000 (memory)', ['-i', big, '-o', out, '-s', '3000'], 1, 'GiB of memory'),
         case('a corrupt image in a folder', ['-i', folder, '-o', out], 1, 'Cannot decode image file'),
         case('max_pixels', ['-i', one, '-o', out, '--max_pixels', '100'], 1, 'more than the limit of 100'),
+        case(
+            'skip_existing, empty output',
+            ['-i', one, '-o', damaged, '--skip_existing'],
+            0,
+            'the existing file is empty',
+        ),
         Case(
             'image',
             'weights file missing',
@@ -419,6 +427,45 @@ def api_cases(root: Path, checkpoint: str) -> List[Case]:
             'outscale must be positive and finite',
         ),
         case(
+            'bool mask',
+            'm = np.zeros((8, 8), bool); m[2:6, 2:6] = True; out, _ = up.enhance(m); print("max", out.max())',
+            0,
+            'max 2',
+        ),
+        case(
+            'negative int8', guarded.format('up.enhance(img.astype(np.int8) - 100)'), 3, 'int8 image has values from -'
+        ),
+        case('int64 beyond 16 bits', guarded.format('up.enhance(img.astype(np.int64) * 1000)'), 3, 'rescale it'),
+        case('complex image', guarded.format('up.enhance(img.astype(np.complex64))'), 3, 'complex (complex64)'),
+        case(
+            'tiled 1x60000 strip',
+            'import resource; t = RealESRGANer(4, None, model=up.model, tile=24, device="cpu"); '
+            'out, _ = t.enhance(np.zeros((1, 60000, 3), np.uint8)); '
+            'peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024; '
+            'print(out.shape, "bounded" if peak < 3000 else f"peak {peak} MB")',
+            0,
+            '(4, 240000, 3) bounded',
+        ),
+        case(
+            'pre_pad 50000 (memory)',
+            guarded.replace('(ValueError, OSError)', '(ValueError, OSError, MemoryError)').format(
+                'RealESRGANer(4, None, model=up.model, pre_pad=50000, device="cpu").enhance(img)'
+            ),
+            3,
+            'GiB of memory',
+        ),
+        case(
+            'one wrong-shaped tensor',
+            guarded.format(
+                's = dict(up.model.state_dict()); s["body.2.weight"] = torch.zeros(4, 5, 3, 3); '
+                'torch.save({"params": s}, "/tmp/hostile-wrong-shape.pth"); '
+                'from realesrgan.zoo import build_model_from_checkpoint; '
+                'build_model_from_checkpoint("/tmp/hostile-wrong-shape.pth")'
+            ),
+            3,
+            'wrong shape: body.2.weight [4, 5, 3, 3] (expected [4, 4, 3, 3])',
+        ),
+        case(
             'URL that cannot be reached',
             guarded.format(
                 'RealESRGANer(4, "http://127.0.0.1:9/x.pth", model=SRVGGNetCompact(num_feat=4, num_conv=1))'
@@ -426,6 +473,39 @@ def api_cases(root: Path, checkpoint: str) -> List[Case]:
             3,
             'cannot reach 127.0.0.1:9',
         ),
+    ]
+
+
+def tool_cases(root: Path, checkpoint: str) -> List[Case]:
+    gt = root / 'eval_gt'
+    gt.mkdir()
+    cv2.imwrite(str(gt / 'a.png'), image(16, 16))
+
+    def case(name: str, argv: List[str], code: int, says: str) -> Case:
+        return Case('tools', name, argv, code, says, folders=[root])
+
+    return [
+        case(
+            'evaluate --csv read-only',
+            python('scripts/evaluate.py', '--sr', str(gt), '--gt', str(gt), '--csv', '/sys/values.csv'),
+            2,
+            '--csv: cannot write /sys/values.csv',
+        ),
+        case(
+            'pytorch2onnx --output read-only',
+            python('scripts/pytorch2onnx.py', '--input', checkpoint, '--output', '/sys/model.onnx'),
+            1,
+            '--output: cannot write /sys/model.onnx',
+        ),
+        case(
+            'pytorch2ncnn --input missing',
+            python('scripts/pytorch2ncnn.py', '--input', str(root / 'RealESRGAN_x2plus.pth'), '--output', '/tmp/m'),
+            2,
+            'not found; RealESRGAN_x2plus is an official model',
+        ),
+        case('web --tile_batch 0', python('app.py', '--tile_batch', '0'), 2, '--tile_batch must be a positive'),
+        case('web --max_file_size abc', python('app.py', '--max_file_size', 'abc'), 2, '--max_file_size must be'),
+        case('web --listen elsewhere', python('app.py', '--listen', '10.255.254.253'), 2, 'not an address of this'),
     ]
 
 
@@ -438,7 +518,7 @@ def small_checkpoint(root: Path) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--only', choices=('image', 'video', 'train', 'api'), default=None, help='one group')
+    parser.add_argument('--only', choices=('image', 'video', 'train', 'api', 'tools'), default=None, help='one group')
     parser.add_argument('--keep', action='store_true', help='keep the temporary folder (its path is printed)')
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix='hostile-'))
@@ -448,6 +528,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         'api': lambda: api_cases(root, checkpoint),
         'train': lambda: train_cases(root),
         'video': lambda: video_cases(root),
+        'tools': lambda: tool_cases(root, checkpoint),
     }
     cases = [one for group, make in makers.items() if args.only in (None, group) for one in make()]
     failed = 0

@@ -16,7 +16,7 @@ Training data (``--train_on``): ``tiles`` (default), every 128 px tile (stride 6
 8 training crops alone, on which the networks here start to overfit within a few hundred iterations (the held-out
 scores fall while the training loss keeps falling). The held-out images are the demo dataset's ``val/gt`` crops (never
 trained on), each degraded ``--draws`` times by the training pipeline with fixed seeds
-(:func:`realesrgan.models.held_out_pairs.degrade_held_out`), so every validation scores the same LQ images. Bicubic
+(:func:`realesrgan.training.held_out_pairs.degrade_held_out`), so every validation scores the same LQ images. Bicubic
 upscaling of those LQ images is the baseline. Short-run settings, ours: gt_size 96 from 128 px crops, batch 8, queue 32,
 learning rate ``--lr`` halved at 75% of the run, EMA 0.99, and the plain (not USM-sharpened) GT as target, since the
 scores compare with the plain GT.
@@ -32,6 +32,7 @@ import argparse
 import copy
 import json
 import os
+import runpy
 import statistics
 import sys
 import tempfile
@@ -42,25 +43,22 @@ import cv2
 import numpy as np
 import torch
 import yaml
-from machine import cpu_description
+from benchlib.machine import cpu_description
+from benchlib.workers import REPO_ROOT
 from tqdm import tqdm
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-import realesrgan  # noqa: E402,F401  (compatibility layer and registries)
+import realesrgan  # noqa: F401  (compatibility layer and registries)
 
 # isort: split
-from basicsr.data import build_dataset  # noqa: E402
-from basicsr.metrics import calculate_metric  # noqa: E402
-from basicsr.models import build_model  # noqa: E402
-from basicsr.utils import set_random_seed  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
+from basicsr.data import build_dataset
+from basicsr.metrics import calculate_metric
+from basicsr.models import build_model
+from basicsr.utils import set_random_seed
+from torch.utils.data import DataLoader
 
-from realesrgan.fileio.images import write_image  # noqa: E402
-from realesrgan.models.held_out_pairs import HeldOutPair, degrade_held_out  # noqa: E402
-from realesrgan.zoo import resolve_model_path  # noqa: E402
+from realesrgan.fileio.images import write_image
+from realesrgan.training.held_out_pairs import HeldOutPair, degrade_held_out
+from realesrgan.zoo import resolve_model_path
 
 METRICS = {
     'psnr': {'type': 'calculate_psnr', 'crop_border': 4, 'test_y_channel': False},
@@ -77,12 +75,10 @@ def training_tiles(folder: str) -> str:
     Args:
         folder: Where the tiles (``hr/``) and ``meta_info/meta_info_demo.txt`` are written.
     """
-    sys.path.insert(0, os.path.join(REPO_ROOT, 'scripts'))
-    import make_demo_dataset as demo
-
+    demo = runpy.run_path(str(REPO_ROOT / 'scripts' / 'make_demo_dataset.py'))  # its photos and validation crops
     names = []
-    for photo, image in demo.load_photos().items():
-        held_out = [crop[1:] for crop in demo.VAL_CROPS if crop[0] == photo]
+    for photo, image in demo['load_photos']().items():
+        held_out = [crop[1:] for crop in demo['VAL_CROPS'] if crop[0] == photo]
         height, width = image.shape[:2]
         for top in range(0, height - TILE + 1, TILE_STRIDE):
             for left in range(0, width - TILE + 1, TILE_STRIDE):

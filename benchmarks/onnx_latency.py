@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from benchlib.machine import cpu_description
 from tqdm import tqdm
 
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
@@ -62,6 +63,7 @@ def main() -> None:
             onnx_times.append(timed(run_onnx, session, image))
 
     torch_ms, onnx_ms = 1000 * statistics.median(torch_times), 1000 * statistics.median(onnx_times)
+    print(f'CPU: {cpu_description()}')
     print(
         f'{args.model} ({info.arch}), {args.size}x{args.size} input, {args.threads} thread(s), CPU, '
         f'median of {args.repeats}; outputs agree to {agreement:.1f} dB'

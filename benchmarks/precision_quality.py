@@ -2,30 +2,34 @@
 
 Runs ``RealESRGANer.enhance`` untiled on one image for every requested precision that this device really runs
 (fp16 on a CPU falls back to fp32 and is then left out), plus plain contiguous fp32 without channels-last as the
-original runs it, and with ``--ncnn`` the official ncnn model in the ncnn runtime, and prints a table. Example::
+original runs it, and with ``--ncnn`` the official ncnn model in the ncnn runtime, and prints a table.
+
+With ``--bare-network`` it times one forward pass of the bare network instead (random weights and input, one
+process): contiguous fp32 (the original's layout), channels-last fp32, bf16 autocast and pure bf16 weights (both
+channels-last), each as a ratio to contiguous fp32. The per-CPU-kind choice of ``--precision auto``
+(``realesrgan/inference/precision.py``) rests on these two tables. Examples::
 
     python benchmarks/precision_quality.py --model RealESRGAN_x4plus --size 128 --ncnn
+    python benchmarks/precision_quality.py --bare-network --model realesr-animevideov3 --size 256 --repeats 3
 """
 
 import argparse
-import os
-import sys
+import statistics
 import time
 from functools import partial
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from sample_data import benchmark_image
+from benchlib.machine import cpu_description
+from benchlib.sample_images import benchmark_image
 from tqdm import tqdm
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from realesrgan import RealESRGANer  # noqa: E402  (the repository first, then BasicSR through it)
-from realesrgan.export.ncnn_runtime import run_ncnn  # noqa: E402
-from realesrgan.metrics import psnr  # noqa: E402
-from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
-from realesrgan.zoo.downloads import packaged_ncnn_files  # noqa: E402
+from realesrgan import RealESRGANer
+from realesrgan.export.ncnn_runtime import run_ncnn
+from realesrgan.metrics import psnr
+from realesrgan.zoo import get_model_spec, resolve_model_path
+from realesrgan.zoo.downloads import packaged_ncnn_files
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -51,6 +55,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='also run the official ncnn model with the ncnn runtime (fp32), for the models it ships',
     )
+    parser.add_argument(
+        '--bare-network',
+        action='store_true',
+        help='time the bare network per memory layout and precision instead (median of --repeats)',
+    )
     parser.add_argument('--repeats', type=int, default=2, help='runs of each setting; the best time counts')
     parser.add_argument('--threads', type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps')
@@ -68,11 +77,67 @@ def ncnn_output(param_path: str, bin_path: str, img: np.ndarray) -> np.ndarray:
     return (np.clip(rgb[:, :, ::-1], 0, 1) * 255.0).round().astype(np.uint8)
 
 
+def median_time(forward: Callable[[], torch.Tensor], repeats: int) -> float:
+    """Median wall time of ``forward`` over ``repeats`` runs, after one warm-up run."""
+    forward()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        forward()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def layout_times(spec: Any, size: int, repeats: int) -> Dict[str, float]:
+    """Median seconds per forward pass for each layout/precision (random weights: speed does not depend on them).
+
+    Args:
+        spec: The model's zoo entry (its architecture is built from the zoo table).
+        size: Side of the square random input.
+        repeats: Timed runs per configuration.
+
+    Returns:
+        Configuration name -> median seconds.
+    """
+    torch.manual_seed(0)
+    model = spec.build().eval()
+    x = torch.rand(1, 3, size, size)
+    results = {}
+    with torch.inference_mode():
+        results['contiguous fp32'] = median_time(lambda: model(x), repeats)
+        model = model.to(memory_format=torch.channels_last)
+        x_cl = x.contiguous(memory_format=torch.channels_last)
+        results['channels-last fp32'] = median_time(lambda: model(x_cl), repeats)
+
+        def autocast_bf16() -> torch.Tensor:
+            with torch.autocast('cpu', dtype=torch.bfloat16):
+                return model(x_cl)
+
+        results['channels-last bf16 autocast'] = median_time(autocast_bf16, repeats)
+        model_bf16 = spec.build().eval().to(torch.bfloat16).to(memory_format=torch.channels_last)
+        x_bf16 = x_cl.to(torch.bfloat16)
+        results['channels-last bf16 weights'] = median_time(lambda: model_bf16(x_bf16), repeats)
+    return results
+
+
+def print_layout_times(spec: Any, size: int, repeats: int) -> None:
+    """The ``--bare-network`` table."""
+    results = layout_times(spec, size, repeats)
+    baseline = results['contiguous fp32']
+    print(f'CPU: {cpu_description()}')
+    print(f'{spec.name}, {size}x{size}, {torch.get_num_threads()} threads, torch {torch.__version__}')
+    for name, seconds in results.items():
+        print(f'{name:30s} {seconds:8.3f} s   {baseline / seconds:5.2f}x contiguous fp32')
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     spec = get_model_spec(args.model)
+    if args.bare_network:
+        print_layout_times(spec, args.size, args.repeats)
+        return
     weights = resolve_model_path(spec.name, args.weights_dir)
     img = benchmark_image(args.size)
 

@@ -5,28 +5,39 @@ For one model and one image, runs ``RealESRGANer.enhance`` untiled and then tile
 the PSNR of every tiled output against the untiled one together with the pixels the network runs on and the time
 ratio tiled / untiled (best of ``--repeats`` runs each, alternating, in this process).
 
-Example (the figures quoted for issue 4)::
+With ``--community ARCH ...`` it compares community architectures loaded through spandrel instead (needs the
+``models`` extra): each is a tiny random-weight network built with spandrel's own class (the builders of the tests,
+``tests/helpers.py``), saved as a checkpoint and loaded back as ``--model_path`` loads it; a 296x120 photo is
+upscaled whole and with ``--tile`` (fp32), and the PSNR of the tiled output against the whole one is printed.
+
+Examples (the figures quoted for issue 4, and for the community models on an AMD EPYC CPU)::
 
     python benchmarks/tiling_quality.py --model RealESRGAN_x4plus --size 256 --tile 64 --tile_pad 10 --blends 22 0
+    python benchmarks/tiling_quality.py --community all --tile 32 --tile_pad 10 --threads 1
+    python benchmarks/tiling_quality.py --community RealCUGAN --tile 32 --tile_pad 40 --threads 1
 """
 
 import argparse
+import importlib.util
 import os
-import sys
+import tempfile
 import time
+from types import ModuleType
 from typing import Dict, List, Optional, Sequence
 
+import cv2
 import numpy as np
 import torch
-from sample_data import benchmark_image
+from benchlib.sample_images import benchmark_image
+from benchlib.workers import REPO_ROOT
 from tqdm import tqdm
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from realesrgan import RealESRGANer
+from realesrgan.inference.tiling import DEFAULT_TILE_BLEND, plan_tiles
+from realesrgan.metrics import psnr
+from realesrgan.zoo import get_model_spec, load_network, load_state_dict, resolve_model_path
 
-from realesrgan import RealESRGANer  # noqa: E402  (the repository first, then BasicSR through it)
-from realesrgan.inference.tiling import DEFAULT_TILE_BLEND, plan_tiles  # noqa: E402
-from realesrgan.metrics import psnr  # noqa: E402
-from realesrgan.zoo import get_model_spec, resolve_model_path  # noqa: E402
+COMMUNITY_ARCHS = ('SwinIR', 'HAT', 'DAT', 'SPAN', 'OmniSR', 'RealCUGAN', 'SAFMN', 'Uformer')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -49,6 +60,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=[DEFAULT_TILE_BLEND, 0],
         help='tile_blend values to compare (0: the context of the original)',
     )
+    parser.add_argument(
+        '--community',
+        nargs='+',
+        choices=('all', *COMMUNITY_ARCHS),
+        help='compare these community architectures (tiny random networks through spandrel) instead of --model',
+    )
     parser.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'fp16', 'auto'))
     parser.add_argument('--repeats', type=int, default=1, help='runs of each setting; the best time counts')
     parser.add_argument('--threads', type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -61,10 +78,42 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def test_helpers() -> ModuleType:
+    """``tests/helpers.py`` of this checkout, loaded from its file (its builders of tiny community networks)."""
+    spec = importlib.util.spec_from_file_location('realesrgan_test_helpers', REPO_ROOT / 'tests' / 'helpers.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def community_lines(archs: Sequence[str], tile: int, tile_pad: int) -> List[str]:
+    """Tiled against untiled PSNR of tiny random community networks, one line each."""
+    helpers = test_helpers()
+    photo = cv2.resize(cv2.imread(str(helpers.INPUTS / 'astronaut.png')), (296, 120), interpolation=cv2.INTER_AREA)
+    lines = []
+    with tempfile.TemporaryDirectory() as folder:
+        for arch in tqdm(archs, unit='model'):
+            path = os.path.join(folder, f'{arch}.pth')
+            torch.save(helpers.community_state_dict(arch), path)
+            info = load_network(load_state_dict(path))[1]
+            options = dict(precision='fp32', device='cpu', pre_pad=0)
+            whole = RealESRGANer(info.netscale, path, **options).enhance(photo)[0]
+            tiled = RealESRGANer(info.netscale, path, tile=tile, tile_pad=tile_pad, **options)
+            lines.append(
+                f'{arch}: x{info.netscale}, tiled vs untiled {psnr(whole, tiled.enhance(photo)[0]):.1f} dB '
+                f'(--tile {tile} --tile_pad {tile_pad})'
+            )
+    return lines
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.community:
+        archs = COMMUNITY_ARCHS if 'all' in args.community else args.community
+        print('\n'.join(community_lines(archs, args.tile, args.tile_pad)))
+        return
     spec = get_model_spec(args.model)
     weights = resolve_model_path(spec.name, args.weights_dir)
     img = benchmark_image(args.size)

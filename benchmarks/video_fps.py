@@ -15,12 +15,12 @@ encoded by x264 at crf 23, so this includes two encoders' losses).
 The original's video script is not in any ``realesrgan`` release on PyPI (the 0.3.0 sdist ships
 ``inference_realesrgan.py`` only): give a copy from a checkout of xinntao/Real-ESRGAN with ``--original-script``
 (or ``$REALESRGAN_BENCH_ORIGINAL_VIDEO_SCRIPT``); its SHA-256 is printed. It runs with the original package
-``realesrgan==0.3.0`` from the environment ``original_env.py`` makes, which also holds ``ffmpeg-python`` and
+``realesrgan==0.3.0`` from the environment ``benchlib/original_env.py`` makes, which also holds ``ffmpeg-python`` and
 ``imageio-ffmpeg`` (whose ``ffmpeg`` program the script calls; the benchmark's own environment only). The
 script cannot run on a CPU as released, so the harness patches exactly two lines of its own copy, and says so:
 ``num_gpus = torch.cuda.device_count()`` gives 0 processes there ("Number of processes must be at least 1"), and
 ``torch.cuda.synchronize(device)`` fails without CUDA. ``ffmpeg.probe`` needs an ``ffprobe`` program, which
-imageio-ffmpeg does not ship: ``ffprobe_standin.py`` answers its one query with PyAV.
+imageio-ffmpeg does not ship: ``benchlib/ffprobe_standin.py`` answers its one query with PyAV.
 """
 
 import argparse
@@ -38,20 +38,16 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
-from machine import describe_machine, header_lines
-from original_env import default_venv_dir, ensure_original_python, isolated
+from benchlib.machine import describe_machine, header_lines
+from benchlib.original_env import default_venv_dir, ensure_original_python, isolated, worker_python
+from benchlib.workers import BENCH_DIR, REPO_ROOT, run_job, worker_env
 
-# the repository this script belongs to, not another checkout installed in the environment
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import realesrgan  # noqa: F401 (first: makes BasicSR importable on current torchvision)
+from realesrgan.metrics import psnr
+from realesrgan.video.reader import probe_source, read_frames
+from realesrgan.video.sample_clip import panning_frames, write_clip
+from realesrgan.zoo import resolve_model_path
 
-import realesrgan  # noqa: E402,F401 (first: makes BasicSR importable on current torchvision)
-from realesrgan.metrics import psnr  # noqa: E402
-from realesrgan.video.reader import probe_source, read_frames  # noqa: E402
-from realesrgan.video.sample_clip import panning_frames, write_clip  # noqa: E402
-from realesrgan.zoo import resolve_model_path  # noqa: E402
-
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
 MODEL = 'realesr-animevideov3'
 FPS = 24
 TARGET_SPEEDUP = 2.0
@@ -195,7 +191,7 @@ def original_tools(python: str, folder: Path) -> Path:
     )
     (tools / 'ffmpeg').symlink_to(found.stdout.strip().splitlines()[-1])
     probe = tools / 'ffprobe'
-    probe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{BENCH_DIR / "ffprobe_standin.py"}" "$@"\n')
+    probe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{BENCH_DIR / "benchlib" / "ffprobe_standin.py"}" "$@"\n')
     probe.chmod(0o755)
     return tools
 
@@ -268,20 +264,17 @@ class OriginalCommand:
             'argv': ['-i', str(clip), '-o', str(output), '-n', MODEL, '-s', '4', '--fp32'],
             'cwd': str(self.folder),
             'path_prefix': str(self.tools),
-            'threads': os.cpu_count() or 1,
-            'result': str(self.folder / f'result_{index}.json'),
         }
-        job_path = self.folder / f'job_{index}.json'
-        job_path.write_text(json.dumps(job))
-        command = isolated(self.python) + [str(BENCH_DIR / 'run_original.py'), str(job_path)]
-        seconds, completed = timed(command, self.folder)
+        done = run_job(
+            worker_python(self.python), 'original_worker', job, self.folder / f'job_{index}.json', worker_env()
+        )
         written = output / f'{clip.stem}_out.mp4'
-        if completed.returncode != 0 or not written.exists():
-            run.error = failure(completed)
+        if done.result is None or not written.exists():
+            run.error = done.error or f'no output video {written}'
             return
-        run.seconds.append(seconds)
+        run.seconds.append(done.seconds)
         run.output = str(written)
-        run.peak_rss_mib = json.loads(Path(job['result']).read_text())['peak_rss_mib']
+        run.peak_rss_mib = done.result['peak_rss_mib']
 
 
 def our_command(clip: Path, output: Path, weights_dir: str, fp32: bool) -> List[str]:
@@ -322,7 +315,7 @@ def prepare_original(args: argparse.Namespace, work: Path, weights: str, notes: 
     changes = patch_for_cpu(args.original_script, script)
     notes.append(f'original script: {args.original_script} (sha256 {sha256(args.original_script)})')
     notes.extend(f'patched in the harness copy, {change}' for change in changes)
-    notes.append('ffprobe for ffmpeg.probe: benchmarks/ffprobe_standin.py (imageio-ffmpeg ships only ffmpeg)')
+    notes.append('ffprobe for ffmpeg.probe: benchmarks/benchlib/ffprobe_standin.py (imageio-ffmpeg ships only ffmpeg)')
     return OriginalCommand(python, script, original_tools(python, work), weights, work / 'original')
 
 

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 
+from benchlib.machine import cpu_description
 from tqdm import tqdm
 
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
@@ -58,6 +59,7 @@ def main() -> None:
                 cached.append(load_in_new_process(name, weights_dir))
         rows.append((name, statistics.median(first), statistics.median(cached)))
 
+    print(f'CPU: {cpu_description()}')
     print(f'{"model":<28} {"first (convert) s":>18} {"cached s":>9} {"ratio":>6}')
     for name, first_s, cached_s in rows:
         print(f'{name:<28} {first_s:>18.2f} {cached_s:>9.2f} {first_s / cached_s:>6.1f}')

@@ -9,7 +9,11 @@ site-packages, this module adjusts things at run time:
   Importing it gives a minimal stand-in, only where no real ``distutils`` can be found.
 * ``filter2D`` calls ``.view`` on its input, which fails for the non-contiguous tensors ``DiffJPEG`` returns.
 * Resuming training used ``torch.load`` onto ``cuda`` with the old unpickling default; on current torch the
-  scheduler's ``collections.Counter`` is refused, and CPU-only machines have no ``cuda``.
+  scheduler's ``collections.Counter`` is refused, and CPU-only machines have no ``cuda``. ``--auto_resume`` now
+  passes over a damaged latest state (a run killed while saving it) to the newest one that loads, with a warning.
+* The progress line's ETA went negative (``-1 day, 23:59:57``) at the last iteration; it is 0 there now.
+* :func:`train_pipeline_wrapped` lets the training command (:mod:`realesrgan.training.run`) wrap functions that
+  ``train_pipeline`` calls for the length of a run; this module is the only one that replaces BasicSR's functions.
 * Distributed launch and ``DistributedDataParallel`` wrapping assumed CUDA; on CPU-only machines they now
   use the gloo backend and no device ids.
 * BasicSR's registries load this package's plugins (:data:`PLUGIN_PACKAGES`) before their first lookup, so that
@@ -21,6 +25,7 @@ the two stand-in modules when something imports them, and patches BasicSR right 
 """
 
 import collections
+import contextlib
 import functools
 import importlib
 import importlib.abc
@@ -31,12 +36,12 @@ import os
 import re
 import sys
 import types
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ['PLUGIN_PACKAGES', 'apply', 'install', 'load_training_state']
+__all__ = ['PLUGIN_PACKAGES', 'apply', 'install', 'load_training_state', 'train_pipeline_wrapped']
 
 logger = logging.getLogger(__name__)
 _applied = False
@@ -59,6 +64,7 @@ def _fill_functional_tensor(alias: types.ModuleType) -> None:
     alias.rgb_to_grayscale = getattr(current, 'rgb_to_grayscale', tv_functional.rgb_to_grayscale)
 
 
+@functools.total_ordering
 class _LooseVersion:
     """Stand-in for ``distutils.version.LooseVersion``: compares versions part by part (numbers as numbers)."""
 
@@ -75,15 +81,6 @@ class _LooseVersion:
 
     def __lt__(self, other: Any) -> bool:
         return self.version < self._parts(other)
-
-    def __le__(self, other: Any) -> bool:
-        return self.version <= self._parts(other)
-
-    def __gt__(self, other: Any) -> bool:
-        return self.version > self._parts(other)
-
-    def __ge__(self, other: Any) -> bool:
-        return self.version >= self._parts(other)
 
     def __repr__(self) -> str:
         return f"LooseVersion('{self.vstring}')"
@@ -137,32 +134,147 @@ def load_training_state(path: str) -> Dict[str, Any]:
     return torch.load(path, map_location='cpu')
 
 
-def _load_resume_state(opt: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """Device-agnostic replacement of ``basicsr.train.load_resume_state`` (same option semantics)."""
-    from basicsr.utils import check_resume, scandir
+def _state_iterations(state_dir: str) -> List[int]:
+    """The iterations of the ``<iteration>.state`` files in ``state_dir``, newest first."""
+    iterations = []
+    for name in os.listdir(state_dir):
+        stem, extension = os.path.splitext(name)
+        if extension == '.state' and stem.isdigit():
+            iterations.append(int(stem))
+    return sorted(iterations, reverse=True)
 
-    resume_state_path = None
+
+def _reason(error: BaseException) -> str:
+    text = ' '.join(str(error).split())[:200]
+    return f'{type(error).__name__}: {text}' if text else type(error).__name__
+
+
+def _newest_loadable_state(state_dir: str) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
+    """The newest training state of ``state_dir`` that loads, passing over damaged ones with one warning.
+
+    A run killed while it saved a state (before saves were atomic), or a disk that filled up, can leave the newest
+    state empty or truncated; resuming from the one before loses a few iterations instead of the whole run.
+
+    Returns:
+        Its path and its content, or ``(None, None)`` when the folder holds no state.
+
+    Raises:
+        ValueError: No state of the folder loads; the message names them.
+    """
+    damaged: List[Tuple[str, str]] = []
+    for iteration in _state_iterations(state_dir):
+        path = os.path.join(state_dir, f'{iteration}.state')
+        try:
+            state = load_training_state(path)
+        except Exception as error:  # any unpickling failure means a damaged file
+            damaged.append((path, _reason(error)))
+            continue
+        if damaged:
+            logger.warning(
+                'training state %s is damaged (%s); resuming from %s instead',
+                ', '.join(path for path, _ in damaged),
+                damaged[0][1],
+                path,
+            )
+        return path, state
+    if damaged:
+        raise ValueError(
+            f'no training state in {state_dir} can be read ({damaged[0][0]}: {damaged[0][1]}); remove the damaged '
+            'files to start again from scratch'
+        )
+    return None, None
+
+
+def _load_resume_state(opt: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """Device-agnostic replacement of ``basicsr.train.load_resume_state`` (same option semantics), which passes
+    over a damaged latest state with ``--auto_resume``."""
+    from basicsr.utils import check_resume
+
     if opt['auto_resume']:
         # under the root path the states are saved to (BasicSR looked relative to the working directory)
         state_dir = opt['path'].get('training_states') or os.path.join('experiments', opt['name'], 'training_states')
-        if os.path.isdir(state_dir):
-            states = [float(name.split('.state')[0]) for name in scandir(state_dir, suffix='state', recursive=False)]
-            if states:
-                resume_state_path = os.path.join(state_dir, f'{max(states):.0f}.state')
-                opt['path']['resume_state'] = resume_state_path
+        if not os.path.isdir(state_dir):
+            return None
+        resume_state_path, resume_state = _newest_loadable_state(state_dir)
+        if resume_state_path is None:
+            return None
+        opt['path']['resume_state'] = resume_state_path
     elif opt['path'].get('resume_state'):
         resume_state_path = opt['path']['resume_state']
-
-    if resume_state_path is None:
+        if not os.path.isfile(resume_state_path):
+            raise FileNotFoundError(
+                f'Resume state {resume_state_path} does not exist; fix path.resume_state in the '
+                'options file or drop it to start from scratch.'
+            )
+        try:
+            resume_state = load_training_state(resume_state_path)
+        except Exception as error:  # any unpickling failure means a damaged file
+            raise ValueError(
+                f'the training state {resume_state_path} cannot be read ({_reason(error)}): it is damaged; '
+                'resume from an earlier one (path.resume_state) or use --auto_resume'
+            ) from error
+    else:
         return None
-    if not os.path.isfile(resume_state_path):
-        raise FileNotFoundError(
-            f'Resume state {resume_state_path} does not exist; fix path.resume_state in the '
-            'options file or drop it to start from scratch.'
-        )
-    resume_state = load_training_state(resume_state_path)
     check_resume(opt, resume_state['iter'])
     return resume_state
+
+
+def _eta_never_negative(call: Callable[..., None]) -> Callable[..., None]:
+    """Wrap ``MessageLogger.__call__``: BasicSR counts one iteration too many ahead, so the ETA of the last
+    iteration was ``-1 day, 23:59:57``; it is 0 there now, and the same as before on every other line."""
+
+    @functools.wraps(call)
+    def log_progress(self: Any, log_vars: Dict[str, Any]) -> None:
+        max_iters = self.max_iters
+        self.max_iters = max(max_iters, int(log_vars.get('iter', 0)) + 1)
+        try:
+            call(self, log_vars)
+        finally:
+            self.max_iters = max_iters
+
+    return log_progress
+
+
+# the functions train_pipeline calls that train_pipeline_wrapped may wrap, and the modules it finds each in
+_TRAIN_PIPELINE_CALLS = {
+    'parse_options': ('basicsr.train',),
+    'build_dataset': ('basicsr.train',),
+    'build_model': ('basicsr.train',),
+    'get_root_logger': ('basicsr.train',),
+    'mkdir_and_rename': ('basicsr.train', 'basicsr.utils.misc'),  # make_exp_dirs calls its own module's
+    'init_dist': ('basicsr.utils.options',),  # called by parse_options
+}
+
+
+@contextlib.contextmanager
+def _replaced(module: Any, name: str, replacement: Any) -> Iterator[None]:
+    """Replace ``module.name`` for the duration of the block."""
+    original = getattr(module, name)
+    setattr(module, name, replacement)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
+@contextlib.contextmanager
+def train_pipeline_wrapped(
+    wrappers: Mapping[str, Callable[[Callable[..., Any]], Callable[..., Any]]],
+) -> Iterator[None]:
+    """For the length of the block, have BasicSR's ``train_pipeline`` call wrappers of some functions it calls.
+
+    Args:
+        wrappers: Function name (``parse_options``, ``build_dataset``, ``build_model``, ``get_root_logger``,
+            ``mkdir_and_rename`` or ``init_dist``) to a function that takes the current function and returns
+            its wrapper.
+    """
+    apply()
+    with contextlib.ExitStack() as stack:
+        for name, wrap in wrappers.items():
+            for module_name in _TRAIN_PIPELINE_CALLS[name]:
+                module = importlib.import_module(module_name)
+                stack.enter_context(_replaced(module, name, wrap(getattr(module, name))))
+        yield
 
 
 def _init_dist_pytorch(backend: str = 'nccl', **kwargs: Any) -> None:
@@ -239,12 +351,14 @@ def _after_basicsr() -> None:
     import basicsr.train as basicsr_train
     import basicsr.utils.dist_util as dist_util
     import basicsr.utils.img_process_util as img_process_util
+    import basicsr.utils.logger as basicsr_logger
 
     if not hasattr(img_process_util.filter2D, '__wrapped__'):
         img_process_util.filter2D = _contiguous_filter2d(img_process_util.filter2D)
     basicsr_train.load_resume_state = _load_resume_state
     dist_util._init_dist_pytorch = _init_dist_pytorch
     base_model.BaseModel.model_to_device = _model_to_device
+    basicsr_logger.MessageLogger.__call__ = _eta_never_negative(basicsr_logger.MessageLogger.__call__)
     _make_registries_load_plugins()
 
 

@@ -17,7 +17,7 @@ machines and has BasicSR's registries find this package's architectures, dataset
 (:func:`realesrgan.compat.install`); then BasicSR's ``train_pipeline``
 runs with the repository root as root path (experiments, logs and checkpoints go to ``experiments/<name>``; for an
 installed package, ``python -m realesrgan.train``, under the working folder), after the options file was checked
-(:mod:`realesrgan.models.training_run`).
+(:mod:`realesrgan.training.run`).
 
 A failure prints one line on stderr (what, where, what to do) instead of a traceback; ``--debug`` (BasicSR's debug
 mode) or the environment variable ``REALESRGAN_TRACEBACK=1`` prints the traceback as well. Unknown option keys
@@ -42,7 +42,7 @@ if __name__ == '__main__' and sys.path and os.path.abspath(sys.path[0]) == os.pa
 import realesrgan  # noqa: E402,F401  (the compatibility hook and registries, before BasicSR's training code)
 
 # isort: split
-from realesrgan.models.training_run import TrainingError, run_training, traceback_requested  # noqa: E402
+from realesrgan.training.options_file import startup_problem  # noqa: E402
 from realesrgan.zoo.location import checkout_root  # noqa: E402
 
 
@@ -57,6 +57,12 @@ def main(root_path: Optional[str] = None) -> int:
         The exit status: 0 trained, 2 could not start, 1 stopped during training, 130 interrupted.
     """
     argv = sys.argv[1:]
+    problem = startup_problem(argv)  # a missing options file is said before torch and BasicSR load
+    if problem:
+        print(f'error: {problem}', file=sys.stderr, flush=True)
+        return 2
+    from realesrgan.training.run import TrainingError, run_training, traceback_requested
+
     root_path = root_path or checkout_root() or os.getcwd()
     try:
         run_training(root_path, argv, warn=lambda line: print(f'warning: {line}', file=sys.stderr, flush=True))

@@ -1,7 +1,7 @@
 """Make validation pairs from held-out ground-truth images, degraded like the training data of an options file.
 
 Each image of ``--input`` is cropped to the largest square whose side is a multiple of the scale and degraded by the
-options' second-order degradation with fixed seeds (:func:`realesrgan.models.held_out_pairs.degrade_held_out`), so
+options' second-order degradation with fixed seeds (:func:`realesrgan.training.held_out_pairs.degrade_held_out`), so
 that every run validates on the same LQ images. Writes ``<output>/gt`` and ``<output>/lq`` (same file names), the
 folders a ``PairedImageDataset`` validation section reads (``dataroot_gt``, ``dataroot_lq``)::
 
@@ -28,8 +28,8 @@ import realesrgan  # noqa: E402,F401  (compatibility layer before BasicSR)
 
 # isort: split
 from realesrgan.fileio.images import write_image  # noqa: E402
-from realesrgan.models.held_out_pairs import degrade_held_out  # noqa: E402
-from realesrgan.models.option_checks import OptionsError, load_options_file  # noqa: E402
+from realesrgan.training.held_out_pairs import degrade_held_out  # noqa: E402
+from realesrgan.training.option_checks import OptionsError, load_options_file  # noqa: E402
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1,7 +1,10 @@
 """Make a small clip with sound to try the video CLI on: a 2 s pan over inputs/chelsea.jpg, 24 fps, AAC tone.
 
-python scripts/make_sample_clip.py                       # writes inputs/sample_clip.mp4 (about 30 KB)
-python inference_realesrgan_video.py -i inputs/sample_clip.mp4 -o results
+python scripts/make_sample_clip.py                       # writes videos/sample_clip.mp4 (about 30 KB)
+python inference_realesrgan_video.py -i videos/sample_clip.mp4 -o results
+
+The clip goes to videos/ (not kept in the repository), not to inputs/: the image examples run on every file of
+inputs/ and would skip a video there with a warning.
 """
 
 import argparse
@@ -18,7 +21,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--photo', default=os.path.join(REPO_ROOT, 'inputs', 'chelsea.jpg'), help='Source photo')
-    parser.add_argument('--output', default=os.path.join(REPO_ROOT, 'inputs', 'sample_clip.mp4'), help='Clip to write')
+    parser.add_argument('--output', default=os.path.join(REPO_ROOT, 'videos', 'sample_clip.mp4'), help='Clip to write')
     parser.add_argument('--size', default='96x64', help='WIDTHxHEIGHT, even numbers (default: 96x64)')
     parser.add_argument('--frames', type=int, default=48, help='Number of frames at 24 fps (default: 48)')
     args = parser.parse_args()

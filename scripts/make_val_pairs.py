@@ -5,7 +5,7 @@
 
 Writes <output>/gt/<name>.png (the GT, cropped to a multiple of the scale) and <output>/lq/<name>.png (its LQ), and
 prints the val dataset section that reads them (BasicSR's PairedImageDataset);
-see realesrgan/models/validation_pairs.py.
+see realesrgan/training/validation_pairs.py.
 Exit status: 0 all written, 1 some images skipped (listed), 2 nothing could be done.
 """
 
@@ -16,8 +16,8 @@ from typing import List, Optional
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
 
 # isort: split
-from realesrgan.models.option_checks import OptionsError, load_options_file
-from realesrgan.models.validation_pairs import make_validation_pairs
+from realesrgan.training.option_checks import OptionsError, load_options_file
+from realesrgan.training.validation_pairs import make_validation_pairs
 
 
 def build_parser() -> argparse.ArgumentParser:

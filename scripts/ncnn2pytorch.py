@@ -48,7 +48,7 @@ def main() -> int:
     try:
         conversion = convert_ncnn(args.param, args.bin)
     except (FileNotFoundError, NcnnFormatError) as error:
-        print(f'Error: {error}', file=sys.stderr)
+        print(f'error: {error}', file=sys.stderr)
         return 1
     info = conversion.info
     numbers = sum(tensor.numel() for tensor in conversion.state_dict.values())
@@ -67,7 +67,7 @@ def main() -> int:
     save_checkpoint(conversion.state_dict, args.output, param_key)
     model, detected = build_model_from_checkpoint(args.output)
     if detected != info:
-        print(f'Error: the written checkpoint is detected as {detected}, expected {info}.', file=sys.stderr)
+        print(f'error: the written checkpoint is detected as {detected}, expected {info}.', file=sys.stderr)
         return 1
     print(f'Wrote {args.output} (weights under {param_key!r})')
 

@@ -17,21 +17,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Tuple
 
 import torch
 from tqdm import tqdm
 
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
 from realesrgan.export.check_images import check_images
+from realesrgan.export.export_input import check_output, resolve_input
 from realesrgan.export.ncnn_export import DEFAULT_MIN_PSNR, NcnnExportError, export_ncnn
 from realesrgan.zoo import (
-    MODEL_ZOO,
     CheckpointError,
     WeightsNotFoundError,
     build_model_from_checkpoint,
-    get_model_spec,
-    resolve_model_path,
 )
 
 DEFAULT_IMAGE = Path(__file__).resolve().parent.parent / 'inputs' / 'astronaut.png'
@@ -76,18 +73,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def resolve_input(name_or_path: str, weights_dir: str, offline: bool) -> Tuple[str, Optional[float]]:
-    """The checkpoint file and the default output scale (an official name's, e.g. 2 for realesr-animevideov3-x2)."""
-    if os.path.isfile(name_or_path):
-        return name_or_path, None
-    if name_or_path not in MODEL_ZOO:
-        raise FileNotFoundError(
-            f'{name_or_path} is neither a checkpoint file nor an official model name ({", ".join(MODEL_ZOO)}).'
-        )
-    spec = get_model_spec(name_or_path)
-    return resolve_model_path(spec.name, weights_dir, download=not offline), spec.outscale
-
-
 def file_size(path: str) -> str:
     """``"1.2 MB"`` or ``"37.9 kB"``."""
     size = os.path.getsize(path)
@@ -98,11 +83,17 @@ def main() -> int:
     """Export, check and write. Returns the exit status."""
     args = parse_args()
     try:
-        path, name_outscale = resolve_input(args.input, args.weights_dir, args.offline)
+        check_output(args.output + '.param')
+        path, name_outscale = resolve_input(args.input, args.weights_dir, download=not args.offline)
         model, info = build_model_from_checkpoint(path, 'params' if args.params else None)
+        if not info.native:
+            raise CheckpointError(
+                f'{path} is a {info.arch} model, loaded through spandrel; the ncnn export covers RRDBNet (also the '
+                'older ESRGAN layouts) and SRVGGNetCompact.'
+            )
         inputs = check_images(args.image, info.kwargs['num_in_ch'], args.check_size, info.traits.multiple_of)
-    except (FileNotFoundError, CheckpointError, WeightsNotFoundError, ValueError) as error:
-        print(f'Error: {error}', file=sys.stderr)
+    except (OSError, CheckpointError, WeightsNotFoundError, ValueError) as error:
+        print(f'error: {error}', file=sys.stderr)
         return 2
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -128,10 +119,10 @@ def main() -> int:
     except NcnnExportError as error:
         for label, value in error.checks:
             print(f'PSNR ncnn runtime vs PyTorch, {label}: {value:.1f} dB')
-        print(f'Error: {error}', file=sys.stderr)
+        print(f'error: {error}', file=sys.stderr)
         return 1
     except (ValueError, ImportError) as error:
-        print(f'Error: {error}', file=sys.stderr)
+        print(f'error: {error}', file=sys.stderr)
         return 2
     for label, value in result.checks:
         print(f'PSNR ncnn runtime vs PyTorch, {label}: {value:.1f} dB')

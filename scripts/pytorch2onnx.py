@@ -15,21 +15,20 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
 import realesrgan  # noqa: F401  (BasicSR compatibility first)
+from realesrgan.export.export_input import check_output, resolve_input
 from realesrgan.export.onnx import DEFAULT_OPSETS, EXPORTERS, export_onnx, onnx_session, run_onnx
 from realesrgan.export.parity import output_psnr, torch_forward
 from realesrgan.zoo import (
-    MODEL_ZOO,
     CheckpointError,
     WeightsNotFoundError,
     build_model_from_checkpoint,
-    resolve_model_path,
 )
 
 DEFAULT_IMAGE = Path(__file__).resolve().parent.parent / 'inputs' / 'astronaut.png'
@@ -65,13 +64,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def checkpoint_path(name_or_path: str, weights_dir: Optional[str]) -> str:
-    """A checkpoint file: the path itself, or the resolved weights of an official model name."""
-    if not os.path.isfile(name_or_path) and name_or_path in MODEL_ZOO:
-        return resolve_model_path(name_or_path, weights_dir)
-    return name_or_path
-
-
 def check_inputs(image_path: str, num_in_ch: int, side: int) -> List[Tuple[str, np.ndarray]]:
     """A random image (side x 3/4 side) and a center crop (side x side) of a real image, as (H, W, C) in [0, 1]."""
     width = max(4, side * 3 // 4 // 4 * 4)  # multiple of 4: x1 RRDBNet pixel-unshuffles by 4
@@ -94,7 +86,8 @@ def main() -> int:
     """Export, check and verify. Returns the exit status."""
     args = parse_args()
     try:
-        path = checkpoint_path(args.input, args.weights_dir)
+        check_output(args.output)
+        path, _ = resolve_input(args.input, args.weights_dir)
         model, info = build_model_from_checkpoint(path, 'params' if args.params else None)
         if not info.native:
             raise CheckpointError(
@@ -102,8 +95,8 @@ def main() -> int:
                 'ESRGAN layouts) and SRVGGNetCompact.'
             )
         inputs = check_inputs(args.image, info.kwargs['num_in_ch'], args.verify_size)
-    except (FileNotFoundError, CheckpointError, WeightsNotFoundError) as error:
-        print(f'Error: {error}', file=sys.stderr)
+    except (OSError, CheckpointError, WeightsNotFoundError) as error:
+        print(f'error: {error}', file=sys.stderr)
         return 1
     print(
         f'{path}: {info.arch}({", ".join(f"{key}={value!r}" for key, value in info.kwargs.items())}), x{info.netscale}'
@@ -125,7 +118,7 @@ def main() -> int:
         worst = min(value for _, value in results)
         if worst < args.min_psnr:
             print(
-                f'Error: ONNX Runtime differs from PyTorch ({worst:.1f} dB < {args.min_psnr:g} dB); '
+                f'error: ONNX Runtime differs from PyTorch ({worst:.1f} dB < {args.min_psnr:g} dB); '
                 f'{args.output} was not written.',
                 file=sys.stderr,
             )

@@ -15,6 +15,7 @@ import numpy as np
 from realesrgan.batch.plan import BatchItem, output_path
 from realesrgan.execution.executor import Report, Task
 from realesrgan.execution.remote_files import is_remote, write_through
+from realesrgan.fileio.complete import image_file_problem
 from realesrgan.fileio.formats import save_image, to_format_depth
 from realesrgan.fileio.images import read_image
 from realesrgan.fileio.metadata import ImageMetadata, read_metadata
@@ -107,7 +108,7 @@ def prepare_output(
         MemoryError: Its output would not fit in memory.
     """
     path = _confirmed_path(item, image, rule)
-    if path != item.output and rule.skip_existing and os.path.exists(path):
+    if path != item.output and rule.skip_existing and os.path.exists(path) and image_file_problem(path) is None:
         return None
     output, converted = to_format_depth(upscale(image, on_tile=on_tile), path)
     notes = [EIGHT_BIT_NOTE] if converted else []

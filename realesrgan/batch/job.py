@@ -40,6 +40,7 @@ class ImageJob(UpscaleJob):
     skip_existing: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.ext not in EXTENSIONS:
             raise SettingError('ext', f'ext must be one of {", ".join(EXTENSIONS)}, got {self.ext!r}.')
         if self.quality is not None and (

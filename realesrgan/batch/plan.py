@@ -13,6 +13,7 @@ from typing import Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 from PIL import Image
 
+from realesrgan.fileio.complete import image_file_problem
 from realesrgan.fileio.images import IMAGE_EXTENSIONS
 
 __all__ = [
@@ -53,6 +54,7 @@ class BatchPlan(NamedTuple):
         not_images: ``(path, reason)`` of the files that are not images.
         claimed: Real path of every planned output, and the input it belongs to.
         root: The input folder (outputs keep their paths relative to it), or None for a single file.
+        damaged: ``(output, problem)`` of the outputs found empty or cut short (``--skip_existing``): redone.
     """
 
     items: Tuple[BatchItem, ...]
@@ -60,6 +62,7 @@ class BatchPlan(NamedTuple):
     not_images: Tuple[Tuple[str, str], ...]
     claimed: Dict[str, str]
     root: Optional[str]
+    damaged: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def output_folders(self) -> FrozenSet[str]:
@@ -220,7 +223,7 @@ def plan_batch(
     root = input_path if os.path.isdir(input_path) else None
     inputs = {os.path.realpath(path): path for path in paths}
     claimed: Dict[str, str] = {}
-    items, existing = [], []
+    items, existing, damaged = [], [], []
     for path in paths:
         alpha = _name_depends_on_alpha(path, ext) and decodes_with_alpha(path)
         planned = output_path(path, output_folder, suffix, ext, 'RGBA' if alpha else None, root)
@@ -237,5 +240,13 @@ def plan_batch(
             )
         claimed[real] = path
         item = BatchItem(path, planned, alpha)
-        (existing if skip_existing and os.path.exists(planned) else items).append(item)
-    return BatchPlan(tuple(items), tuple(existing), tuple(not_images), claimed, root)
+        problem = _existing_output_problem(planned) if skip_existing else 'not asked'
+        (existing if problem is None else items).append(item)
+        if skip_existing and problem not in (None, 'missing'):
+            damaged.append((planned, problem))
+    return BatchPlan(tuple(items), tuple(existing), tuple(not_images), claimed, root, tuple(damaged))
+
+
+def _existing_output_problem(path: str) -> Optional[str]:
+    """None when ``path`` holds a whole image (``--skip_existing`` leaves it), else ``'missing'`` or what is wrong."""
+    return image_file_problem(path) if os.path.exists(path) else 'missing'

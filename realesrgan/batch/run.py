@@ -123,6 +123,8 @@ def run_image_job(
     summary.existing = [item.input for item in plan.existing]
     if plan.existing:
         log(f'{len(plan.existing)} image(s) have their output already: skipped (--skip_existing).')
+    for output, problem in plan.damaged:
+        log(f'Redoing {output}: the existing file is {problem} (--skip_existing keeps only whole outputs).')
     if not plan.items:
         return summary
     # the engine (torch, BasicSR, the model) loads only now: input and option errors above answer at once

@@ -6,12 +6,17 @@ measured, 1 when some files or values could not be (listed at the end), 2 when t
 """
 
 import argparse
-import sys
 from typing import List, Optional
 
 from tqdm import tqdm
 
-from realesrgan.cli.options import add_engine_options, add_original_options, configure_logging
+from realesrgan.cli.options import (
+    add_engine_options,
+    add_original_options,
+    add_version_option,
+    configure_logging,
+    report_error,
+)
 from realesrgan.evaluation.job import EvaluateJob, EvaluateJobError, run_evaluate_job
 from realesrgan.evaluation.report import table_rows, text_table
 from realesrgan.execution.job import reported_as
@@ -60,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--lpips_net', type=str, default='alex', choices=LPIPS_NETS, help='LPIPS backbone (default: alex)'
     )
+    add_version_option(parser)
     add_original_options(parser, 'image')
     parser.set_defaults(output='results/evaluate')
     add_engine_options(parser)
@@ -78,8 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             )
         result = run_evaluate_job(job, log=tqdm.write)
     except EvaluateJobError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
+        return report_error(error)
     header, rows = table_rows(result.results)
     print(text_table(header, rows, text_columns=2 if len(result.results) > 1 else 1))
     if len(result.results) > 1:

@@ -6,7 +6,6 @@ files that are not images are only reported), 2 when the run could not start (th
 """
 
 import argparse
-import sys
 from typing import List, Optional
 
 from tqdm import tqdm
@@ -19,8 +18,10 @@ from realesrgan.cli.options import (
     add_engine_options,
     add_original_options,
     add_ray_option,
+    add_version_option,
     add_worker_options,
     configure_logging,
+    report_error,
 )
 from realesrgan.inference.model_choice import DEFAULT_MODEL_NAME
 from realesrgan.zoo import MODEL_ZOO
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f'Model name (default {DEFAULT_MODEL_NAME}; with --model_path alone, detected from the '
         f'file): {", ".join(MODEL_ZOO)}',
     )
+    add_version_option(parser)
     add_original_options(parser, 'image')
     parser.add_argument(
         '--model_path',
@@ -75,7 +77,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         summary = run_image_job(ImageJob.from_args(args), log=tqdm.write)
     except ImageJobError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
+        return report_error(error)
     print(summary.describe(args.output))
     return 0 if summary.ok else 1

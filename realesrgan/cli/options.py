@@ -7,12 +7,15 @@ values are the settings' own (a bad value is reported as ``--flag ...`` with exi
 
 import argparse
 import logging
+import sys
+from typing import Union
 
 import cv2
 
 from realesrgan.execution.ray_executor import EMBEDDED
 from realesrgan.inference.precision import PRECISIONS
 from realesrgan.inference.settings import ALPHA_UPSAMPLERS, UpscaleSettings
+from realesrgan.version import __version__
 from realesrgan.zoo import WEIGHTS_ENV, default_weights_location
 
 __all__ = [
@@ -20,8 +23,10 @@ __all__ = [
     'add_engine_options',
     'add_original_options',
     'add_ray_option',
+    'add_version_option',
     'add_worker_options',
     'configure_logging',
+    'report_error',
     'weights_dir_help',
 ]
 
@@ -75,7 +80,7 @@ def add_original_options(parser: argparse.ArgumentParser, subject: str) -> None:
         '--fp32',
         action='store_true',
         help='Use fp32 precision (same as --precision fp32; the default is fp16 on CUDA, bf16 on '
-        'CPUs with AMX-BF16, fp32 otherwise)',
+        'CPUs with AMX-BF16 (Intel) or full-width AVX512-BF16 (AMD Zen 5), fp32 otherwise)',
     )
     parser.add_argument(
         '--alpha_upsampler',
@@ -104,7 +109,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         type=str,
         default=DEFAULTS.precision,
         help=f'Numeric precision: {", ".join(PRECISIONS)} (default: {DEFAULTS.precision} = fp16 on '
-        'CUDA, bf16 on CPUs with AMX-BF16, else fp32)',
+        'CUDA, bf16 on CPUs with AMX-BF16 (Intel) or full-width AVX512-BF16 (AMD Zen 5), else fp32)',
     )
     parser.add_argument(
         '--tile_blend',
@@ -218,6 +223,21 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
         help='Before upscaling an image with alpha, give its fully transparent pixels the colour of the nearest '
         "visible one: no dark or coloured fringes at the edges (default: off, the original's pixels)",
     )
+
+
+def add_version_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--version``: print the package's version and exit.
+
+    Args:
+        parser: A command line's parser.
+    """
+    parser.add_argument('--version', action='version', version=f'%(prog)s (realesrgan) {__version__}')
+
+
+def report_error(error: Union[str, BaseException]) -> int:
+    """Print ``error: <message>`` on stderr for a run that could not start; returns its exit status, 2."""
+    print(f'error: {error}', file=sys.stderr)
+    return 2
 
 
 def configure_logging() -> None:

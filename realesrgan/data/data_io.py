@@ -1,5 +1,8 @@
 """Reading training data (image bytes through BasicSR's ``FileClient``, meta_info files) for the datasets and scripts.
 
+:class:`FileClientDataset` is what the datasets share: the options, the file client made in the worker that reads
+first, and reading one image by path or LMDB key.
+
 The datasets read bytes through BasicSR's ``FileClient`` (disk or LMDB) and decode them here, so that a missing,
 flaky or corrupt file ends in one clear error naming it instead of a ``NoneType`` traceback deep inside OpenCV.
 Plain image files are listed, read and written by :mod:`realesrgan.fileio.images`.
@@ -14,11 +17,13 @@ import cv2
 import numpy as np
 import torch
 from basicsr.utils import FileClient, img2tensor
+from torch.utils import data
 
 from realesrgan.fileio.atomic import atomic_output
 from realesrgan.fileio.images import decode_buffer
 
 __all__ = [
+    'FileClientDataset',
     'read_bytes_with_retry',
     'decode_image_bytes',
     'image_to_tensor',
@@ -26,6 +31,7 @@ __all__ = [
     'write_meta_info',
     'make_file_client',
     'require_folder',
+    'require_lmdb_folder',
     'require_listed_files',
 ]
 
@@ -132,6 +138,26 @@ def require_folder(folder: str, what: str) -> None:
         )
 
 
+def require_lmdb_folder(folder: str, what: str, advice: str = 'Create one with scripts/create_lmdb.py.') -> None:
+    """Check that an LMDB data root exists and is named ``*.lmdb``, as BasicSR's LMDB backend needs.
+
+    Args:
+        folder: The folder.
+        what: Option name shown in the error, e.g. ``'dataroot_gt'``.
+        advice: The end of the error message: what to do.
+
+    Raises:
+        ValueError: Its name does not end in ``.lmdb``.
+        FileNotFoundError: It does not exist or is not a folder.
+    """
+    if not str(folder).endswith('.lmdb'):
+        raise ValueError(
+            f'{what} must be an LMDB folder whose name ends in ".lmdb" when io_backend type is lmdb, but got '
+            f'"{folder}". {advice}'
+        )
+    require_folder(folder, what)
+
+
 def require_listed_files(paths: Sequence[str], meta_info: str, what: str) -> None:
     """Check, when a dataset is built, that the files its meta_info file lists exist.
 
@@ -204,3 +230,32 @@ def make_file_client(io_backend_opt: Dict[str, Any]) -> FileClient:
     """
     kwargs = dict(io_backend_opt)
     return FileClient(kwargs.pop('type'), **kwargs)
+
+
+class FileClientDataset(data.Dataset):
+    """A dataset of images read through BasicSR's ``FileClient`` (disk or LMDB), one per entry of ``paths``.
+
+    Args:
+        opt: Dataset options; ``io_backend`` (default ``{'type': 'disk'}``) chooses the backend.
+    """
+
+    def __init__(self, opt: Dict[str, Any]) -> None:
+        super().__init__()
+        self.opt = opt
+        self.file_client = None
+        self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
+        self.paths: List[Any] = []
+
+    def read_image(self, path: str, client_key: str) -> np.ndarray:
+        """Read and decode one image (see :func:`decode_image_bytes`) by file path or LMDB key.
+
+        Args:
+            path: File path, or LMDB key.
+            client_key: LMDB client key (``'gt'``, ``'lq'``).
+        """
+        if self.file_client is None:  # created per worker: LMDB handles cannot be shared across processes
+            self.file_client = make_file_client(self.io_backend_opt)
+        return decode_image_bytes(read_bytes_with_retry(self.file_client, path, client_key), path)
+
+    def __len__(self) -> int:
+        return len(self.paths)

@@ -10,7 +10,7 @@ import logging
 import math
 import os
 import random
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Set
 
 import cv2
 import numpy as np
@@ -18,16 +18,14 @@ import torch
 from basicsr.data.degradations import circular_lowpass_kernel, random_mixed_kernels
 from basicsr.data.transforms import augment
 from basicsr.utils.registry import DATASET_REGISTRY
-from torch.utils import data
 
 from realesrgan.data.data_io import (
-    decode_image_bytes,
+    FileClientDataset,
     image_to_tensor,
-    make_file_client,
-    read_bytes_with_retry,
     read_meta_info,
     require_folder,
     require_listed_files,
+    require_lmdb_folder,
 )
 from realesrgan.fileio.images import list_images
 
@@ -84,7 +82,7 @@ def pad_and_random_crop(img: np.ndarray, crop_pad_size: int) -> np.ndarray:
 
 
 @DATASET_REGISTRY.register()
-class RealESRGANDataset(data.Dataset):
+class RealESRGANDataset(FileClientDataset):
     """Ground-truth images with the random kernels of Real-ESRGAN's degradation model.
 
     GT images come from (``io_backend.type`` / options):
@@ -107,10 +105,7 @@ class RealESRGANDataset(data.Dataset):
     """
 
     def __init__(self, opt: Dict[str, Any]) -> None:
-        super().__init__()
-        self.opt = opt
-        self.file_client = None
-        self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
+        super().__init__(opt)
         self.gt_folder = opt['dataroot_gt']
         self.crop_pad_size = int(opt.get('crop_pad_size', DEFAULT_OPTIONS['crop_pad_size']))
         self.paths = self._collect_paths()
@@ -146,6 +141,7 @@ class RealESRGANDataset(data.Dataset):
                     KERNEL_PAD_SIZE,
                 )
         self.kernel_range = [2 * v + 1 for v in range(3, 11)]  # odd kernel sizes 7, 9, ..., 21
+        self._warned_small: Set[str] = set()
         self.pulse_tensor = torch.zeros(KERNEL_PAD_SIZE, KERNEL_PAD_SIZE).float()  # identity kernel
         self.pulse_tensor[KERNEL_PAD_SIZE // 2, KERNEL_PAD_SIZE // 2] = 1
 
@@ -153,13 +149,8 @@ class RealESRGANDataset(data.Dataset):
         """List the GT images (file paths, or LMDB keys) and set up the LMDB options if needed."""
         backend = self.io_backend_opt.get('type', 'disk')
         if backend == 'lmdb':
-            if not str(self.gt_folder).endswith('.lmdb'):
-                raise ValueError(
-                    f'dataroot_gt must be an LMDB folder whose name ends in ".lmdb" when io_backend '
-                    f'type is lmdb, but got "{self.gt_folder}". Create one with scripts/create_lmdb.py '
-                    'or use io_backend type disk.'
-                )
-            require_folder(self.gt_folder, 'dataroot_gt')
+            advice = 'Create one with scripts/create_lmdb.py or use io_backend type disk.'
+            require_lmdb_folder(self.gt_folder, 'dataroot_gt', advice)
             self.io_backend_opt['db_paths'] = [self.gt_folder]
             self.io_backend_opt['client_keys'] = ['gt']
             lines = read_meta_info(os.path.join(self.gt_folder, 'meta_info.txt'))
@@ -231,10 +222,9 @@ class RealESRGANDataset(data.Dataset):
         return self.pulse_tensor.clone()
 
     def __getitem__(self, index: int) -> Dict[str, Any]:
-        if self.file_client is None:  # created per worker: LMDB handles cannot be shared across processes
-            self.file_client = make_file_client(self.io_backend_opt)
         gt_path = self.paths[index]
-        img_gt = decode_image_bytes(read_bytes_with_retry(self.file_client, gt_path, 'gt'), gt_path)
+        img_gt = self.read_image(gt_path, 'gt')
+        self._check_size(img_gt, gt_path)
         img_gt = augment(
             img_gt,
             self.opt.get('use_hflip', DEFAULT_OPTIONS['use_hflip']),
@@ -244,6 +234,26 @@ class RealESRGANDataset(data.Dataset):
         kernels = self.draw_kernels()
         gt = image_to_tensor(img_gt)  # only the patch is converted to float
         return {'gt': gt, **kernels, 'gt_path': gt_path}
+
+    def _check_size(self, img_gt: np.ndarray, gt_path: str) -> None:
+        """Refuse a GT with a side of one pixel (padding makes a flat patch); warn once about one under gt_size."""
+        height, width = img_gt.shape[:2]
+        if min(height, width) < 2:
+            raise ValueError(
+                f'GT smaller than patch size: GT "{gt_path}" is {height}x{width} (HxW); reflection padding to '
+                f'crop_pad_size {self.crop_pad_size} would make a flat patch. Remove this image.'
+            )
+        gt_size = self.opt.get('gt_size')
+        if gt_size and min(height, width) < gt_size and gt_path not in self._warned_small:
+            self._warned_small.add(gt_path)
+            logger.warning(
+                'GT "%s" is %dx%d (HxW), smaller than gt_size %d: its patch is mostly reflection padding; '
+                'remove it or lower gt_size',
+                gt_path,
+                height,
+                width,
+                gt_size,
+            )
 
     def draw_kernels(self) -> Dict[str, torch.Tensor]:
         """Draw the three kernels of one image's degradation (from Python's and NumPy's global random state).
@@ -264,6 +274,3 @@ class RealESRGANDataset(data.Dataset):
             self.sinc_prob2,
         )
         return {'kernel1': kernel1, 'kernel2': kernel2, 'sinc_kernel': self._random_final_sinc()}
-
-    def __len__(self) -> int:
-        return len(self.paths)

@@ -11,17 +11,15 @@ import numpy as np
 from basicsr.data.data_util import paired_paths_from_folder, paired_paths_from_lmdb
 from basicsr.data.transforms import augment, paired_random_crop
 from basicsr.utils.registry import DATASET_REGISTRY
-from torch.utils import data
 from torchvision.transforms.functional import normalize
 
 from realesrgan.data.data_io import (
-    decode_image_bytes,
+    FileClientDataset,
     image_to_tensor,
-    make_file_client,
-    read_bytes_with_retry,
     read_meta_info,
     require_folder,
     require_listed_files,
+    require_lmdb_folder,
 )
 from realesrgan.fileio.images import list_images
 
@@ -29,7 +27,7 @@ __all__ = ['RealESRGANPairedDataset']
 
 
 @DATASET_REGISTRY.register()
-class RealESRGANPairedDataset(data.Dataset):
+class RealESRGANPairedDataset(FileClientDataset):
     """Paired GT/LQ images for Real-ESRGAN fine-tuning.
 
     Pairs come from (``io_backend.type`` / options):
@@ -52,10 +50,7 @@ class RealESRGANPairedDataset(data.Dataset):
     """
 
     def __init__(self, opt: Dict[str, Any]) -> None:
-        super().__init__()
-        self.opt = opt
-        self.file_client = None
-        self.io_backend_opt = dict(opt.get('io_backend', {'type': 'disk'}))
+        super().__init__(opt)
         self.mean = opt.get('mean')
         self.std = opt.get('std')
         self.gt_folder, self.lq_folder = opt['dataroot_gt'], opt['dataroot_lq']
@@ -67,12 +62,7 @@ class RealESRGANPairedDataset(data.Dataset):
         backend = self.io_backend_opt.get('type', 'disk')
         if backend == 'lmdb':
             for key, folder in (('dataroot_gt', self.gt_folder), ('dataroot_lq', self.lq_folder)):
-                if not str(folder).endswith('.lmdb'):
-                    raise ValueError(
-                        f'{key} must be an LMDB folder whose name ends in ".lmdb" when io_backend type '
-                        f'is lmdb, but got "{folder}". Create one with scripts/create_lmdb.py.'
-                    )
-                require_folder(folder, key)
+                require_lmdb_folder(folder, key)
                 read_meta_info(os.path.join(folder, 'meta_info.txt'))
             self.io_backend_opt['db_paths'] = [self.lq_folder, self.gt_folder]
             self.io_backend_opt['client_keys'] = ['lq', 'gt']
@@ -143,12 +133,10 @@ class RealESRGANPairedDataset(data.Dataset):
         return augment([img_gt, img_lq], self.opt.get('use_hflip', True), self.opt.get('use_rot', False))
 
     def __getitem__(self, index: int) -> Dict[str, Any]:
-        if self.file_client is None:  # created per worker: LMDB handles cannot be shared across processes
-            self.file_client = make_file_client(self.io_backend_opt)
         gt_path, lq_path = self.paths[index]['gt_path'], self.paths[index]['lq_path']
-        img_gt = decode_image_bytes(read_bytes_with_retry(self.file_client, gt_path, 'gt'), gt_path)
-        img_lq = decode_image_bytes(read_bytes_with_retry(self.file_client, lq_path, 'lq'), lq_path)
-        img_gt, img_lq = self._crop_pair(img_gt, img_lq, gt_path, lq_path)
+        img_gt, img_lq = self._crop_pair(
+            self.read_image(gt_path, 'gt'), self.read_image(lq_path, 'lq'), gt_path, lq_path
+        )
 
         img_gt, img_lq = image_to_tensor(img_gt), image_to_tensor(img_lq)
         if self.mean is not None or self.std is not None:
@@ -157,6 +145,3 @@ class RealESRGANPairedDataset(data.Dataset):
             normalize(img_lq, mean, std, inplace=True)
             normalize(img_gt, mean, std, inplace=True)
         return {'lq': img_lq, 'gt': img_gt, 'lq_path': lq_path, 'gt_path': gt_path}
-
-    def __len__(self) -> int:
-        return len(self.paths)

@@ -24,6 +24,7 @@ from realesrgan.evaluation.pairs import ImagePair, image_key, match_images, read
 from realesrgan.evaluation.report import format_value, markdown_report, results_csv, results_json, write_text
 from realesrgan.evaluation.scores import Evaluation, evaluate_pairs
 from realesrgan.execution.job import JobSetupError, reported_as
+from realesrgan.fileio.atomic import check_writable
 from realesrgan.fileio.images import list_images, read_image, write_image
 from realesrgan.inference.model_choice import choose_model
 from realesrgan.inference.recipe import ImageUpscaler, UpscalerRecipe, describe_engine
@@ -155,6 +156,12 @@ def _check_job(job: EvaluateJob) -> None:
     ):
         if value < minimum:
             raise EvaluateJobError(f'{flag} must be at least {minimum}, got {value}.')
+    for flag, path in (('--csv', job.csv), ('--json', job.json), ('--picture', job.picture), ('--report', job.report)):
+        if path:
+            try:
+                check_writable(path)
+            except OSError as error:
+                raise EvaluateJobError(f'{flag}: {error}; choose another file.') from None
 
 
 def _build_metrics(job: EvaluateJob) -> List[Metric]:

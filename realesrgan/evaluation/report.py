@@ -10,7 +10,7 @@ import io
 import json
 import math
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from realesrgan.evaluation.scores import Evaluation
 from realesrgan.fileio.atomic import atomic_output
@@ -34,10 +34,13 @@ def _metrics(results: Dict[str, Evaluation]) -> List[str]:
     return names
 
 
-def table_rows(results: Dict[str, Evaluation], means_only: bool = False) -> Tuple[List[str], List[List[str]]]:
+def table_rows(
+    results: Dict[str, Evaluation], means_only: bool = False, cell: Callable[[Optional[float]], str] = format_value
+) -> Tuple[List[str], List[List[str]]]:
     """The header and rows of the table: per image (unless ``means_only``), then the mean of each method.
 
-    A method column is there when there is more than one method. Values are formatted with :func:`format_value`.
+    A method column is there when there is more than one method. Values are written by ``cell`` (``None`` for a
+    missing one), by default :func:`format_value`.
     """
     metrics = _metrics(results)
     with_method = len(results) > 1
@@ -45,11 +48,9 @@ def table_rows(results: Dict[str, Evaluation], means_only: bool = False) -> Tupl
     rows = []
     for method, evaluation in results.items():
         lead = [method] if with_method else []
-        if not means_only:
-            for key, values in evaluation.images.items():
-                rows.append(lead + [key] + [format_value(values.get(name)) for name in metrics])
-        mean = evaluation.mean
-        rows.append(lead + [MEAN_ROW] + [format_value(mean.get(name)) for name in metrics])
+        images = [] if means_only else list(evaluation.images.items())
+        for key, values in [*images, (MEAN_ROW, evaluation.mean)]:
+            rows.append(lead + [key] + [cell(values.get(name)) for name in metrics])
     return header, rows
 
 
@@ -86,15 +87,9 @@ def results_json(results: Dict[str, Evaluation], single: bool) -> str:
 
 def results_csv(results: Dict[str, Evaluation]) -> str:
     """The values as CSV, full precision: a row per image and a ``mean`` row per method."""
-    metrics = _metrics(results)
-    with_method = len(results) > 1
+    header, rows = table_rows(results, cell=lambda value: '' if value is None else repr(value))
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator='\n')
-    writer.writerow((['method'] if with_method else []) + ['image'] + metrics)
-    for method, evaluation in results.items():
-        lead = [method] if with_method else []
-        for key, values in [*evaluation.images.items(), (MEAN_ROW, evaluation.mean)]:
-            writer.writerow(lead + [key] + [repr(values[name]) if name in values else '' for name in metrics])
+    csv.writer(out, lineterminator='\n').writerows([header, *rows])
     return out.getvalue()
 
 

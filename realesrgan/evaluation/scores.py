@@ -94,8 +94,13 @@ def evaluate_pairs(
             if metric.full_reference and gt is None:
                 continue
             try:
-                values[metric.name] = metric(img, gt)
+                value = metric(img, gt)
             except (ValueError, RuntimeError) as error:
                 evaluation.failures.append((pair.key, f'{metric.name}: {_reason(error)}'))
+                continue
+            if math.isnan(value):  # (an infinite PSNR is right for identical images; NaN never is)
+                evaluation.failures.append((pair.key, f'{metric.name} is NaN: {pair.image} holds NaN pixel values'))
+                continue
+            values[metric.name] = value
         evaluation.images[pair.key] = values
     return evaluation

@@ -10,6 +10,7 @@ from realesrgan.execution.local_pool import worker_devices
 from realesrgan.inference.face_enhance import FaceEnhanceUnavailable
 from realesrgan.inference.model_choice import ModelChoice, choose_model
 from realesrgan.inference.settings import SettingError, UpscaleSettings, fields_from
+from realesrgan.zoo.table import get_model_spec
 
 __all__ = ['JobSetupError', 'UpscaleJob', 'job_devices', 'reported_as']
 
@@ -57,6 +58,10 @@ class UpscaleJob:
     settings: UpscaleSettings = field(default_factory=UpscaleSettings)
     # None: on this machine; 'local': an embedded local Ray instance; else a Ray cluster's address (--ray)
     ray: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.model_name is not None:
+            get_model_spec(self.model_name)  # an unknown name is refused here, before anything loads the engine
 
     @classmethod
     def from_args(cls, args: Union[argparse.Namespace, Mapping[str, Any]]) -> 'UpscaleJob':

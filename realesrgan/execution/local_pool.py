@@ -1,25 +1,31 @@
 """The local process pool: one worker process per device, each with its own upscaler, watched by the job's process.
 
-:class:`LocalPoolExecutor` is the :class:`~realesrgan.execution.executor.Executor` of one machine. The job never
-waits blindly: it reads the workers' events with a timeout and checks that every worker is still alive, so a worker
-that crashes or is killed is noticed at once instead of hanging the job. The item a dead worker had in hand is
-retried on the other workers (``retries`` times) or fails with how the worker ended; the other items go on.
+:class:`LocalPoolExecutor` is the :class:`~realesrgan.execution.executor.Executor` of one machine. Each worker has a
+private two-way pipe to the job: the job hands it one item at a time and it reports back on the same pipe, so no
+lock is shared between processes, and a worker killed at any moment (even half-way through a message) can take
+nobody else down with it. The job never waits blindly: it reads the pipes with a timeout and checks that every worker
+is still alive, so a worker that crashes or is killed is noticed at once instead of hanging the job. The item a dead
+worker had in hand is retried on the other workers (``retries`` times) or fails with how the worker ended; the other
+items go on.
 
-A worker reports on the event queue: ``('started', worker, index)``, ``('progress', worker, index, payload)``,
-``('done', worker, index, value)``, ``('error', worker, index, message, detail)``, ``('warning', worker,
-message)``, or ``('start_failed', worker, detail)`` when it cannot build its upscaler.
+A worker reports ``('started', worker, index)``, ``('progress', worker, index, payload)``, ``('done', worker, index,
+value)``, ``('error', worker, index, message, detail)``, ``('warning', worker, message)``, or ``('start_failed',
+worker, detail)`` when it cannot build its upscaler.
 """
 
 import functools
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
+import threading
 import time
+from collections import deque
+from multiprocessing.connection import Connection, wait
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from multiprocessing.queues import Queue
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set
 
 from realesrgan.execution.executor import (
     Executor,
@@ -104,42 +110,93 @@ class LocalPoolExecutor(Executor):
             return []
         devices = self.devices[: len(items)]
         context = process_context([type(work.recipe).__module__, type(work.task).__module__])
-        tasks, events = context.Queue(), context.Queue()
-        for index in range(len(items)):
-            tasks.put(index)
         cpu_workers = sum(1 for device in devices if device == 'cpu')
         threads = max(1, usable_cpus() // cpu_workers) if cpu_workers else 0
+        pipes = [context.Pipe() for _ in devices]
         workers = [
             context.Process(
                 target=_worker_main,
-                args=(i, device, threads if device == 'cpu' else 0, work, list(items), tasks, events),
+                args=(i, device, threads if device == 'cpu' else 0, work, list(items), pipes[i][1]),
                 name=f'{self.name}-{i}',
                 daemon=True,
             )
             for i, device in enumerate(devices)
         ]
-        for worker in workers:
-            worker.start()
+        channels = _Channels([job_end for job_end, _ in pipes])
         try:
-            watcher = PoolWatcher(workers, devices, len(items), listener or Listener(), tasks, self.retries)
-            watcher.watch(events)
-            for _ in workers:
-                tasks.put(None)
+            for worker, (_, worker_end) in zip(workers, pipes):
+                worker.start()
+                worker_end.close()  # the worker's end lives in the worker now: its death closes the pipe
+            watcher = PoolWatcher(workers, devices, len(items), listener or Listener(), self.retries, channels.send)
+            watcher.watch(channels)
+            channels.send_all(None)  # every worker ends by itself
             deadline = time.monotonic() + _STOP_SECONDS
             for worker in workers:
                 worker.join(timeout=max(0.0, deadline - time.monotonic()))
         finally:
             _terminate(workers)
-            for channel in (tasks, events):
-                channel.close()
-                channel.cancel_join_thread()
+            channels.close()
         return [watcher.results[index] for index in range(len(items))]
 
 
+class _Channels:
+    """The job's ends of the workers' pipes: events from any of them (``get``, as a queue's), items to one."""
+
+    def __init__(self, connections: Sequence[Connection]) -> None:
+        self.connections = list(connections)
+        self.open = set(range(len(connections)))
+
+    def get(self, timeout: float) -> tuple:
+        """The next event of any worker.
+
+        Raises:
+            queue.Empty: None came within ``timeout`` seconds (or every pipe is closed).
+        """
+        deadline = time.monotonic() + timeout
+        while self.open:
+            ready = wait([self.connections[i] for i in self.open], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            for connection in ready:
+                try:
+                    return connection.recv()
+                except (EOFError, OSError, pickle.UnpicklingError):  # the worker is gone, maybe mid-message
+                    self.open.discard(self.connections.index(connection))
+        raise queue.Empty
+
+    def send(self, worker: int, item: Optional[int]) -> None:
+        """Hand ``item`` (an index, or None: stop) to ``worker``, unless its pipe is closed."""
+        try:
+            self.connections[worker].send(item)
+        except (BrokenPipeError, OSError):
+            self.open.discard(worker)
+
+    def send_all(self, item: Optional[int]) -> None:
+        for worker in list(self.open):
+            self.send(worker, item)
+
+    def close(self) -> None:
+        for connection in self.connections:
+            connection.close()
+
+
+class _Outbox:
+    """A worker's sending end of its pipe; a lock keeps the messages of its threads (warnings) whole."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.lock = threading.Lock()
+
+    def put(self, event: tuple) -> None:
+        with self.lock:
+            self.connection.send(event)
+
+
 def _worker_main(
-    worker_id: int, device: str, num_threads: int, work: Work, items: List[Any], tasks: Queue, events: Queue
+    worker_id: int, device: str, num_threads: int, work: Work, items: List[Any], connection: Connection
 ) -> None:
-    """Process entry point: build the upscaler, then do the items whose indices arrive on ``tasks`` until ``None``."""
+    """Process entry point: build the upscaler, then do the items whose indices arrive until ``None`` arrives."""
+    events = _Outbox(connection)
     with worker_process(worker_id, events, num_threads, work.cleanup_folder):
         try:
             upscaler = work.recipe(device)
@@ -147,7 +204,10 @@ def _worker_main(
             events.put(('start_failed', worker_id, describe_exception(exc)))
             return
         while True:
-            index = tasks.get()
+            try:
+                index = connection.recv()
+            except EOFError:  # the job is gone
+                return
             if index is None:
                 return
             events.put(('started', worker_id, index))
@@ -159,7 +219,7 @@ def _worker_main(
                 events.put(('done', worker_id, index, value))
 
 
-def _report(events: Queue, worker_id: int, index: int, payload: Any) -> None:
+def _report(events: _Outbox, worker_id: int, index: int, payload: Any) -> None:
     events.put(('progress', worker_id, index, payload))
 
 
@@ -196,8 +256,9 @@ class PoolWatcher:
         devices: The device of each worker.
         num_items: How many items there are.
         listener: Told of every event.
-        tasks: The task queue, for retries.
         retries: How many times an item whose worker died is given to another worker.
+        dispatch: ``dispatch(worker, index)`` hands an item to a worker; None when the workers take items themselves
+            (events replayed in tests).
     """
 
     def __init__(
@@ -206,22 +267,37 @@ class PoolWatcher:
         devices: Sequence[str],
         num_items: int,
         listener: Listener,
-        tasks: Optional[Queue] = None,
         retries: int = 0,
+        dispatch: Optional[Callable[[int, int], None]] = None,
     ) -> None:
         self.workers, self.devices, self.num_items = workers, devices, num_items
-        self.listener, self.tasks, self.retries = listener, tasks, retries
+        self.listener, self.retries, self.dispatch = listener, retries, dispatch
         self.in_hand: Dict[int, Optional[int]] = {i: None for i in range(len(workers))}
         self.retired: Set[int] = set()
         self.attempts: Dict[int, int] = {}
         self.results: Dict[int, ItemResult] = {}
+        self.pending = deque(range(num_items))
+        for worker in range(len(workers)):
+            self._hand_out(worker)
+
+    def _hand_out(self, worker: int) -> None:
+        """Give ``worker`` the next pending item, if there is one and items are handed out here."""
+        if self.dispatch is not None and self.pending and worker not in self.retired:
+            index = self.pending.popleft()
+            self.in_hand[worker] = index
+            self.attempts[index] = self.attempts.get(index, 0) + 1
+            self.dispatch(worker, index)
 
     def done(self) -> bool:
         """True when every item has its result."""
         return len(self.results) == self.num_items
 
-    def watch(self, events: Queue) -> None:
-        """Return when :meth:`done`; what the listener raises ends the watch."""
+    def watch(self, events: Any) -> None:
+        """Return when :meth:`done`; what the listener raises ends the watch.
+
+        Args:
+            events: Gives the next event with ``get(timeout)``, raising :class:`queue.Empty` when none came.
+        """
         while not self.done():
             try:
                 self.handle(events.get(timeout=_POLL_SECONDS))
@@ -235,8 +311,9 @@ class PoolWatcher:
         """Take one event ``(kind, worker, ...)`` into account."""
         kind, worker = event[0], event[1]
         if kind == 'started':
-            self.in_hand[worker] = event[2]
-            self.attempts[event[2]] = self.attempts.get(event[2], 0) + 1
+            if self.dispatch is None:  # the worker took the item itself
+                self.in_hand[worker] = event[2]
+                self.attempts[event[2]] = self.attempts.get(event[2], 0) + 1
             self.listener.started(event[2], worker)
         elif kind == 'progress':
             self.listener.progress(event[2], event[3])
@@ -252,6 +329,7 @@ class PoolWatcher:
     def _finish(self, worker: int, result: ItemResult) -> None:
         if self.in_hand.get(worker) == result.index:
             self.in_hand[worker] = None
+            self._hand_out(worker)
         if result.index not in self.results:
             self.results[result.index] = result
             self.listener.finished(result)
@@ -259,7 +337,7 @@ class PoolWatcher:
     def _exited_unaccounted(self) -> List[int]:
         return [i for i, worker in enumerate(self.workers) if worker.exitcode is not None and i not in self.retired]
 
-    def _drain(self, events: Queue) -> None:
+    def _drain(self, events: Any) -> None:
         """Handle what exited workers said last (their final events may still be on their way)."""
         deadline = time.monotonic() + 1.0
         while True:
@@ -274,9 +352,12 @@ class PoolWatcher:
             index, self.in_hand[worker] = self.in_hand[worker], None
             if index is None or index in self.results:
                 continue
-            alive = len(self.retired) < len(self.workers)
-            if alive and self.tasks is not None and self.attempts.get(index, 0) <= self.retries:
-                self.tasks.put(index)  # another worker takes it
+            idle = [other for other in range(len(self.workers)) if other not in self.retired]
+            if idle and self.dispatch is not None and self.attempts.get(index, 0) <= self.retries:
+                self.pending.appendleft(index)  # another worker takes it
+                for other in idle:
+                    if self.in_hand[other] is None:
+                        self._hand_out(other)
                 continue
             what = describe_exit(self.workers[worker].exitcode)
             self._finish(worker, ItemResult(index, failure=ItemFailure(what, worker, 'died')))

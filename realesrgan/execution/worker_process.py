@@ -16,17 +16,23 @@ import signal
 import sys
 import threading
 from multiprocessing.connection import wait
-from multiprocessing.queues import Queue
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Protocol
 
-__all__ = ['die_with_parent', 'worker_process']
+__all__ = ['EventSink', 'die_with_parent', 'worker_process']
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
+class EventSink(Protocol):
+    """Where a worker's events go (the worker's end of its pipe to the job)."""
+
+    def put(self, event: tuple) -> None:
+        """Send one event ``(kind, worker_id, ...)``."""
+
+
 @contextlib.contextmanager
 def worker_process(
-    worker_id: int, events: Queue, num_threads: int, cleanup_folder: Optional[str] = None
+    worker_id: int, events: EventSink, num_threads: int, cleanup_folder: Optional[str] = None
 ) -> Iterator[None]:
     """The frame of a worker's body: Ctrl-C left to the job, death with the job, warnings forwarded, CPU threads.
 
@@ -103,7 +109,7 @@ def _exit_when_closed(sentinel: int, cleanup_folder: Optional[str]) -> None:
 class _EventHandler(logging.Handler):
     """Sends warnings logged in a worker to the job, which shows them and lists them in its result."""
 
-    def __init__(self, events: Queue, worker_id: int) -> None:
+    def __init__(self, events: EventSink, worker_id: int) -> None:
         super().__init__(logging.WARNING)
         self.events = events
         self.worker_id = worker_id

@@ -13,20 +13,20 @@ the inverse of).
 
 import importlib
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from torch import nn
 
 from realesrgan.zoo.families import FAMILIES, ArchInfo
+from realesrgan.zoo.ncnn import NcnnLayer, ParamValue
 
 __all__ = [
     'INPUT_BLOB',
     'OUTPUT_BLOB',
     'NcnnGraph',
     'NcnnGraphBuilder',
-    'NcnnGraphLayer',
     'build_ncnn_graph',
     'graph_writer',
     'rrdbnet_graph',
@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 INPUT_BLOB, OUTPUT_BLOB = 'data', 'output'
-ParamValue = Union[int, float, List[float]]
 
 # ncnn parameter values used below (see ncnn's operator docs).
 _ACT_RELU, _ACT_LEAKY = 1, 2  # Convolution 9=activation_type, 10=activation_params
@@ -47,28 +46,6 @@ _SRVGG_LEAKY_SLOPE = 0.1  # SRVGGNetCompact's LeakyReLU slope
 
 
 @dataclass
-class NcnnGraphLayer:
-    """One layer of the graph.
-
-    Attributes:
-        type: ncnn layer type, e.g. ``'Convolution'``.
-        name: Layer name (the PyTorch module path where there is one).
-        inputs: Blobs it reads.
-        outputs: Blobs it writes.
-        params: Parameter id -> value; a list is an array parameter (written as ``-23300-id=count,...``).
-        weights: Its ``.bin`` data in order, as ``(tagged, values)``: convolution weights go behind a storage tag
-            (``tagged`` True; float16 or float32), biases and PReLU slopes are plain float32.
-    """
-
-    type: str
-    name: str
-    inputs: List[str]
-    outputs: List[str]
-    params: Dict[int, ParamValue] = field(default_factory=dict)
-    weights: List[Tuple[bool, np.ndarray]] = field(default_factory=list)
-
-
-@dataclass
 class NcnnGraph:
     """A whole ncnn model before it is written.
 
@@ -76,7 +53,7 @@ class NcnnGraph:
         layers: In execution order (the order of the ``.param`` lines and of the ``.bin`` data).
     """
 
-    layers: List[NcnnGraphLayer]
+    layers: List[NcnnLayer]
 
     @property
     def blob_count(self) -> int:
@@ -88,7 +65,7 @@ class NcnnGraphBuilder:
     """Appends layers; each layer writes one blob named after the layer."""
 
     def __init__(self) -> None:
-        self.layers: List[NcnnGraphLayer] = [NcnnGraphLayer('Input', 'input', [], [INPUT_BLOB])]
+        self.layers: List[NcnnLayer] = [NcnnLayer('Input', 'input', [], [INPUT_BLOB])]
 
     def add(
         self,
@@ -98,7 +75,7 @@ class NcnnGraphBuilder:
         params: Optional[Dict[int, ParamValue]] = None,
         weights: Sequence[Tuple[bool, np.ndarray]] = (),
     ) -> str:
-        self.layers.append(NcnnGraphLayer(type_, name, list(inputs), [name], dict(params or {}), list(weights)))
+        self.layers.append(NcnnLayer(type_, name, list(inputs), [name], dict(params or {}), weights=list(weights)))
         return name
 
     def conv(self, conv: nn.Conv2d, name: str, blob: str, activation: Optional[tuple] = None) -> str:
@@ -194,7 +171,7 @@ def graph_writer(arch: str) -> Callable[[nn.Module, ArchInfo, NcnnGraphBuilder],
     return getattr(importlib.import_module(module), name)
 
 
-def _insert_splits(layers: List[NcnnGraphLayer]) -> List[NcnnGraphLayer]:
+def _insert_splits(layers: List[NcnnLayer]) -> List[NcnnLayer]:
     """Give every blob read by k > 1 layers a Split layer with k outputs, one per reader, right after its writer."""
     readers = defaultdict(list)
     for layer in layers:
@@ -207,7 +184,7 @@ def _insert_splits(layers: List[NcnnGraphLayer]) -> List[NcnnGraphLayer]:
             if len(readers[blob]) < 2:
                 continue
             copies = [f'{blob}_splitncnn_{number}' for number in range(len(readers[blob]))]
-            result.append(NcnnGraphLayer('Split', f'splitncnn_{blob}', [blob], copies))
+            result.append(NcnnLayer('Split', f'splitncnn_{blob}', [blob], copies))
             for (reader, slot), copy in zip(readers[blob], copies):
                 reader.inputs[slot] = copy
     return result

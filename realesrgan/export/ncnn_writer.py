@@ -11,8 +11,8 @@ from typing import List
 
 import numpy as np
 
-from realesrgan.export.ncnn_graph import NcnnGraph, NcnnGraphLayer, ParamValue
-from realesrgan.zoo.ncnn import ARRAY_KEY_BASE, FP16_TAG, NCNN_MAGIC
+from realesrgan.export.ncnn_graph import NcnnGraph
+from realesrgan.zoo.ncnn import ARRAY_KEY_BASE, FP16_TAG, NCNN_MAGIC, NcnnLayer, ParamValue
 
 __all__ = ['FP16_MAX', 'bin_bytes', 'param_text', 'write_ncnn']
 
@@ -28,7 +28,7 @@ def _format_value(value: ParamValue) -> str:
     return str(int(value))
 
 
-def _layer_line(layer: NcnnGraphLayer) -> str:
+def _layer_line(layer: NcnnLayer) -> str:
     params = [
         f'{ARRAY_KEY_BASE - key if isinstance(value, list) else key}={_format_value(value)}'
         for key, value in layer.params.items()

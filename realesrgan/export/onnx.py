@@ -35,6 +35,7 @@ def _import(module: str) -> Any:
 
 
 def _export(model: nn.Module, example: torch.Tensor, path: str, opset: int, exporter: str) -> None:
+    names = dict(input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], opset_version=opset)
     if exporter == 'dynamo':
         _import('onnxscript')
         dynamic = torch.export.Dim.DYNAMIC
@@ -43,12 +44,10 @@ def _export(model: nn.Module, example: torch.Tensor, path: str, opset: int, expo
             (example,),
             path,
             dynamo=True,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
             dynamic_shapes=({0: dynamic, 2: dynamic, 3: dynamic},),
-            opset_version=opset,
             external_data=False,
             verbose=False,
+            **names,
         )
         return
     axes = {
@@ -60,17 +59,7 @@ def _export(model: nn.Module, example: torch.Tensor, path: str, opset: int, expo
         # checks in forward() trace to constants, which is right here (channel counts are fixed).
         warnings.simplefilter('ignore', DeprecationWarning)
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
-        torch.onnx.export(
-            model,
-            (example,),
-            path,
-            dynamo=False,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes=axes,
-            opset_version=opset,
-            do_constant_folding=True,
-        )
+        torch.onnx.export(model, (example,), path, dynamo=False, dynamic_axes=axes, do_constant_folding=True, **names)
 
 
 def export_onnx(

@@ -12,7 +12,7 @@ import re
 import uuid
 from typing import Iterator, List
 
-__all__ = ['atomic_output', 'remove_stale_partials']
+__all__ = ['atomic_output', 'check_writable', 'remove_stale_partials']
 
 # .<destination name>.<writer pid>.<8 hex digits>.partial<destination extension>
 _PARTIAL = re.compile(r'^\..+\.(\d+)\.[0-9a-f]{8}\.partial(\.[^.]*)?$')
@@ -49,6 +49,34 @@ def atomic_output(path: str, durable: bool = False) -> Iterator[str]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
+
+
+def check_writable(path: str) -> None:
+    """Check, before the work, that :func:`atomic_output` will be able to write ``path``.
+
+    Probes the destination folder (or, when it does not exist yet, the nearest folder above it, where it would be
+    created) by creating and removing a hidden file: permission bits, read-only mounts and full quotas all show.
+
+    Args:
+        path: The file to be written.
+
+    Raises:
+        OSError: It cannot be written; the message is one line naming the path and the reason.
+    """
+    if os.path.isdir(path):
+        raise IsADirectoryError(f'cannot write {path}: it is a folder')
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise NotADirectoryError(f'cannot write {path}: {folder} is a file, not a folder')
+    probe = os.path.join(folder, f'.write-check.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial')
+    try:
+        with open(probe, 'wb'):
+            pass
+    except OSError as error:
+        raise type(error)(f'cannot write {path}: {error.strerror or error}') from None
+    os.remove(probe)
 
 
 def _fsync(path: str, flags: int) -> None:

@@ -13,10 +13,43 @@ import cv2
 import numpy as np
 import torch
 
-__all__ = ['color_output', 'gray_output', 'max_range_of', 'network_input', 'pad_indices', 'quantize']
+__all__ = ['checked_pixels', 'color_output', 'gray_output', 'max_range_of', 'network_input', 'pad_indices', 'quantize']
 
 # Rows quantized at a time (bounds the temporary float memory of the last step).
 _QUANTIZE_ROWS = 256
+
+
+def checked_pixels(img: np.ndarray) -> np.ndarray:
+    """The pixels of an API input of any dtype in a form the range rules apply to, or a clear error.
+
+    A boolean image (a mask) becomes uint8 0 / 255. Integers must lie in 0..65535, the 16-bit range the output can
+    hold: negative values (signed types) and larger ones are refused rather than clipped silently. Complex values
+    are refused. Other dtypes pass unchanged (floats get their own checks in ``enhance``).
+
+    Args:
+        img: The image as given to ``RealESRGANer.enhance``.
+
+    Returns:
+        The image, converted where needed.
+
+    Raises:
+        ValueError: Complex, negative or beyond-16-bit values; the message is one line with what to do.
+    """
+    if img.dtype == np.bool_:
+        return img.astype(np.uint8) * np.uint8(255)
+    if img.dtype.kind == 'c':
+        raise ValueError(
+            f'The image has complex ({img.dtype}) pixel values; pass its real part (img.real) or its magnitude '
+            '(np.abs(img)).'
+        )
+    if img.dtype.kind in 'iu' and img.dtype not in (np.uint8, np.uint16) and img.size:
+        low, high = int(img.min()), int(img.max())
+        if low < 0 or high > 65535:
+            raise ValueError(
+                f'The {img.dtype} image has values from {low} to {high}; pixel values must lie in 0..255 (8-bit) or '
+                '0..65535 (16-bit): rescale it, e.g. to uint16.'
+            )
+    return img
 
 
 def max_range_of(img: np.ndarray) -> int:

@@ -1,12 +1,26 @@
-"""Numeric precision of inference: fp32, fp16 or bf16, and the ``auto`` choice per device.
+"""Numeric precision of inference: fp32, fp16 or bf16, and the ``auto`` choice per device and CPU kind.
 
-``auto`` picks fp16 on CUDA (as the original's default), bf16 on CPUs where it was measured faster than fp32, and
-fp32 everywhere else. bf16 is faster with AMX-BF16 matrix units (Intel Sapphire Rapids and newer: RealESRGAN_x4plus at
-256 px 2.6 s against 12.9 s in fp32), and on AMD Zen 5 (CPU family 26 and newer), whose AVX512-BF16 dot products run
-at full width (torch 2.14.1, oneDNN 3.12: RealESRGAN_x4plus at 256 px 2.80 s against 5.68 s, realesr-animevideov3
-0.098 s against 0.190 s, 52.7 / 56.7 dB from fp32). On other CPUs with AVX512-BF16 but no AMX (an earlier AMD EPYC,
-torch 2.15) oneDNN's bf16 convolutions were measured slower than channels-last fp32 (realesr-animevideov3 at 256 px:
-0.59 s against 0.39 s), so ``auto`` keeps fp32 there; bf16 can still be asked for.
+``auto`` picks fp16 on CUDA (as the original's default). On a CPU it follows :data:`CPU_KIND_PRECISION`, the one
+table of the choice per CPU kind (:func:`cpu_kind`), decided by measurement (RealESRGAN_x4plus and
+realesr-animevideov3, ``benchmarks/inference_benchmark.py`` and ``benchmarks/precision_quality.py``). Every kind runs
+the network channels-last, oneDNN's preferred layout:
+
+* AMX-BF16 (Intel Sapphire Rapids and newer): **bf16**. RealESRGAN_x4plus at 256 px 2.6 s against 12.9 s in fp32
+  (ncnn's fastest CPU mode 12.5 s); matmul peak fp32 249 / bf16 729 GFLOP/s.
+* AVX-512 with full-width AVX512-BF16 (AMD Zen 5, CPU family 26 and newer): **bf16**. torch 2.14.1, oneDNN 3.12:
+  RealESRGAN_x4plus at 256 px 2.80 s against 5.68 s, realesr-animevideov3 0.098 s against 0.190 s, 52.7 / 56.7 dB
+  from fp32.
+* AVX-512 with AVX512-BF16 but no AMX and not full width (an earlier AMD EPYC, torch 2.15): **fp32**. oneDNN's bf16
+  convolutions were slower than channels-last fp32 there (realesr-animevideov3 at 256 px: 0.59 s against 0.39 s).
+* AVX-512 without bf16: **fp32**. Not measured: without bf16 instructions oneDNN emulates bf16, as on AVX2.
+* AVX2 without AVX-512 (AMD EPYC Zen 3, torch 2.14): **fp32**. No bf16 instructions at all: a 4096x4096 bf16
+  matmul ran for more than 20 minutes. RealESRGAN_x4plus at 256 px 18.9 s (the original 33.6 s, ncnn fp32 21.3 s,
+  ncnn bf16 storage 16.1 s); realesr-animevideov3 at 256 px 0.583 s (ncnn fp32 0.522 s).
+* Older CPUs (no AVX2): **fp32**, never measured.
+
+A kind not listed here gets fp32. A new kind is one entry in :data:`CPU_KIND_PRECISION` (and, if it needs other
+flags, one branch in :func:`cpu_kind_of`), with its measured figures added above; explicit ``bf16`` can always be
+asked for.
 
 fp16 is never used on a CPU: PyTorch either lacks the kernels (``"slow_conv2d_cpu" not implemented for 'Half'``) or
 runs them far slower than fp32, so an fp16 request on a CPU falls back to fp32 with a warning. A model that declares
@@ -18,7 +32,7 @@ then picks fp32, and an explicit request falls back to fp32 with a warning. Redu
 import contextlib
 import functools
 import logging
-from typing import TYPE_CHECKING, ContextManager, Dict, Optional
+from typing import TYPE_CHECKING, ContextManager, Dict, Mapping, Optional, Set
 
 from realesrgan.zoo.traits import ModelTraits
 
@@ -26,11 +40,14 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    'CPU_KIND_PRECISION',
     'PRECISIONS',
     'amd_full_width_bf16',
     'autocast',
     'cpu_bf16_is_faster',
     'cpu_has_native_bf16',
+    'cpu_kind',
+    'cpu_kind_of',
     'cpuinfo_fields',
     'normalize_precision',
     'resolve_precision',
@@ -45,6 +62,23 @@ _CPU_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
 
 # AMD's CPU family from which AVX512-BF16 runs at full width (Zen 5; Zen 4 is family 25)
 _AMD_FULL_WIDTH_BF16_FAMILY = 26
+
+# The CPU kinds the choice is stated for (the module's text gives the measurements behind each)
+CPU_KIND_AMX_BF16 = 'AMX-BF16'
+CPU_KIND_ZEN5_BF16 = 'AVX-512 with full-width AVX512-BF16 (AMD Zen 5), no AMX'
+CPU_KIND_AVX512_BF16 = 'AVX-512 with AVX512-BF16, no AMX'
+CPU_KIND_AVX512 = 'AVX-512, no bf16'
+CPU_KIND_AVX2 = 'AVX2, no AVX-512'
+CPU_KIND_OLDER = 'no AVX2'
+# What ``--precision auto`` runs on each CPU kind
+CPU_KIND_PRECISION = {
+    CPU_KIND_AMX_BF16: 'bf16',
+    CPU_KIND_ZEN5_BF16: 'bf16',
+    CPU_KIND_AVX512_BF16: 'fp32',
+    CPU_KIND_AVX512: 'fp32',
+    CPU_KIND_AVX2: 'fp32',
+    CPU_KIND_OLDER: 'fp32',
+}
 
 
 @functools.lru_cache(maxsize=None)
@@ -63,20 +97,47 @@ def cpuinfo_fields() -> Dict[str, str]:
     return fields
 
 
-def _cpuinfo_flags() -> set:
+def _cpuinfo_flags() -> Set[str]:
     return set(cpuinfo_fields().get('flags', '').split())
 
 
-def amd_full_width_bf16() -> bool:
-    """Whether this is an AMD CPU of family 26 or newer (Zen 5) with AVX512-BF16, which runs bf16 at full width."""
-    fields = cpuinfo_fields()
+def _is_amd_full_width_bf16(fields: Mapping[str, str], flags: Set[str]) -> bool:
     family = fields.get('cpu family', '')
     return (
         fields.get('vendor_id') == 'AuthenticAMD'
         and family.isdigit()
         and int(family) >= _AMD_FULL_WIDTH_BF16_FAMILY
-        and 'avx512_bf16' in _cpuinfo_flags()
+        and 'avx512_bf16' in flags
     )
+
+
+def amd_full_width_bf16() -> bool:
+    """Whether this is an AMD CPU of family 26 or newer (Zen 5) with AVX512-BF16, which runs bf16 at full width."""
+    return _is_amd_full_width_bf16(cpuinfo_fields(), _cpuinfo_flags())
+
+
+def cpu_kind_of(fields: Mapping[str, str]) -> str:
+    """The CPU kind (one of the keys of :data:`CPU_KIND_PRECISION`) of a processor's ``/proc/cpuinfo`` fields.
+
+    Args:
+        fields: ``flags``, ``vendor_id`` and ``cpu family``, as :func:`cpuinfo_fields` gives them.
+
+    Returns:
+        E.g. ``'AMX-BF16'`` or ``'AVX2, no AVX-512'``.
+    """
+    flags = set(fields.get('flags', '').split())
+    if 'amx_bf16' in flags:
+        return CPU_KIND_AMX_BF16
+    if 'avx512f' in flags and 'avx512_bf16' in flags:
+        return CPU_KIND_ZEN5_BF16 if _is_amd_full_width_bf16(fields, flags) else CPU_KIND_AVX512_BF16
+    if 'avx512f' in flags:
+        return CPU_KIND_AVX512
+    return CPU_KIND_AVX2 if 'avx2' in flags else CPU_KIND_OLDER
+
+
+def cpu_kind() -> str:
+    """This machine's CPU kind (:func:`cpu_kind_of` of its ``/proc/cpuinfo``; ``'no AVX2'`` where that is missing)."""
+    return cpu_kind_of(cpuinfo_fields())
 
 
 @functools.lru_cache(maxsize=None)
@@ -97,13 +158,12 @@ def cpu_has_native_bf16() -> bool:
 
 
 def cpu_bf16_is_faster() -> bool:
-    """Whether bf16 inference was measured faster than fp32 on CPUs of this kind (see the module's text).
+    """Whether bf16 inference was measured faster than fp32 on CPUs of this kind (:data:`CPU_KIND_PRECISION`).
 
     Returns:
-        True with oneDNN bf16 support on CPUs with AMX-BF16, or on AMD CPUs of family 26 and newer (Zen 5) with
-        AVX512-BF16.
+        True with oneDNN bf16 support on a kind whose entry is bf16 (AMX-BF16; AMD Zen 5 with AVX512-BF16).
     """
-    return cpu_has_native_bf16() and ('amx_bf16' in _cpuinfo_flags() or amd_full_width_bf16())
+    return cpu_has_native_bf16() and CPU_KIND_PRECISION.get(cpu_kind()) == 'bf16'
 
 
 def _auto_precision(device: 'torch.device', traits: ModelTraits) -> str:

@@ -16,6 +16,7 @@ leaves visible seams (41.6 dB against the untiled output for RealESRGAN_x4plus a
   accumulated in place without a second weight buffer.
 """
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import Callable, Iterator, List, NamedTuple, Tuple
@@ -120,20 +121,31 @@ def _window_starts(length: int, size: int, max_step: int, align: int) -> Tuple[i
     return tuple(align * round(index * units / gaps) for index in range(gaps + 1))
 
 
+def _blend_logits(start: int, size: int, length: int, scale: int, span: slice) -> np.ndarray:
+    """A window's logits over the output pixels ``span`` of the axis (``-inf`` where the window does not reach)."""
+    centers = (np.arange(span.start, span.stop, dtype=np.float64) + 0.5) / scale
+    end = start + size
+    # Image borders are not seams: the whole network sees the same zero border there.
+    to_start = centers - start if start > 0 else np.full(len(centers), float(size))
+    to_end = end - centers if end < length else np.full(len(centers), float(size))
+    inside = (centers >= start) & (centers < end)
+    return np.where(inside, np.minimum(to_start, to_end) / CROSSFADE_SOFTNESS, -np.inf)
+
+
 def _blend_weights(length: int, size: int, starts: Tuple[int, ...], scale: int) -> np.ndarray:
-    """Softmax over each window's distance to its inner edges, evaluated at every output pixel of the axis."""
-    centers = (np.arange(length * scale, dtype=np.float64) + 0.5) / scale
-    logits = np.full((len(starts), length * scale), -np.inf)
+    """Softmax over each window's distance to its inner edges, evaluated at every output pixel of the axis.
+
+    Each window's weights need only the windows that overlap it (the others weigh nothing there), so memory and
+    time grow with the number of windows, not with windows times the axis length.
+    """
+    weights = np.empty((len(starts), size * scale))
     for index, start in enumerate(starts):
-        end = start + size
-        inside = slice(start * scale, end * scale)
-        # Image borders are not seams: the whole network sees the same zero border there.
-        to_start = centers[inside] - start if start > 0 else np.full(size * scale, float(size))
-        to_end = end - centers[inside] if end < length else np.full(size * scale, float(size))
-        logits[index, inside] = np.minimum(to_start, to_end) / CROSSFADE_SOFTNESS
-    weights = np.exp(logits - logits.max(axis=0, keepdims=True))
-    weights /= weights.sum(axis=0, keepdims=True)
-    return np.stack([weights[index, start * scale : (start + size) * scale] for index, start in enumerate(starts)])
+        span = slice(start * scale, (start + size) * scale)
+        neighbours = starts[bisect.bisect_right(starts, start - size) : bisect.bisect_left(starts, start + size)]
+        logits = np.stack([_blend_logits(other, size, length, scale, span) for other in neighbours])
+        shares = np.exp(logits - logits.max(axis=0, keepdims=True))
+        weights[index] = (shares / shares.sum(axis=0, keepdims=True))[neighbours.index(start)]
+    return weights
 
 
 def window_size(tile: int, context: int, align: int = 1, minimum: int = 0) -> int:

@@ -33,8 +33,15 @@ from torch import nn
 from realesrgan.inference.alpha_bleed import bleed_alpha
 from realesrgan.inference.device import select_device
 from realesrgan.inference.heap_reuse import keep_freed_memory
-from realesrgan.inference.host_memory import check_memory
-from realesrgan.inference.image_conversion import color_output, gray_output, max_range_of, network_input, quantize
+from realesrgan.inference.host_memory import check_upscale_memory, upscale_memory
+from realesrgan.inference.image_conversion import (
+    checked_pixels,
+    color_output,
+    gray_output,
+    max_range_of,
+    network_input,
+    quantize,
+)
 from realesrgan.inference.network_weights import blend_checkpoints, load_weights, local_weights
 from realesrgan.inference.precision import resolve_precision
 from realesrgan.inference.settings import UpscaleSettings, check_outscale
@@ -333,20 +340,19 @@ class RealESRGANer:
         return output
 
     def _check_host_memory(self, img: np.ndarray, max_range: int, outscale: Optional[float]) -> None:
-        """Fail at once, with what to do, when the outputs of ``img`` cannot fit in the host's memory."""
-        height, width = img.shape[:2]
-        channels = 1 if img.ndim == 2 else img.shape[2]
-        final = outscale if outscale is not None else self.scale
-        itemsize = 2 if max_range == 65535 else 1
-        network_pixels = height * width * self.scale**2
-        # the float32 RGB network output (on the host when tiled or on the CPU), its integer copy, the final resize
-        on_host = 3 * 4 * network_pixels if self.tile_size > 0 or self.device.type == 'cpu' else 0
-        resized = int(height * final) * int(width * final) * channels * itemsize if final != self.scale else 0
-        check_memory(
-            on_host + network_pixels * channels * itemsize + resized,
-            f'Upscaling the {width}x{height} image to {int(width * final)}x{int(height * final)}',
-            'use a smaller -s/--outscale, or a smaller image',
+        """Fail at once, with what to do, when upscaling ``img`` cannot fit in the host's memory (every buffer)."""
+        needed = upscale_memory(
+            img.shape,
+            max_range,
+            self.scale,
+            outscale,
+            self.pre_pad,
+            self.tile_size,
+            self.tile_pad + self.tile_blend,
+            self._size_rules(),
+            self.device.type == 'cpu',
         )
+        check_upscale_memory(img.shape, needed, outscale, self.scale)
 
     @torch.inference_mode()
     def enhance(
@@ -379,7 +385,7 @@ class RealESRGANer:
             ValueError: The image (NaN values, wrong shape) or ``outscale`` is not usable, or the network gives NaN.
             MemoryError: The output would not fit in the host's memory (checked before any work).
         """
-        img = np.ascontiguousarray(img)  # also views with negative strides (img[:, :, ::-1]), which torch refuses
+        img = checked_pixels(np.ascontiguousarray(img))  # (also views with negative strides, which torch refuses)
         if img.ndim == 3 and img.shape[2] == 1:
             img = img[:, :, 0]
         if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)) or img.size == 0:

@@ -8,9 +8,8 @@ from realesrgan.metrics import basicsr_metrics
 from realesrgan.metrics.by_name import OWN_METRICS, Metric, get_metric, metric_names
 from realesrgan.metrics.lpips import LPIPSUnavailableError, lpips_distance
 from realesrgan.metrics.niqe import niqe
-from realesrgan.metrics.psnr import psnr
+from realesrgan.metrics.psnr_ssim import psnr, ssim
 from realesrgan.metrics.pyiqa_metrics import PyiqaUnavailableError
-from realesrgan.metrics.ssim import ssim
 
 __all__ = [
     'OWN_METRICS',

@@ -11,11 +11,11 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
+from realesrgan.metrics.image_range import cropped
 from realesrgan.metrics.lpips import load_lpips, lpips_distance
 from realesrgan.metrics.niqe import niqe
-from realesrgan.metrics.psnr import psnr
+from realesrgan.metrics.psnr_ssim import psnr, ssim
 from realesrgan.metrics.pyiqa_metrics import load_pyiqa_metric, pyiqa_names
-from realesrgan.metrics.ssim import ssim
 
 __all__ = ['OWN_METRICS', 'PYIQA_PREFIX', 'Metric', 'get_metric', 'metric_names']
 
@@ -49,10 +49,6 @@ class Metric:
 def metric_names() -> List[str]:
     """Every name :func:`get_metric` takes: ours, then pyiqa's (when installed) that are not ours."""
     return list(OWN_METRICS) + [name for name in pyiqa_names() if name not in OWN_METRICS]
-
-
-def _cropped(img: np.ndarray, crop_border: int) -> np.ndarray:
-    return img[crop_border:-crop_border, crop_border:-crop_border] if crop_border else img
 
 
 def get_metric(
@@ -104,7 +100,7 @@ def get_metric(
     metric = load_pyiqa_metric(pyiqa_name, device)
 
     def measure(img: np.ndarray, ref: Optional[np.ndarray]) -> float:
-        return metric(_cropped(img, crop_border), None if ref is None else _cropped(ref, crop_border), 255.0)
+        return metric(cropped(img, crop_border), None if ref is None else cropped(ref, crop_border), 255.0)
 
     return Metric(name, metric.full_reference, metric.lower_better, measure)
 

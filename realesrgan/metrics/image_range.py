@@ -1,10 +1,11 @@
-"""Images of any bit depth brought to the 0-255 range BasicSR's metrics are written for."""
+"""Images of any bit depth brought to the 0-255 range BasicSR's metrics are written for, and the layout the metric
+networks take."""
 
 from typing import Optional
 
 import numpy as np
 
-__all__ = ['peak_of', 'to_255']
+__all__ = ['cropped', 'peak_of', 'rgb_batch', 'to_255']
 
 _PEAK_OF_DTYPE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -28,3 +29,25 @@ def to_255(img: np.ndarray, data_range: Optional[float] = None) -> np.ndarray:
     """
     img = np.asarray(img)
     return img.astype(np.float64) * (255.0 / peak_of(img, data_range))
+
+
+def cropped(img: np.ndarray, crop_border: int) -> np.ndarray:
+    """``img`` without ``crop_border`` pixels at each border (the same array when ``crop_border`` is 0)."""
+    return img[crop_border:-crop_border, crop_border:-crop_border] if crop_border else img
+
+
+def rgb_batch(img: np.ndarray, takes: str) -> np.ndarray:
+    """A (H, W) gray or (H, W, 3) BGR image as the (1, 3, H, W) RGB batch that metric networks take.
+
+    Args:
+        img: The image; gray is repeated on the three channels.
+        takes: Start of the error message, e.g. ``'LPIPS takes'``.
+
+    Raises:
+        ValueError: The image is neither gray nor 3-channel.
+    """
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f'{takes} gray or 3-channel images, not shape {img.shape}')
+    return np.ascontiguousarray(img[..., ::-1].transpose(2, 0, 1))[None]

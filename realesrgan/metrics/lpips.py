@@ -16,7 +16,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from realesrgan.metrics.image_range import peak_of
+from realesrgan.metrics.image_range import cropped, peak_of, rgb_batch
 from realesrgan.zoo import resolve_weights_dir
 
 __all__ = ['LPIPS_NETS', 'LPIPSUnavailableError', 'backbone_file', 'find_backbone', 'load_lpips', 'lpips_distance']
@@ -147,13 +147,8 @@ def load_lpips(
 
 def _to_tensor(img: np.ndarray, peak: float, device: str) -> torch.Tensor:
     """A (H, W) or (H, W, 3) BGR image as the (1, 3, H, W) RGB tensor in [-1, 1] that LPIPS takes."""
-    img = np.asarray(img, dtype=np.float64) / peak
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f'LPIPS takes gray or 3-channel images, not shape {img.shape}')
-    rgb = np.ascontiguousarray(img[..., ::-1].transpose(2, 0, 1))
-    return torch.from_numpy(rgb).float().unsqueeze(0).to(device) * 2 - 1
+    rgb = rgb_batch(np.asarray(img, dtype=np.float64) / peak, 'LPIPS takes')
+    return torch.from_numpy(rgb).float().to(device) * 2 - 1
 
 
 def lpips_distance(
@@ -183,9 +178,7 @@ def lpips_distance(
     reference, other = np.asarray(reference), np.asarray(other)
     if reference.shape != other.shape:
         raise ValueError(f'Cannot compare images of shapes {reference.shape} and {other.shape}.')
-    if crop_border:
-        reference = reference[crop_border:-crop_border, crop_border:-crop_border]
-        other = other[crop_border:-crop_border, crop_border:-crop_border]
+    reference, other = cropped(reference, crop_border), cropped(other, crop_border)
     model = load_lpips(net, weights_dir, True, device)
     peak = peak_of(reference, data_range)
     with torch.no_grad():

@@ -13,7 +13,7 @@ from typing import Any, List, Optional
 import numpy as np
 import torch
 
-from realesrgan.metrics.image_range import to_255
+from realesrgan.metrics.image_range import rgb_batch, to_255
 
 __all__ = ['PyiqaUnavailableError', 'PyiqaMetric', 'load_pyiqa_metric', 'pyiqa_names']
 
@@ -79,13 +79,8 @@ class PyiqaMetric:
 
 def _to_tensor(img: np.ndarray, data_range: Optional[float], device: str) -> torch.Tensor:
     """A (H, W) or (H, W, 3) BGR image as the (1, 3, H, W) RGB float tensor in [0, 1] pyiqa takes."""
-    img = to_255(img, data_range) / 255.0
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f'pyiqa metrics take gray or 3-channel images, not shape {img.shape}')
-    rgb = np.ascontiguousarray(img[..., ::-1].transpose(2, 0, 1)).clip(0, 1)
-    return torch.from_numpy(rgb).float().unsqueeze(0).to(device)
+    rgb = rgb_batch(to_255(img, data_range) / 255.0, 'pyiqa metrics take').clip(0, 1)
+    return torch.from_numpy(rgb).float().to(device)
 
 
 @functools.lru_cache(maxsize=8)

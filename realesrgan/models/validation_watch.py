@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from basicsr.utils import get_root_logger
 
 from realesrgan.fileio.atomic import atomic_output
+from realesrgan.models.checkpoint_files import WholeCheckpointsMixin
 
 __all__ = ['WATCH_KEYS', 'BEST_LABEL', 'RECORDS_FILE', 'MetricBest', 'ValidationWatch', 'ValidationWatchMixin']
 
@@ -173,10 +174,11 @@ class ValidationWatch:
             json.dump(payload, file, indent=1)
 
 
-class ValidationWatchMixin:
+class ValidationWatchMixin(WholeCheckpointsMixin):
     """Adds :class:`ValidationWatch` to a BasicSR model's ``validation``: drop warnings and ``net_g_best.pth``.
 
     Only with ``val.save_best`` or ``val.drop_margin``, and on the first process only (BasicSR validates there).
+    Checkpoints are written whole (:class:`~realesrgan.models.checkpoint_files.WholeCheckpointsMixin`).
     The models of this package get it through :class:`~realesrgan.models.training_mixin.SyntheticTrainingMixin`.
     """
 
@@ -209,12 +211,9 @@ class ValidationWatchMixin:
             self._save_best_generator(logger, dataset, current_iter)
 
     def _save_best_generator(self, logger: logging.Logger, dataset: str, current_iter: int) -> None:
-        """Save the generator (and its EMA) as ``net_g_best.pth``: BasicSR's writer, then one rename."""
-        partial = f'{BEST_LABEL}.{os.getpid()}.partial'
+        """Save the generator (and its EMA) as ``net_g_best.pth`` (written whole by the model's ``save_network``)."""
         if hasattr(self, 'net_g_ema'):
-            self.save_network([self.net_g, self.net_g_ema], 'net_g', partial, param_key=['params', 'params_ema'])
+            self.save_network([self.net_g, self.net_g_ema], 'net_g', BEST_LABEL, param_key=['params', 'params_ema'])
         else:
-            self.save_network(self.net_g, 'net_g', partial)
-        models = self.opt['path']['models']
-        os.replace(os.path.join(models, f'net_g_{partial}.pth'), os.path.join(models, f'net_g_{BEST_LABEL}.pth'))
+            self.save_network(self.net_g, 'net_g', BEST_LABEL)
         logger.info(f'Best validation on {dataset} so far (iteration {current_iter}): saved models/net_g_best.pth')

@@ -3,8 +3,10 @@
 The pieces, one job each: :mod:`~realesrgan.video.reader` (probe and decode the input, or read a folder of
 frames), :mod:`~realesrgan.video.timeline` (which input frame each output frame shows, and when),
 :mod:`~realesrgan.video.segments` (cut the job into segments, join the encoded segments losslessly),
-:mod:`~realesrgan.video.writer` (H.264 encoding), :mod:`~realesrgan.video.color` (BGR/YUV conversion),
-:mod:`~realesrgan.video.x264` (repeatable encodes), :mod:`~realesrgan.video.audio` (copy the audio),
+:mod:`~realesrgan.video.encoder_settings` (codecs, containers and their checks), :mod:`~realesrgan.video.writer`
+(encoding), :mod:`~realesrgan.video.color` (BGR/YUV conversion and colour tags), :mod:`~realesrgan.video.x264`
+(repeatable encodes), :mod:`~realesrgan.video.streams` (carry audio, subtitles, attachments, chapters and metadata),
+:mod:`~realesrgan.video.naming` (the output file), :mod:`~realesrgan.video.preflight` (checks before the engine),
 :mod:`~realesrgan.video.worker` (one worker process) and :mod:`~realesrgan.video.pipeline` (the orchestration:
 :func:`upscale_video`). The frame upscaler the workers build is :class:`realesrgan.inference.recipe.UpscalerRecipe`;
 :mod:`realesrgan.video.job` turns the command line into a job. Without PyAV, the settings and errors still import;
@@ -15,10 +17,19 @@ import importlib
 from typing import Any
 
 from realesrgan.video.deps import require_pyav
-from realesrgan.video.encoder_settings import DEFAULT_CRF, PIXEL_FORMATS, X264_PRESETS, EncoderSettings
+from realesrgan.video.encoder_settings import (
+    CODECS,
+    CONTAINERS,
+    DEFAULT_CRF,
+    PIXEL_FORMATS,
+    X264_PRESETS,
+    EncoderSettings,
+)
 from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated
 
 __all__ = [
+    'CODECS',
+    'CONTAINERS',
     'DEFAULT_CRF',
     'PIXEL_FORMATS',
     'X264_PRESETS',

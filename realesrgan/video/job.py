@@ -1,12 +1,13 @@
-"""Upscale a video (or a folder of frames) into an MP4: the engine behind ``inference_realesrgan_video.py``.
+"""Upscale a video (or a folder of frames) into a video file: the engine behind ``inference_realesrgan_video.py``.
 
 The policy of a run lives here, not in the script: face enhancement is turned off for anime models (as the
 original), the worker devices are chosen (``num_process_per_gpu`` on every CUDA GPU, or that many on the one
 device asked for), the model and its weights are resolved once in this process and handed to the workers as an
-:class:`~realesrgan.inference.recipe.UpscalerRecipe`. The work itself is :func:`realesrgan.video.upscale_video`.
+:class:`~realesrgan.inference.recipe.UpscalerRecipe`. The output and the input are checked first
+(:mod:`realesrgan.video.preflight`), before the engine loads. The work itself is
+:func:`realesrgan.video.upscale_video`.
 """
 
-import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, ClassVar, Dict, List, Mapping, NamedTuple, Optional, Type
@@ -18,7 +19,9 @@ from realesrgan.inference.model_choice import DEFAULT_VIDEO_MODEL, ModelChoice, 
 from realesrgan.inference.precision import resolve_precision
 from realesrgan.inference.recipe import UpscalerRecipe, describe_engine
 from realesrgan.inference.settings import fields_from
-from realesrgan.video import EncoderSettings, VideoJobResult, upscale_video
+from realesrgan.video import EncoderSettings, VideoInputError, VideoJobResult, upscale_video
+from realesrgan.video.naming import output_file, video_name
+from realesrgan.video.preflight import check_job
 
 __all__ = [
     'DEFAULT_VIDEO_MODEL',
@@ -39,8 +42,9 @@ class VideoJobSetupError(JobSetupError):
 class VideoJob(UpscaleJob):
     """A video upscaling run (the flags of ``inference_realesrgan_video.py``; see its ``--help``).
 
-    The encoder flags (``crf``, ``preset``, ``pix_fmt``) go into ``encoder``; ``ext`` is the format of extracted
-    frames.
+    The encoder flags (``codec``, ``crf``, ``preset``, ``pix_fmt``) go into ``encoder``; ``ext`` is the format of
+    extracted frames; ``container`` the extension of the output file when ``output`` is a folder; ``resume`` keeps
+    the finished segments of a job that did not finish, for the same command run again.
     """
 
     setup_error: ClassVar[Type[JobSetupError]] = VideoJobSetupError
@@ -54,6 +58,8 @@ class VideoJob(UpscaleJob):
     fps: Optional[Fraction] = None
     extract_frame_first: bool = False
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    container: Optional[str] = None
+    resume: bool = True
 
     @property
     def official_name(self) -> str:
@@ -67,8 +73,15 @@ class VideoJob(UpscaleJob):
 
     @property
     def output_path(self) -> str:
-        """``<output>/<name>_<suffix>.mp4``."""
-        return os.path.join(self.output, f'{video_name(self.input)}_{self.suffix}.mp4')
+        """``<output>/<name>_<suffix>.<container>`` (``.mp4`` by default), or ``output`` when it names a video file.
+
+        Raises:
+            realesrgan.video.VideoInputError: ``output`` names a file of another container than ``container``.
+        """
+        try:
+            return output_file(self.input, self.output, self.suffix, self.encoder.codec, self.container)
+        except ValueError as error:
+            raise VideoInputError(str(error)) from None
 
 
 class VideoRunSummary(NamedTuple):
@@ -81,17 +94,13 @@ class VideoRunSummary(NamedTuple):
         """One line for the user: the file, frames, rate, audio and workers."""
         result = self.result
         audio = f', {result.audio_streams} audio stream(s) copied' if result.audio_streams else ''
-        used = ', '.join(sorted(set(self.devices[: result.num_workers])))
+        reused = f', {result.reused_frames} frames reused from the interrupted run' if result.reused_frames else ''
+        used = ', '.join(sorted(set(self.devices[: result.num_workers]))) or 'none'
+        encoder = result.encoder
         return (
-            f'Saved {result.output_path}: {result.num_frames} frames at {float(result.frame_rate):.3f} fps{audio} '
-            f'({result.num_workers} worker(s) on {used}).'
+            f'Saved {result.output_path}: {result.num_frames} frames at {float(result.frame_rate):.3f} fps{audio}, '
+            f'{encoder.codec} {encoder.pix_fmt}{reused} ({result.num_workers} worker(s) on {used}).'
         )
-
-
-def video_name(input_path: str) -> str:
-    """Base name of the output: the file name without extension, or the folder name."""
-    path = os.path.normpath(os.path.abspath(input_path))
-    return os.path.basename(path) if os.path.isdir(path) else os.path.splitext(os.path.basename(path))[0]
 
 
 def run_video_job(
@@ -99,6 +108,7 @@ def run_video_job(
     log: Callable[[str], None],
     progress: Optional[Callable[[int], None]] = None,
     on_start: Optional[Callable[[int], None]] = None,
+    on_reuse: Optional[Callable[[int], None]] = None,
 ) -> VideoRunSummary:
     """Upscale ``job.input`` into :attr:`VideoJob.output_path`.
 
@@ -107,15 +117,18 @@ def run_video_job(
         log: Receives notes for the user (options turned off, the device and precision).
         progress: Called with the number of newly encoded frames.
         on_start: Called once with the number of output frames, before the workers start.
+        on_reuse: Called once with the number of frames an interrupted run had finished, when there are any.
 
     Returns:
         What was produced, and the devices of the workers.
 
     Raises:
         VideoJobSetupError: The job cannot start (bad option, unknown model, missing weights, GFPGAN missing).
-        realesrgan.video.VideoInputError: The input or the output location cannot be used.
+        realesrgan.video.VideoInputError: The input or the output cannot be used (checked before the engine loads).
         realesrgan.video.VideoJobError: A worker failed or died; the message names the segment.
     """
+    output_path = job.output_path
+    check_job(job.input, output_path, job.encoder)
     face_enhance = job.face_enhance
     if face_enhance and 'anime' in job.official_name:
         log('Note: --face_enhance is not supported for anime models; turned it off.')
@@ -134,7 +147,7 @@ def run_video_job(
             log(describe_engine(first, precision, job.settings.precision))
         result = upscale_video(
             job.input,
-            job.output_path,
+            output_path,
             recipe,
             devices=devices,
             fps=job.fps,
@@ -143,6 +156,8 @@ def run_video_job(
             frame_ext='png' if job.ext == 'auto' else job.ext,
             progress=progress,
             on_start=on_start,
+            resume=job.resume,
+            on_reuse=on_reuse,
             executor=executor,
         )
     finally:

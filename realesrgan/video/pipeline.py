@@ -11,11 +11,18 @@ A job killed outright (SIGKILL, a crash of the interpreter) cannot clean up afte
 end at once, removing the work folder (see :func:`~realesrgan.execution.worker_process.die_with_parent`), and where even
 that could not happen, the next job writing the same output removes the folders whose owner is gone. The work
 folder records its owner (host, process id and start time) in a small ``owner`` file for that.
+
+A resumable job (``resume=True``, the command line's default) keeps its work folder when it fails, is interrupted
+or killed: its name comes from what the job makes (the input file, the timeline, the encoder settings and the
+upscaler), so the same job run again finds it, takes it over once its owner is gone, and encodes only the
+segments without a finished file. Segments are encoded deterministically, so the result equals an uninterrupted
+run. A finished job removes its work folder in either case.
 """
 
-import json
+import hashlib
 import logging
 import os
+import pickle
 import shutil
 import signal
 import socket
@@ -30,19 +37,22 @@ import av
 
 from realesrgan.execution.executor import Executor, ItemResult, Listener, Work, WorkerStartError
 from realesrgan.execution.local_pool import LocalPoolExecutor, worker_devices
-from realesrgan.video.audio import AudioCarrier
-from realesrgan.video.encoder_settings import EncoderSettings
+from realesrgan.fileio.atomic import remove_stale_partials
+from realesrgan.fileio.owner import OWNER_FILE, owner_gone, owner_record, read_owner, write_owner
+from realesrgan.video.encoder_settings import CONTAINERS, EncoderSettings
 from realesrgan.video.errors import VideoInputError, VideoJobError, VideoJobTerminated
-from realesrgan.video.reader import describe_shortfall, extract_frames, probe_source
+from realesrgan.video.preflight import check_output
+from realesrgan.video.reader import VideoSource, describe_shortfall, extract_frames, probe_source
 from realesrgan.video.segments import Segment, join_segments, plan_segments
-from realesrgan.video.timeline import plan_timeline
+from realesrgan.video.streams import StreamCarrier
+from realesrgan.video.timeline import Timeline, plan_timeline
 from realesrgan.video.worker import SegmentTask, UpscalerFactory, WorkerPlan
+from realesrgan.video.writer import check_encoder, encoder_can_write
 
 __all__ = ['VideoJobResult', 'remove_stale_work_folders', 'upscale_video', 'worker_devices']
 
 logger = logging.getLogger(__name__)
 
-_OWNER_FILE = 'owner'
 _MAX_WARNINGS = 20
 
 
@@ -59,6 +69,8 @@ class VideoJobResult:
         audio_streams: Number of audio streams carried over.
         warnings: What the user should know about the output, one line each (also logged as they arose):
             e.g. that the input is truncated and how much of it the output holds, or frames the decoder skipped.
+        encoder: The encoder settings used (``pix_fmt`` resolved for the input).
+        reused_frames: Frames of segments that an interrupted run of the same job had finished.
     """
 
     output_path: str
@@ -68,6 +80,8 @@ class VideoJobResult:
     num_workers: int
     audio_streams: int
     warnings: Tuple[str, ...] = ()
+    encoder: EncoderSettings = EncoderSettings()
+    reused_frames: int = 0
 
 
 @contextmanager
@@ -110,23 +124,29 @@ def upscale_video(
     frame_ext: str = 'png',
     progress: Optional[Callable[[int], None]] = None,
     on_start: Optional[Callable[[int], None]] = None,
+    resume: bool = False,
+    on_reuse: Optional[Callable[[int], None]] = None,
     executor: Optional[Executor] = None,
 ) -> VideoJobResult:
-    """Upscale every frame of a video (or a folder of frames) into an H.264 MP4, keeping the audio.
+    """Upscale every frame of a video (or a folder of frames), keeping everything else the output can hold.
 
     Args:
         input_path: A video file, or a folder of images sorted by name.
-        output_path: The MP4 file to write; its folder is created when missing.
+        output_path: The file to write (``.mp4``, ``.mkv``, ``.mov`` or ``.webm``: the container); its folder is
+            created when missing.
         make_upscaler: Picklable factory that builds the frame upscaler on a device, in each worker.
         devices: One device per worker process (see :func:`worker_devices`).
         fps: Constant output frame rate (frames repeated or dropped, duration kept), or ``None`` to keep the
             input's frames and timestamps. For a folder of frames, the rate of the frames (default 24).
-        encoder: H.264 encoder settings; ``None`` for the defaults (crf 23, yuv420p).
+        encoder: Encoder settings; ``None`` for the defaults (H.264, crf 23, yuv420p).
         segment_length: Frames per segment; ``None`` for the default (depends on the frame count only).
         extract_frame_first: Decode all frames to image files first, then upscale those.
         frame_ext: Image format of the extracted frames (``'png'`` or ``'jpg'``).
         progress: Called with the number of newly encoded frames, as they are encoded.
         on_start: Called once with the total number of output frames, before the workers start.
+        resume: Keep the work folder when the job does not finish, and reuse the segments a run of the same job
+            finished (see the module's documentation).
+        on_reuse: Called once with the number of frames of reused segments, when there are any.
         executor: Where the segments run (e.g. a :class:`~realesrgan.execution.ray_executor.RayExecutor` whose
             workers see the input and the output folder); None for worker processes on ``devices``.
 
@@ -141,42 +161,48 @@ def upscale_video(
     """
     if not devices:
         raise ValueError('at least one worker device is needed')
+    encoder = encoder or EncoderSettings()
+    container = check_output(output_path, encoder)
     source = probe_source(input_path, fps)
+    warnings = _Warnings()
+    encoder = _encoder_for(source, encoder, warnings)
     timeline = plan_timeline(source, None if source.frame_files else fps)
     segments = plan_segments(timeline.num_frames, segment_length)
-    warnings = _Warnings()
-    for message in remove_stale_work_folders(output_path):
+    key = _job_key(source, timeline, segments, encoder, make_upscaler, extract_frame_first, frame_ext)
+    resumable = _resumable_folder(output_path, key) if resume else None
+    for message in remove_stale_work_folders(output_path, keep=resumable):
         warnings.add(message)
     shortfall = describe_shortfall(source)
     if shortfall:
         warnings.add(shortfall)
-    work_folder = _make_work_folder(output_path)
+    work_folder = _take_over(resumable) if resumable else _make_work_folder(output_path)
+    finished = False
+    carrier = None if source.frame_files else StreamCarrier(source.path, source.start_time, CONTAINERS[container])
     try:
         if extract_frame_first and not source.frame_files:
             logger.info('extracting %d frames of %s', source.num_frames, input_path)
             frames_folder = os.path.join(work_folder, 'frames')
+            shutil.rmtree(frames_folder, ignore_errors=True)
             os.mkdir(frames_folder)
             source = extract_frames(source, frames_folder, frame_ext)
-        plan = WorkerPlan(source, timeline, segments, encoder or EncoderSettings(), work_folder)
+        plan = WorkerPlan(source, timeline, segments, encoder, work_folder)
         if on_start is not None:
             on_start(timeline.num_frames)
-        num_workers = min(len(devices), len(segments))
-        _run_segments(plan, make_upscaler, devices[:num_workers], progress, warnings, executor)
-        joined = os.path.join(work_folder, 'joined.mp4')
-        audio = AudioCarrier(source.path, source.start_time) if source.audio_streams else None
-        try:
-            join_segments(
-                [plan.segment_path(s) for s in segments],
-                [timeline.pts[s.start] for s in segments],
-                timeline.time_base,
-                joined,
-                audio,
-            )
-            os.replace(joined, output_path)
-        except (OSError, av.error.FFmpegError) as exc:
-            raise VideoJobError(f'writing {output_path} failed: {exc}') from None
+        todo = [segment for segment in segments if not (resume and plan.is_done(segment))]
+        reused_frames = timeline.num_frames - sum(segment.num_frames for segment in todo)
+        if reused_frames and on_reuse is not None:
+            on_reuse(reused_frames)
+        num_workers = min(len(devices), len(todo))
+        if todo:
+            _run_segments(plan, todo, make_upscaler, devices[:num_workers], progress, warnings, resume, executor)
+        _join(plan, output_path, carrier, CONTAINERS[container])
+        changes = carrier.describe_changes() if carrier is not None else None
+        if changes:
+            warnings.add(changes)
+        finished = True
     finally:
-        shutil.rmtree(work_folder, ignore_errors=True)
+        if finished or not resume:
+            shutil.rmtree(work_folder, ignore_errors=True)
     return VideoJobResult(
         output_path,
         timeline.num_frames,
@@ -185,10 +211,116 @@ def upscale_video(
         num_workers,
         source.audio_streams,
         warnings.lines(),
+        encoder,
+        reused_frames,
     )
 
 
-def remove_stale_work_folders(output_path: str) -> List[str]:
+def _encoder_for(source: VideoSource, encoder: EncoderSettings, warnings: '_Warnings') -> EncoderSettings:
+    """The encoder settings with ``pix_fmt='auto'`` resolved for the input, checked against this PyAV's encoder.
+
+    ``auto`` on 10-bit input asks for the codec's 10-bit format; where this PyAV's encoder writes 8 bits only (its
+    libvpx), the output is 8-bit, with a warning.
+    """
+    resolved = encoder.for_input(source.bits_per_sample)
+    if encoder.pix_fmt == 'auto' and resolved.high_depth and not encoder_can_write(resolved):
+        resolved = encoder.for_input(8)
+        warnings.add(
+            f'the {encoder.spec.encoder} encoder of this PyAV writes 8-bit video only: the output is '
+            f'{resolved.pix_fmt} (choose --codec h265 or av1 to keep 10 bits)'
+        )
+    check_encoder(resolved)
+    return resolved
+
+
+def _join(plan: WorkerPlan, output_path: str, carrier: Optional[StreamCarrier], muxer: str) -> None:
+    """Join the segments and the carried streams into the work folder, then rename the file into place."""
+    joined = os.path.join(plan.folder, 'joined' + os.path.splitext(output_path)[1])
+    segments, timeline = plan.segments, plan.timeline
+    try:
+        join_segments(
+            [plan.segment_path(segment) for segment in segments],
+            [timeline.pts[segment.start] for segment in segments],
+            timeline.time_base,
+            joined,
+            carrier,
+            muxer,
+            plan.source.display_matrix,
+        )
+        os.replace(joined, output_path)
+    except (OSError, av.error.FFmpegError) as exc:
+        raise VideoJobError(f'writing {output_path} failed: {exc}') from None
+    finally:
+        if os.path.exists(joined):
+            os.remove(joined)
+
+
+def _job_key(
+    source: VideoSource,
+    timeline: Timeline,
+    segments: Sequence[Segment],
+    encoder: EncoderSettings,
+    make_upscaler: UpscalerFactory,
+    extract_frame_first: bool,
+    frame_ext: str,
+) -> str:
+    """What the job makes, in 16 hex digits: equal for the same command on the same input, else different."""
+    try:
+        stat = os.stat(source.path)
+        stamp = (stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        stamp = None
+    what = repr(
+        (
+            os.path.abspath(source.path),
+            stamp,
+            source.frame_files,
+            timeline,
+            [(segment.start, segment.stop) for segment in segments],
+            encoder,
+            extract_frame_first,
+            frame_ext,
+        )
+    ).encode()
+    digest = hashlib.sha256(what)
+    digest.update(pickle.dumps(make_upscaler, protocol=4))
+    return digest.hexdigest()[:16]
+
+
+def _resumable_folder(output_path: str, key: str) -> str:
+    """The work folder of a resumable job: ``.<output name>.resume-<job key>.tmp`` beside the output."""
+    folder = os.path.dirname(os.path.abspath(output_path))
+    return os.path.join(folder, f'.{os.path.basename(output_path)}.resume-{key}.tmp')
+
+
+def _take_over(work_folder: str) -> str:
+    """Make ``work_folder`` this job's: created when missing, taken over (its finished segments kept) otherwise.
+
+    Raises:
+        VideoInputError: The folder's owner still runs (the same job, started twice), or it cannot be written.
+    """
+    owner = read_owner(os.path.join(work_folder, OWNER_FILE)) if os.path.isdir(work_folder) else None
+    here = owner is not None and owner.get('host') == socket.gethostname()
+    mine = here and owner.get('pid') == os.getpid()  # a job of this process ended
+    if owner is not None and not mine and not owner_gone(owner):
+        raise VideoInputError(
+            f'the same job is running already (process {owner.get("pid")} on {owner.get("host")}, work folder '
+            f'{work_folder}); wait for it to finish, or delete that folder if it no longer runs'
+        )
+    output_name = os.path.basename(work_folder)[1:].rsplit('.resume-', 1)[0]
+    try:
+        os.makedirs(work_folder, exist_ok=True)
+        remove_stale_partials(work_folder)  # segments the workers of a killed run were writing
+        write_owner(os.path.join(work_folder, OWNER_FILE), owner_record(output=output_name))
+    except OSError as exc:
+        raise VideoInputError(
+            f'cannot write to the output folder {os.path.dirname(work_folder)} ({exc.strerror or exc}); '
+            'choose another one with -o'
+        ) from None
+    return work_folder
+
+
+def remove_stale_work_folders(output_path: str, keep: Optional[str] = None) -> List[str]:
     """Remove the work folders that killed jobs writing ``output_path`` left beside it.
 
     A folder is removed only when its ``owner`` file names this output and a process of this host that no
@@ -198,6 +330,7 @@ def remove_stale_work_folders(output_path: str) -> List[str]:
 
     Args:
         output_path: The output file of the job about to start.
+        keep: The work folder this job resumes (never removed), or ``None``.
 
     Returns:
         One warning per work folder of this output that may be stale but was kept.
@@ -211,16 +344,17 @@ def remove_stale_work_folders(output_path: str) -> List[str]:
     warnings = []
     for entry in sorted(entries):
         path = os.path.join(folder, entry)
-        if not os.path.isdir(path):
+        if not os.path.isdir(path) or (keep is not None and os.path.abspath(path) == os.path.abspath(keep)):
             continue
-        owner = _read_owner(path)
+        owner = read_owner(os.path.join(path, OWNER_FILE))
         if owner is not None and owner.get('output') != name:
             continue  # the folder of another output whose name starts like this one's
-        if owner is not None and owner.get('host') == socket.gethostname():
-            if not _still_running(owner.get('pid'), owner.get('started')):
-                logger.info('removing %s, left by a job that was killed (process %s)', path, owner.get('pid'))
-                shutil.rmtree(path, ignore_errors=True)
+        if owner_gone(owner):
+            logger.info('removing %s, left by a job that was killed (process %s)', path, owner.get('pid'))
+            shutil.rmtree(path, ignore_errors=True)
             continue
+        if owner is not None and owner.get('host') == socket.gethostname():
+            continue  # its job still runs
         warnings.append(
             f'{path} is the work folder of another job writing {name} (it may still be running); '
             'delete it if no such job runs'
@@ -240,9 +374,7 @@ def _make_work_folder(output_path: str) -> str:
     try:
         os.makedirs(folder, exist_ok=True)
         work_folder = tempfile.mkdtemp(prefix=f'.{name}.{os.getpid()}.', suffix='.tmp', dir=folder)
-        owner = {'output': name, 'host': socket.gethostname(), 'pid': os.getpid(), 'started': _start_time(os.getpid())}
-        with open(os.path.join(work_folder, _OWNER_FILE), 'w', encoding='utf-8') as file:
-            json.dump(owner, file)
+        write_owner(os.path.join(work_folder, OWNER_FILE), owner_record(output=name))
         return work_folder
     except OSError as exc:
         if work_folder is not None:
@@ -250,50 +382,6 @@ def _make_work_folder(output_path: str) -> str:
         raise VideoInputError(
             f'cannot write to the output folder {folder} ({exc.strerror or exc}); choose another one with -o'
         ) from None
-
-
-def _read_owner(work_folder: str) -> Optional[dict]:
-    """The owner record of a work folder, or ``None`` when it has none (or an unreadable one)."""
-    try:
-        with open(os.path.join(work_folder, _OWNER_FILE), encoding='utf-8') as file:
-            owner = json.load(file)
-    except (OSError, ValueError):
-        return None
-    return owner if isinstance(owner, dict) else None
-
-
-def _start_time(pid: int) -> Optional[int]:
-    """When a process started, in clock ticks since boot (Linux), or ``None`` where that cannot be read."""
-    try:
-        with open(f'/proc/{pid}/stat', encoding='ascii', errors='replace') as file:
-            # the command name (field 2) may hold spaces and parentheses: count the fields after its last ')'
-            fields = file.read().rsplit(')', 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    if fields[0] == 'Z':  # a zombie: ended, only not yet reaped by its parent
-        return None
-    return int(fields[19])
-
-
-def _still_running(pid: object, started: object) -> bool:
-    """Whether the process ``pid`` that started at ``started`` (see :func:`_start_time`) still runs.
-
-    When in doubt (a malformed record, a platform where this cannot be told safely) the answer is yes, so that a
-    running job's folder is never removed.
-    """
-    if not isinstance(pid, int) or pid <= 0:
-        return True
-    if os.name == 'nt':
-        return True  # os.kill(pid, 0) would terminate the process there
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # it exists and belongs to another user
-    if started is None:
-        return True
-    return _start_time(pid) == started
 
 
 class _Warnings:
@@ -319,19 +407,24 @@ class _Warnings:
 
 def _run_segments(
     plan: WorkerPlan,
+    todo: Sequence[Segment],
     make_upscaler: UpscalerFactory,
     devices: Sequence[str],
     progress: Optional[Callable[[int], None]],
     warnings: _Warnings,
+    resume: bool,
     executor: Optional[Executor] = None,
 ) -> None:
-    """Encode every segment in worker processes (or on ``executor``); the first failure fails the job, naming its
-    segment."""
+    """Encode the segments ``todo`` in worker processes (or on ``executor``); the first failure fails the job,
+    naming its segment.
+
+    A resumable job's workers leave its folder alone when the job's process dies (the next run reuses it).
+    """
     executor = executor or LocalPoolExecutor(devices, name='realesrgan-video-worker')
-    work = Work(make_upscaler, SegmentTask(plan), cleanup_folder=plan.folder)
+    work = Work(make_upscaler, SegmentTask(plan), cleanup_folder=None if resume else plan.folder)
     try:
         executor.run(
-            work, [segment.index for segment in plan.segments], _SegmentListener(plan.segments, progress, warnings)
+            work, [segment.index for segment in todo], _SegmentListener(todo, progress, warnings, len(plan.segments))
         )
     except WorkerStartError as error:
         raise VideoJobError(f'worker {error.worker} could not start: {error.detail}') from None
@@ -341,9 +434,14 @@ class _SegmentListener(Listener):
     """Shows frames as they are encoded, keeps the workers' warnings, and fails the job at the first failure."""
 
     def __init__(
-        self, segments: Sequence[Segment], progress: Optional[Callable[[int], None]], warnings: _Warnings
+        self,
+        segments: Sequence[Segment],
+        progress: Optional[Callable[[int], None]],
+        warnings: _Warnings,
+        total: Optional[int] = None,
     ) -> None:
         self.segments, self.on_frames, self.warnings = segments, progress, warnings
+        self.total = len(segments) if total is None else total  # segments of the job (these may be fewer)
 
     def progress(self, index: int, payload: int) -> None:
         if self.on_frames is not None:
@@ -356,7 +454,7 @@ class _SegmentListener(Listener):
         failure = result.failure
         if failure is None:
             return
-        where = self.segments[result.index].describe(len(self.segments))
+        where = self.segments[result.index].describe(self.total)
         if failure.kind == 'died':
             raise VideoJobError(f'worker {failure.worker} died ({failure.message}) while upscaling {where}')
         if failure.kind == 'abandoned':

@@ -2,9 +2,11 @@
 
 :func:`probe_source` looks at the input once, in the parent process, and records what the job needs: the
 frame size, the presentation time of every frame (from a demux pass, which reads packets without decoding
-them, so it is quick even for long files) and the number of audio streams. :func:`read_frames` then gives a
-worker the BGR uint8 frames of one contiguous index range: it seeks to the keyframe before the range instead
-of decoding the file from its start.
+them, so it is quick even for long files), the number of audio streams, and from the first decoded frame the
+picture's description: bits per sample, colour tags, sample aspect ratio and display matrix (rotation).
+:func:`read_frames` then gives a worker the BGR frames of one contiguous index range (uint8, or uint16 for input
+of more than 8 bits, so the network sees 10-bit video at full precision): it seeks to the keyframe before the
+range instead of decoding the file from its start.
 
 A truncated file (a download or a copy cut short) still opens when its index comes first, as in MP4 files made
 for streaming: it declares more frames than it holds, and its last packet is incomplete. Incomplete packets are
@@ -17,7 +19,7 @@ import logging
 import os
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 import av
 import cv2
@@ -25,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from realesrgan.fileio.images import IMAGE_EXTENSIONS, decode_buffer
-from realesrgan.video.color import CONVERSION_FLAGS
+from realesrgan.video.color import CONVERSION_FLAGS, ColorTags
 from realesrgan.video.errors import VideoInputError
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,10 @@ class VideoSource:
         incomplete_frames: Frames left out because their packet's data is incomplete (cut off).
         audio_end: When the last complete audio packet ends, in seconds of the input's clock (``None``: no
             audio packet).
+        bits_per_sample: Bits per colour sample of the decoded frames (8, or 10 for HDR video).
+        color: The input's colour description.
+        sample_aspect_ratio: Shape of a pixel (width / height), ``None`` when square or unknown.
+        display_matrix: FFmpeg's display matrix (9 numbers: rotation and flips for display), or ``None``.
     """
 
     path: str
@@ -72,6 +78,15 @@ class VideoSource:
     declared_frames: int = 0
     incomplete_frames: int = 0
     audio_end: Optional[Fraction] = None
+    bits_per_sample: int = 8
+    color: ColorTags = ColorTags()
+    sample_aspect_ratio: Optional[Fraction] = None
+    display_matrix: Optional[Tuple[int, ...]] = None
+
+    @property
+    def high_depth(self) -> bool:
+        """Whether frames are read as uint16 (more than 8 bits per sample)."""
+        return self.bits_per_sample > 8
 
     @property
     def num_frames(self) -> int:
@@ -103,6 +118,19 @@ def probe_source(path: str, fps: Optional[Fraction] = None) -> VideoSource:
     if os.path.isdir(path):
         return _probe_folder(path, fps or DEFAULT_FOLDER_FPS)
     return _probe_video(path)
+
+
+def check_input(path: str) -> None:
+    """A quick look at the input (no frame is decoded): it exists, and a file is a video FFmpeg can open.
+
+    Raises:
+        VideoInputError: As :func:`probe_source`, for what can be told without reading the frames.
+    """
+    if not os.path.exists(path):
+        raise VideoInputError(f'input {path} does not exist; give a video file or a folder of frames')
+    if not os.path.isdir(path):
+        with _open_video(path) as container:
+            _check_video_container(path, container)
 
 
 def describe_shortfall(source: VideoSource) -> Optional[str]:
@@ -140,31 +168,33 @@ def read_frames(source: VideoSource, start: int, stop: int) -> Iterator[Tuple[in
         stop: One past the index of the last frame.
 
     Yields:
-        ``(index, image)`` with ``image`` a BGR uint8 array of shape (height, width, 3).
+        ``(index, image)`` with ``image`` a BGR array of shape (height, width, 3): uint8, or uint16 when
+        :attr:`VideoSource.high_depth`.
 
     Raises:
         VideoInputError: A frame cannot be read.
     """
     if source.frame_files:
         for index in range(start, stop):
-            yield index, read_frame_file(source.frame_files[index], source.width, source.height)
+            yield index, read_frame_file(source.frame_files[index], source.width, source.height, source.high_depth)
     else:
         yield from _decode_frames(source, start, stop)
 
 
-def read_frame_file(path: str, width: int, height: int) -> np.ndarray:
-    """Read one frame image (non-ASCII paths are fine) as BGR uint8.
+def read_frame_file(path: str, width: int, height: int, high_depth: bool = False) -> np.ndarray:
+    """Read one frame image (non-ASCII paths are fine) as BGR uint8 (or uint16).
 
     Gray images become three-channel, an alpha channel is dropped (video has none) and 16-bit images are
-    scaled to 8 bits.
+    scaled to 8 bits (8-bit ones to 16 with ``high_depth``).
 
     Args:
         path: The image file.
         width: Expected width.
         height: Expected height.
+        high_depth: Give uint16 (frames extracted from 10-bit video).
 
     Returns:
-        The frame, shape (height, width, 3), uint8.
+        The frame, shape (height, width, 3), uint8 or (with ``high_depth``) uint16.
 
     Raises:
         VideoInputError: The file is not a readable image or has another size.
@@ -177,10 +207,12 @@ def read_frame_file(path: str, width: int, height: int) -> np.ndarray:
             f'frame {path} is {img.shape[1]}x{img.shape[0]}, but the first frame is '
             f'{width}x{height}; all frames of a video must have the same size'
         )
-    if img.dtype == np.uint16:
-        img = np.round(img / 257.0).astype(np.uint8)
-    elif img.dtype != np.uint8:
+    if img.dtype not in (np.uint8, np.uint16):
         raise VideoInputError(f'frame {path} has {img.dtype} pixels; use 8- or 16-bit images')
+    if high_depth and img.dtype == np.uint8:
+        img = img.astype(np.uint16) * 257
+    elif not high_depth and img.dtype == np.uint16:
+        img = np.round(img / 257.0).astype(np.uint8)
     if img.ndim == 2:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     if img.shape[2] == 4:
@@ -194,13 +226,15 @@ def extract_frames(source: VideoSource, folder: str, ext: str = 'png') -> VideoS
     Args:
         source: A probed video file.
         folder: Existing folder for the images.
-        ext: Image format: ``'png'`` (lossless) or ``'jpg'``.
+        ext: Image format: ``'png'`` (lossless, 16-bit for input of more than 8 bits) or ``'jpg'`` (8-bit).
 
     Returns:
         The same source, reading its frames from the images; timing and audio still come from the video.
     """
     files = []
     for index, image in _decode_frames(source, 0, source.num_frames):
+        if ext == 'jpg' and image.dtype == np.uint16:
+            image = np.round(image / 257.0).astype(np.uint8)  # JPEG holds 8 bits
         path = os.path.join(folder, f'{index:08d}.{ext}')
         ok, encoded = cv2.imencode(f'.{ext}', image)
         if not ok:
@@ -256,16 +290,7 @@ def _open_video(path: str) -> av.container.InputContainer:
 
 def _probe_video(path: str) -> VideoSource:
     with _open_video(path) as container:
-        if container.format.name in _IMAGE_DEMUXERS:
-            raise VideoInputError(
-                f'{path} is a single image, not a video; use inference_realesrgan.py for '
-                'images, or give a folder of frames'
-            )
-        if not container.streams.video:
-            found = ', '.join(stream.type for stream in container.streams) or 'none'
-            raise VideoInputError(
-                f'{path} has no video stream (streams found: {found}); give a video file or a folder of frames'
-            )
+        _check_video_container(path, container)
         stream = container.streams.video[0]
         time_base = stream.time_base
         starts = [Fraction(s.start_time) * s.time_base for s in container.streams.audio if s.start_time is not None]
@@ -288,7 +313,8 @@ def _probe_video(path: str) -> VideoSource:
                 durations.append(packet.duration or 0)
         frame_rate = stream.average_rate or stream.guessed_rate
         declared_frames = stream.frames
-    width, height = _first_frame_size(path)
+        sample_aspect_ratio = stream.sample_aspect_ratio
+    picture = _first_frame_picture(path)
     if not timestamps:
         raise VideoInputError(f'the video stream of {path} holds no frames')
     seekable = None not in timestamps
@@ -305,8 +331,8 @@ def _probe_video(path: str) -> VideoSource:
         frame_rate = len(frame_pts) / ((frame_pts[-1] + last_duration - frame_pts[0]) * Fraction(time_base))
     return VideoSource(
         path=path,
-        width=width,
-        height=height,
+        width=picture.width,
+        height=picture.height,
         time_base=Fraction(time_base),
         frame_pts=frame_pts,
         end_pts=frame_pts[-1] + last_duration,
@@ -317,7 +343,23 @@ def _probe_video(path: str) -> VideoSource:
         declared_frames=declared_frames,
         incomplete_frames=incomplete,
         audio_end=audio_end,
+        bits_per_sample=picture.bits_per_sample,
+        color=picture.color,
+        sample_aspect_ratio=Fraction(sample_aspect_ratio) if sample_aspect_ratio not in (None, 1) else None,
+        display_matrix=picture.display_matrix,
     )
+
+
+def _check_video_container(path: str, container: av.container.InputContainer) -> None:
+    if container.format.name in _IMAGE_DEMUXERS:
+        raise VideoInputError(
+            f'{path} is a single image, not a video; use inference_realesrgan.py for images, or give a folder of frames'
+        )
+    if not container.streams.video:
+        found = ', '.join(stream.type for stream in container.streams) or 'none'
+        raise VideoInputError(
+            f'{path} has no video stream (streams found: {found}); give a video file or a folder of frames'
+        )
 
 
 def _typical_interval(frame_pts: Tuple[int, ...], frame_rate: Optional[Fraction], time_base: Fraction) -> int:
@@ -327,8 +369,16 @@ def _typical_interval(frame_pts: Tuple[int, ...], frame_rate: Optional[Fraction]
     return max(1, round(1 / (Fraction(frame_rate or DEFAULT_FOLDER_FPS) * Fraction(time_base))))
 
 
-def _first_frame_size(path: str) -> Tuple[int, int]:
-    """Decode the first frame: proves that the stream is decodable, and gives its real size."""
+class _Picture(NamedTuple):
+    width: int
+    height: int
+    bits_per_sample: int
+    color: ColorTags
+    display_matrix: Optional[Tuple[int, ...]]
+
+
+def _first_frame_picture(path: str) -> _Picture:
+    """Decode the first frame: proves that the stream is decodable, and gives its real size and description."""
     with _open_video(path) as container:
         try:
             frame = next(_complete_frames(container, container.streams.video[0]), None)
@@ -336,7 +386,11 @@ def _first_frame_size(path: str) -> Tuple[int, int]:
             raise VideoInputError(f'cannot decode the video stream of {path} ({exc})') from None
     if frame is None:
         raise VideoInputError(f'the video stream of {path} holds no decodable frame')
-    return frame.width, frame.height
+    bits = max(component.bits for component in frame.format.components)
+    color = ColorTags(frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range)
+    matrix = frame.side_data.get('DISPLAYMATRIX')
+    display_matrix = tuple(int(v) for v in np.frombuffer(bytes(matrix), np.int32)) if matrix is not None else None
+    return _Picture(frame.width, frame.height, bits, color, display_matrix)
 
 
 def _decode_frames(source: VideoSource, start: int, stop: int) -> Iterator[Tuple[int, np.ndarray]]:
@@ -346,7 +400,7 @@ def _decode_frames(source: VideoSource, start: int, stop: int) -> Iterator[Tuple
     for index, frame in _indexed_frames(source, start):
         if index < expected:
             continue
-        image = _to_bgr(frame)
+        image = _to_bgr(frame, source.high_depth)
         if index > expected:
             logger.warning(
                 '%s: frames %d-%d could not be decoded; repeating the frame before them to keep the timing',
@@ -397,6 +451,10 @@ def _complete_frames(container: av.container.InputContainer, stream: av.VideoStr
             yield from packet.decode()
 
 
-def _to_bgr(frame: av.VideoFrame) -> np.ndarray:
+def _to_bgr(frame: av.VideoFrame, high_depth: bool = False) -> np.ndarray:
     """Convert with the frame's own colour matrix and range, interpolating the chroma with accurate rounding."""
-    return frame.to_ndarray(format='bgr24', src_color_range=frame.color_range or None, interpolation=CONVERSION_FLAGS)
+    return frame.to_ndarray(
+        format='bgr48le' if high_depth else 'bgr24',
+        src_color_range=frame.color_range or None,
+        interpolation=CONVERSION_FLAGS,
+    )

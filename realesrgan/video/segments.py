@@ -3,19 +3,21 @@
 Segments have a fixed length that depends on the number of frames only, never on the number of workers, and
 every segment is encoded from its own fresh encoder state: the output is therefore bit-for-bit the same with one
 worker or eight. Joining copies the compressed packets in order (each segment starts with a keyframe), moves
-each segment's timestamps to its place in the whole video and interleaves the audio packets by time.
+each segment's timestamps to its place in the whole video and interleaves the packets of the other streams
+(:class:`~realesrgan.video.streams.StreamCarrier`) by time. The joined video stream gets the input's display
+matrix, so a phone video still plays upright.
 """
 
 import heapq
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import av
 
-from realesrgan.video.audio import AudioCarrier
 from realesrgan.video.errors import VideoJobError
+from realesrgan.video.streams import StreamCarrier
 
 MAX_SEGMENT_FRAMES = 250  # x264's default keyframe interval: a segment border costs no more than a GOP border
 MIN_SEGMENT_FRAMES = 12
@@ -80,9 +82,11 @@ def join_segments(
     start_pts: Sequence[int],
     time_base: Fraction,
     output_path: str,
-    audio: Optional[AudioCarrier] = None,
+    carrier: Optional[StreamCarrier] = None,
+    muxer: str = 'mp4',
+    display_matrix: Optional[Tuple[int, ...]] = None,
 ) -> None:
-    """Concatenate encoded segments (and the input's audio) into one MP4 file, copying packets as they are.
+    """Concatenate encoded segments (and the input's other streams) into one file, copying packets as they are.
 
     Each segment file starts at timestamp zero; it is moved to its ``start_pts``. Decoding timestamps are
     recomputed for the joined stream, because an encoder delays them by its reordering depth, which a very
@@ -92,19 +96,27 @@ def join_segments(
         segment_files: The segment files, in playback order.
         start_pts: Where each segment starts, in ``time_base`` units.
         time_base: Unit of ``start_pts``, in seconds.
-        output_path: The MP4 file to write.
-        audio: Audio to carry into the output, or ``None``.
+        output_path: The file to write.
+        carrier: The input's other streams, metadata and chapters, or ``None``.
+        muxer: FFmpeg's name of the output format (``'mp4'``, ``'matroska'``, ``'mov'``, ``'webm'``).
+        display_matrix: The input's display matrix (rotation), or ``None``.
 
     Raises:
         VideoJobError: The segments do not have the same encoding parameters.
     """
     layout = _SegmentLayout(segment_files, start_pts, Fraction(time_base))
-    with av.open(segment_files[0]) as first, av.open(output_path, mode='w', format='mp4') as output:
-        video_stream = output.add_stream_from_template(first.streams.video[0])
+    with av.open(segment_files[0]) as first, av.open(output_path, mode='w', format=muxer) as output:
+        template = first.streams.video[0]
+        # opaque: take the codec from the template as it is (no encoder by the decoder's name is needed, as libdav1d)
+        video_stream = output.add_stream_from_template(template, opaque=True)
+        if template.codec_context.name == 'hevc' and muxer in ('mp4', 'mov'):
+            video_stream.codec_tag = 'hvc1'  # the tag Apple's players require of HEVC
+        if display_matrix is not None:
+            video_stream.set_display_matrix(display_matrix)
         packets = [layout.packets(video_stream)]
-        if audio is not None:
-            audio.add_streams(output)
-            packets.append(audio.packets())
+        if carrier is not None:
+            carrier.add_streams(output, video_stream)
+            packets.append(carrier.packets())
         for packet in heapq.merge(*packets, key=_decode_time):
             output.mux(packet)
 

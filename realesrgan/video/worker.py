@@ -4,6 +4,9 @@ Within a segment, decoding, upscaling and encoding overlap (:func:`encode_segmen
 worker's main thread runs the network on several frames per pass when the upscaler can (``upscale_frames``), and
 another thread converts and encodes the results. FFmpeg and torch leave Python's lock while they work, so the
 three run at once; the original ran its decoder and encoder as separate ffmpeg processes for the same reason.
+
+A segment's file is written under a temporary name and renamed when complete, so a file under a segment's name is
+a finished segment: a job run again after a crash, kill or Ctrl-C reuses it (:meth:`WorkerPlan.is_done`).
 """
 
 import os
@@ -13,16 +16,18 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+import av
 import numpy as np
 
 from realesrgan.execution.executor import Report, Task
+from realesrgan.fileio.atomic import atomic_output
 from realesrgan.video.encoder_settings import EncoderSettings
 from realesrgan.video.reader import VideoSource, read_frames
 from realesrgan.video.segments import Segment
 from realesrgan.video.timeline import Timeline
-from realesrgan.video.writer import SegmentWriter
+from realesrgan.video.writer import SegmentWriter, segment_format
 
-# turns one BGR uint8 frame into its upscaled BGR uint8 frame; an upscaler that also has
+# turns one BGR frame (uint8, or uint16 for 10-bit video) into its upscaled BGR frame of the same type; one with
 # ``upscale_frames(frames) -> outputs`` and ``frames_per_pass(height, width)`` gets several frames per call
 FrameUpscaler = Callable[[np.ndarray], np.ndarray]
 # builds a FrameUpscaler on a device ('cpu', 'cuda:0', ...); must be picklable (a module-level class or function)
@@ -42,7 +47,7 @@ class WorkerPlan:
         source: The probed input.
         timeline: The output frames.
         segments: All segments of the job.
-        encoder: Encoder settings.
+        encoder: Encoder settings (``pix_fmt`` resolved for the input).
         folder: Where segment files go.
     """
 
@@ -54,7 +59,20 @@ class WorkerPlan:
 
     def segment_path(self, segment: Segment) -> str:
         """File of one encoded segment."""
-        return os.path.join(self.folder, f'segment_{segment.index:05d}.mp4')
+        return os.path.join(self.folder, f'segment_{segment.index:05d}.{segment_format(self.encoder)}')
+
+    def is_done(self, segment: Segment) -> bool:
+        """Whether the segment's file is complete: it exists (files are renamed into place when complete) and
+        holds the segment's frames."""
+        path = self.segment_path(segment)
+        if not os.path.exists(path):
+            return False
+        try:
+            with av.open(path) as container:
+                frames = sum(1 for packet in container.demux(container.streams.video[0]) if packet.size)
+        except (av.error.FFmpegError, IndexError, OSError):
+            return False
+        return frames == segment.num_frames
 
 
 @dataclass(frozen=True)
@@ -64,8 +82,10 @@ class SegmentTask(Task):
     plan: WorkerPlan
 
     def run(self, upscaler: FrameUpscaler, item: int, loaded: None, report: Report) -> int:
-        """Encode segment ``item`` into its file; returns its index."""
-        encode_segment(self.plan, self.plan.segments[item], upscaler, lambda: report(1))
+        """Encode segment ``item`` into its file (unless a run before finished it); returns its index."""
+        segment = self.plan.segments[item]
+        if not self.plan.is_done(segment):
+            encode_segment(self.plan, segment, upscaler, lambda: report(1))
         return item
 
 
@@ -128,8 +148,11 @@ def encode_segment(plan: WorkerPlan, segment: Segment, upscale: FrameUpscaler, o
                 writer.write(output, timeline.pts[k] - origin, timeline.duration_of(k))
                 on_frame()
 
-    with closing(read_frames(plan.source, needed[0], needed[-1] + 1)) as frames, SegmentWriter(
-        plan.segment_path(segment), plan.encoder, timeline.time_base, timeline.frame_rate
+    source = plan.source
+    with closing(read_frames(source, needed[0], needed[-1] + 1)) as frames, atomic_output(
+        plan.segment_path(segment)
+    ) as partial, SegmentWriter(
+        partial, plan.encoder, timeline.time_base, timeline.frame_rate, source.color, source.sample_aspect_ratio
     ) as writer:
         decoder = _Stage('decoder', decode, frames, stop, done=decoded)
         encoder = _Stage('encoder', encode, writer, stop)

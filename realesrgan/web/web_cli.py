@@ -10,11 +10,14 @@ SIGTERM), 2 when the server cannot start.
 """
 
 import argparse
+import re
 import signal
+import socket
 import sys
 from typing import List, Optional
 
 from realesrgan.cli.options import add_engine_options, add_ray_option, configure_logging
+from realesrgan.inference.settings import SettingError, UpscaleSettings
 
 __all__ = ['DEFAULT_HOST', 'MISSING_GRADIO', 'build_parser', 'main']
 
@@ -62,6 +65,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_FILE_SIZE = re.compile(r'^\s*\d+(\.\d+)?\s*(b|kb|mb|gb|tb)?\s*$', re.IGNORECASE)
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Check the server's flags before it starts, so that a bad one is one line now, not a failure of every job.
+
+    Args:
+        args: The parsed flags.
+
+    Raises:
+        ValueError: A flag the server cannot work with; the message names it and says what it takes.
+    """
+    from realesrgan.web.server import engine_flags
+
+    try:
+        UpscaleSettings.from_args(engine_flags(args))
+    except SettingError as error:
+        raise ValueError(error.as_flag()) from None
+    if not _FILE_SIZE.match(args.max_file_size):
+        raise ValueError(f'--max_file_size must be a size such as 500mb or 2gb, got {args.max_file_size!r}')
+    try:
+        family = socket.AF_INET6 if ':' in args.listen else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((args.listen, 0))
+    except OSError as error:
+        raise ValueError(
+            f'--listen {args.listen} is not an address of this machine ({error.strerror or error}); leave it out '
+            f'for {DEFAULT_HOST}, or give --listen alone for every address'
+        ) from None
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM stops the server as Ctrl-C does (Gradio closes on KeyboardInterrupt), so the folder is removed."""
 
@@ -76,6 +110,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     from realesrgan.web.server import serve
+
+    try:
+        check_flags(args)
+    except ValueError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
 
     configure_logging()
     _stop_on_sigterm()

@@ -4,17 +4,51 @@ Everything the page receives or produces lives under :attr:`Workspace.root`: Gra
 the files it serves in ``root/gradio`` (its ``GRADIO_TEMP_DIR``), each job works in a folder of its own under
 ``root/jobs``. Gradio serves only the files it put in its cache itself, so no other file of the machine can be
 downloaded through the page; a job folder is removed when its job is cancelled or fails, and the whole root when the
-server stops.
+server stops. A server killed outright (SIGKILL) cannot remove its root: the root holds the server's owner record
+(:mod:`realesrgan.fileio.owner`), and the next server started on the same parent folder removes the roots whose
+server is gone.
 """
 
 import itertools
+import logging
 import os
 import shutil
 import tempfile
 import threading
 from typing import List, Optional, Sequence
 
-__all__ = ['Workspace']
+from realesrgan.fileio.owner import OWNER_FILE, owner_gone, owner_record, read_owner, write_owner
+
+__all__ = ['PREFIX', 'Workspace', 'remove_stale_workspaces']
+
+logger = logging.getLogger(__name__)
+
+PREFIX = 'realesrgan-web-'
+"""Name prefix of a server's temporary folder."""
+
+
+def remove_stale_workspaces(parent: Optional[str] = None) -> List[str]:
+    """Remove the temporary folders that killed servers left in ``parent`` (the system's temporary folder for None).
+
+    Only folders named like a server's, whose owner record names a process of this host that no longer runs.
+
+    Returns:
+        The folders removed.
+    """
+    parent = parent or tempfile.gettempdir()
+    removed = []
+    try:
+        names = [name for name in os.listdir(parent) if name.startswith(PREFIX)]
+    except OSError:
+        return removed
+    for name in sorted(names):
+        folder = os.path.join(parent, name)
+        owner = read_owner(os.path.join(folder, OWNER_FILE))
+        if os.path.isdir(folder) and owner_gone(owner):
+            logger.info('removing %s, left by a web server that was killed (process %s)', folder, owner.get('pid'))
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 class Workspace:
@@ -25,7 +59,9 @@ class Workspace:
     """
 
     def __init__(self, parent: Optional[str] = None) -> None:
-        self.root = os.path.realpath(tempfile.mkdtemp(prefix='realesrgan-web-', dir=parent))
+        remove_stale_workspaces(parent)
+        self.root = os.path.realpath(tempfile.mkdtemp(prefix=PREFIX, dir=parent))
+        write_owner(os.path.join(self.root, OWNER_FILE), owner_record())
         self.gradio_cache = os.path.join(self.root, 'gradio')
         self.jobs = os.path.join(self.root, 'jobs')
         os.mkdir(self.gradio_cache)

@@ -21,6 +21,11 @@ from realesrgan.zoo.spandrel_models import MODELS_EXTRA, ModelsExtraMissingError
 __all__ = ['build_model_from_checkpoint', 'detect_architecture', 'load_network']
 
 
+class FamilyMismatchError(CheckpointError):
+    """Weights with the marker key of one of our families whose keys or shapes differ from the network they
+    describe; the message names the tensors that differ."""
+
+
 @lru_cache(maxsize=8)
 def _meta_model(arch: str, kwargs_items: Tuple[Tuple[str, Any], ...]) -> nn.Module:
     """A shape-only (meta device) instance of a network; cached, as initialising a 23-block RRDBNet takes a while."""
@@ -68,9 +73,7 @@ def _native(state_dict: StateDict, default_act_type: str) -> ArchInfo:
         info = family.read_kwargs(state_dict, default_act_type)
         _check_fit(info, state_dict)
     except CheckpointError as error:
-        raise CheckpointError(
-            f'Cannot load the weights as {family.name}: {error} (The weights hold {_describe(state_dict)}.)'
-        ) from None
+        raise FamilyMismatchError(f'Cannot load the weights as {family.name}: {error}') from None
     return info
 
 
@@ -94,6 +97,8 @@ def _through_spandrel(state_dict: StateDict, native_error: CheckpointError) -> T
             f'{str(lead).rstrip(".")}; installing the models extra ({MODELS_EXTRA}) may let them load.'
         ) from None
     except CheckpointError as error:
+        if isinstance(native_error, FamilyMismatchError):  # ours names the tensors that differ: enough said
+            raise native_error from None
         raise CheckpointError(f'{str(lead).rstrip(".")}; {error}') from None
 
 

@@ -122,15 +122,8 @@ def rrdbnet_info(first_in_ch: int, num_out_ch: int, num_feat: int, num_block: in
         num_grow_ch: Growth channels of the dense blocks.
     """
     scale, num_in_ch = rrdbnet_scale(first_in_ch, num_out_ch)
-    kwargs = dict(
-        num_in_ch=num_in_ch,
-        num_out_ch=num_out_ch,
-        num_feat=num_feat,
-        num_block=num_block,
-        num_grow_ch=num_grow_ch,
-        scale=scale,
-    )
-    return ArchInfo('RRDBNet', kwargs, scale)
+    sizes = dict(num_in_ch=num_in_ch, num_out_ch=num_out_ch, num_feat=num_feat)
+    return ArchInfo('RRDBNet', dict(sizes, num_block=num_block, num_grow_ch=num_grow_ch, scale=scale), scale)
 
 
 def srvgg_info(num_in_ch: int, num_out_ch: int, num_feat: int, num_conv: int, upscale: int, act_type: str) -> ArchInfo:
@@ -144,15 +137,8 @@ def srvgg_info(num_in_ch: int, num_out_ch: int, num_feat: int, num_conv: int, up
         upscale: Upscaling factor.
         act_type: ``'prelu'``, ``'relu'`` or ``'leakyrelu'``.
     """
-    kwargs = dict(
-        num_in_ch=num_in_ch,
-        num_out_ch=num_out_ch,
-        num_feat=num_feat,
-        num_conv=num_conv,
-        upscale=upscale,
-        act_type=act_type,
-    )
-    return ArchInfo('SRVGGNetCompact', kwargs, upscale)
+    sizes = dict(num_in_ch=num_in_ch, num_out_ch=num_out_ch, num_feat=num_feat)
+    return ArchInfo('SRVGGNetCompact', dict(sizes, num_conv=num_conv, upscale=upscale, act_type=act_type), upscale)
 
 
 def _read_rrdbnet(state_dict: StateDict, default_act_type: str) -> ArchInfo:
@@ -256,7 +242,6 @@ FAMILIES: Dict[str, ArchFamily] = {
             'conv_first.weight',
             _read_rrdbnet,
             lambda kwargs: {2: 2, 1: 4}.get(kwargs.get('scale', 4), 1),
-            scale_arg='scale',
             ncnn_graph='realesrgan.export.ncnn_graph:rrdbnet_graph',
         ),
         ArchFamily(

@@ -12,7 +12,7 @@ tag; a PReLU stores its float32 slopes without a tag.
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
@@ -27,6 +27,7 @@ __all__ = [
     'NcnnConversion',
     'NcnnFormatError',
     'NcnnLayer',
+    'ParamValue',
     'convert_ncnn',
     'parse_param',
 ]
@@ -65,7 +66,7 @@ class NcnnFormatError(ValueError):
 
 @dataclass
 class NcnnLayer:
-    """One line of a ``.param`` file.
+    """One layer of an ncnn graph: one line of a ``.param`` file, read here or written by the exporter.
 
     Attributes:
         type: Layer type, e.g. ``'Convolution'``.
@@ -73,15 +74,19 @@ class NcnnLayer:
         inputs: Names of the blobs it reads.
         outputs: Names of the blobs it writes.
         params: Parameter id -> value (array parameters under their positive id).
-        line: Line number in the file, for messages.
+        line: Line number in the file it was read from, for messages (0 for a layer to write).
+        weights: For a layer to write, its ``.bin`` data in order, as ``(tagged, values)``: convolution weights go
+            behind a storage tag (``tagged`` True; float16 or float32), biases and PReLU slopes are plain float32.
+            The reader reads the data separately (see :func:`convert_ncnn`).
     """
 
     type: str
     name: str
     inputs: List[str]
     outputs: List[str]
-    params: Dict[int, ParamValue]
-    line: int
+    params: Dict[int, ParamValue] = field(default_factory=dict)
+    line: int = 0
+    weights: List[Tuple[bool, np.ndarray]] = field(default_factory=list)
 
     def where(self) -> str:
         """``"Conv_2 (Convolution, line 5)"``: names the layer in messages."""

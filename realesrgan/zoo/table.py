@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
-from realesrgan.zoo.families import ArchInfo
+from realesrgan.suggest import did_you_mean
+from realesrgan.zoo.families import ArchInfo, srvgg_info
 
 if TYPE_CHECKING:
     from torch import nn
@@ -86,8 +87,7 @@ def _rrdbnet(num_block: int, scale: int) -> ArchInfo:
 
 
 def _srvgg(num_conv: int) -> ArchInfo:
-    kwargs = dict(num_in_ch=3, num_out_ch=3, num_feat=64, num_conv=num_conv, upscale=4, act_type='prelu')
-    return ArchInfo('SRVGGNetCompact', kwargs, 4)
+    return srvgg_info(num_in_ch=3, num_out_ch=3, num_feat=64, num_conv=num_conv, upscale=4, act_type='prelu')
 
 
 _ANIMEVIDEO_URL = release_url('v0.2.5.0', 'realesr-animevideov3.pth')
@@ -175,7 +175,7 @@ def get_model_spec(name: str) -> ModelSpec:
     key = name[: -len('.pth')] if name.endswith('.pth') else name
     if key not in MODEL_ZOO:
         raise ValueError(
-            f'Unknown model name {name!r}. Valid names: {", ".join(MODEL_ZOO)}. '
+            f'Unknown model name {name!r}{did_you_mean(key, MODEL_ZOO)}. Valid names: {", ".join(MODEL_ZOO)}. '
             'For your own weights pass the .pth file path instead (e.g. --model_path).'
         )
     return MODEL_ZOO[key]

@@ -1,19 +1,14 @@
 """--alpha_bleed: the colour hidden under fully transparent pixels no longer darkens the upscaled edges."""
 
-import sys
-
 import cv2
 import numpy as np
 import pytest
-from helpers import REPO_ROOT, WEIGHTS_DIR, official_weights
+from batch_images import edge_luminance, soft_shape  # benchmarks/ is on pytest's pythonpath
+from helpers import WEIGHTS_DIR, official_weights
 
 from realesrgan.cli import image as cli
 from realesrgan.inference.alpha_bleed import bleed_alpha
 from realesrgan.inference.settings import SettingError, UpscaleSettings
-
-sys.path.insert(0, str(REPO_ROOT / 'benchmarks'))
-
-from batch_images import edge_luminance, soft_shape  # noqa: E402
 
 MODEL = 'realesr-animevideov3'
 

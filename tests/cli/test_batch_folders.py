@@ -91,6 +91,25 @@ def test_skip_existing_upscales_only_what_is_missing(tmp_path, checkpoint, capsy
     assert {name: (output / name).stat().st_mtime_ns for name in before} == before  # nothing written twice
 
 
+def test_skip_existing_redoes_empty_and_cut_short_outputs_and_says_so(tmp_path, checkpoint, capsys):
+    source = make_tree(tmp_path / 'in')
+    output = tmp_path / 'out'
+    assert run(tmp_path, checkpoint, '-i', source, '-o', output, '--recursive') == 0
+    whole = {name: (output / name).read_bytes() for name in files_under(output)}
+    empty, png_cut, jpg_cut = output / 'top_out.png', output / 'one/two/b_out.png', output / 'one/a_out.jpg'
+    empty.write_bytes(b'')
+    png_cut.write_bytes(whole['one/two/b_out.png'][:-12])  # everything but the closing IEND chunk
+    jpg_cut.write_bytes(whole['one/a_out.jpg'][: len(whole['one/a_out.jpg']) // 2])
+    capsys.readouterr()
+    assert run(tmp_path, checkpoint, '-i', source, '-o', output, '--recursive', '--skip_existing') == 0
+    out = capsys.readouterr().out
+    assert '3 of 5 image(s) upscaled' in out and '2 image(s) skipped: their output exists' in out
+    assert f'Redoing {empty}: the existing file is empty' in out
+    assert f'Redoing {png_cut}: the existing file is cut short' in out
+    assert f'Redoing {jpg_cut}: the existing file is cut short' in out
+    assert {name: (output / name).read_bytes() for name in files_under(output)} == whole
+
+
 def test_without_skip_existing_outputs_are_replaced(tmp_path, checkpoint):
     source = tmp_path / 'a.png'
     cv2.imwrite(str(source), image(0))

@@ -286,3 +286,11 @@ def test_script_entry_point_reports_errors_without_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert 'error: Input' in result.stderr and 'does not exist' in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_precision_help_names_both_cpu_kinds_that_get_bf16():
+    from realesrgan.cli.image import build_parser
+
+    text = ' '.join(build_parser().format_help().split())
+    precision = text[text.index('--precision PRECISION Numeric') :][:300]
+    assert 'AMX-BF16 (Intel)' in precision and 'AMD Zen 5' in precision

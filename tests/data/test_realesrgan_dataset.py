@@ -1,5 +1,6 @@
 """RealESRGANDataset: every backend, the pad/crop and flips on real pixels, the kernels and the error paths."""
 
+import logging
 import math
 import random
 import shutil
@@ -142,6 +143,20 @@ def test_small_image_is_reflect_padded_to_400(gt_folder):
     assert item['gt'].shape == (3, 400, 400)
     source = cv2.imread(str(gt_folder / 'hr' / 'baboon.png'))
     np.testing.assert_array_equal(to_bgr_uint8(item['gt']), reflect_pad(source, 400))
+
+
+def test_a_one_pixel_image_is_refused_and_one_under_gt_size_warned_about_once(tmp_path, caplog):
+    (tmp_path / 'hr').mkdir()
+    cv2.imwrite(str(tmp_path / 'hr' / 'dot.png'), noise_image(1, 1, 0))
+    with pytest.raises(ValueError, match=r'GT smaller than patch size: GT ".*dot.png" is 1x1 \(HxW\).*Remove this'):
+        RealESRGANDataset(make_opt(tmp_path / 'hr'))[0]
+    (tmp_path / 'hr' / 'dot.png').unlink()
+    cv2.imwrite(str(tmp_path / 'hr' / 'small.png'), noise_image(20, 30, 0))
+    dataset = RealESRGANDataset(make_opt(tmp_path / 'hr', gt_size=32))
+    with caplog.at_level(logging.WARNING):
+        assert dataset[0]['gt'].shape == (3, 48, 48) and dataset[0]['gt'].shape == (3, 48, 48)
+    warnings = [record.getMessage() for record in caplog.records if 'smaller than gt_size 32' in record.getMessage()]
+    assert len(warnings) == 1 and 'small.png" is 20x30 (HxW)' in warnings[0]
 
 
 def test_flips_and_rotations_are_exact(gt_folder):

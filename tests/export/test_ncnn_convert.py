@@ -248,5 +248,5 @@ def test_cli_writes_an_official_checkpoint_and_reports_errors(
     bin_path.write_bytes(bin_path.read_bytes()[:1000])
     monkeypatch.setattr(sys, 'argv', ['ncnn2pytorch.py', str(param_path), str(bin_path), str(tmp_path / 'bad.pth')])
     assert ncnn2pytorch_main() == 1
-    assert 'Error:' in capsys.readouterr().err
+    assert 'error:' in capsys.readouterr().err
     assert not (tmp_path / 'bad.pth').exists()

@@ -164,10 +164,17 @@ def test_cli_below_the_psnr_threshold_exits_non_zero_and_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_cli_refuses_an_output_it_cannot_write_before_the_work(tmp_path, monkeypatch, capsys, pytorch2onnx_main):
+    (tmp_path / 'notes.pth').write_text('not weights')  # the output is checked first
+    status = run_cli(pytorch2onnx_main, monkeypatch, '--input', str(tmp_path / 'notes.pth'), '--output', '/sys/x.onnx')
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith('error: --output: cannot write /sys/x.onnx') and 'Traceback' not in err
+
+
 def test_cli_reports_a_bad_checkpoint_without_a_traceback(tmp_path, monkeypatch, capsys, pytorch2onnx_main):
     (tmp_path / 'notes.pth').write_text('not weights')
     status = run_cli(
         pytorch2onnx_main, monkeypatch, '--input', str(tmp_path / 'notes.pth'), '--output', str(tmp_path / 'out.onnx')
     )
     assert status == 1
-    assert capsys.readouterr().err.startswith('Error: ') and not (tmp_path / 'out.onnx').exists()
+    assert capsys.readouterr().err.startswith('error: ') and not (tmp_path / 'out.onnx').exists()

@@ -71,7 +71,7 @@ def test_training_checkpoint_fp32_x2_rrdbnet(tmp_path, run):
 
 def test_bad_inputs_exit_2_with_one_line(tmp_path, run):
     status, _, err = run('--input', 'no-such-model', '--output', tmp_path / 'm')
-    assert status == 2 and 'neither a checkpoint file nor an official model name' in err
+    assert status == 2 and '--input no-such-model not found: give a checkpoint file or an official model name' in err
     assert 'Traceback' not in err
 
     status, _, err = run(
@@ -90,6 +90,31 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, run):
     status, _, err = run('--input', tmp_path / 'small.pth', '--output', tmp_path / 'm', '--image', tmp_path / 'x.png')
     assert status == 2 and 'Cannot read the check image' in err
     assert not any(name.startswith('m') for name in os.listdir(tmp_path))
+
+
+def test_a_missing_file_named_like_an_official_model_says_not_found_with_the_name_to_give(tmp_path, run):
+    status, _, err = run('--input', tmp_path / 'weights' / 'RealESRGAN_x2plus.pth', '--output', tmp_path / 'm')
+    assert status == 2 and err.startswith('error: ') and len(err.strip().splitlines()) == 1
+    hint = 'RealESRGAN_x2plus is an official model: give --input RealESRGAN_x2plus'
+    assert f'RealESRGAN_x2plus.pth not found; {hint}' in err
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(tmp_path, run):
+    info = ArchInfo('SRVGGNetCompact', dict(num_in_ch=3, num_out_ch=3, num_feat=4, num_conv=1, upscale=4), 4)
+    torch.save({'params': info.build().state_dict()}, tmp_path / 'small.pth')
+    status, out, err = run('--input', tmp_path / 'small.pth', '--output', '/sys/realesrgan-test/m')
+    assert status == 2 and err.startswith('error: --output: cannot write /sys/realesrgan-test/m.param')
+    assert 'Traceback' not in err and 'PSNR' not in out  # refused before the export ran
+
+
+def test_a_spandrel_only_model_is_refused_clearly(tmp_path, run):
+    pytest.importorskip('spandrel')
+    from helpers import community_state_dict
+
+    torch.save(community_state_dict('SPAN'), tmp_path / 'span.pth')
+    status, _, err = run('--input', tmp_path / 'span.pth', '--output', tmp_path / 'm')
+    assert status == 2 and 'loaded through spandrel; the ncnn export covers RRDBNet' in err
+    assert 'KeyError' not in err and not any(name.startswith('m') for name in os.listdir(tmp_path))
 
 
 def test_below_min_psnr_nothing_is_written_and_status_1(tmp_path, run):

@@ -10,7 +10,7 @@ import torch
 from helpers import community_state_dict
 
 from realesrgan.inference import precision as precision_module
-from realesrgan.inference.precision import resolve_precision
+from realesrgan.inference.precision import CPU_KIND_PRECISION, cpu_kind_of, resolve_precision
 from realesrgan.zoo import ModelTraits, detect_architecture, get_model_spec
 
 CUDA = torch.device('cuda')
@@ -44,3 +44,27 @@ def test_bf16_is_left_out_where_the_model_declares_it_unsafe(monkeypatch):
     assert resolve_precision('bf16', CUDA, traits=ModelTraits(fp16=False)) == 'bf16'
     assert resolve_precision('auto', cpu, traits=unsafe) == 'fp32'
     assert resolve_precision('auto', cpu, traits=ModelTraits(fp16=False)) == 'bf16'
+
+
+def test_each_cpu_kind_has_its_precision_in_the_one_table():
+    def kind(flags, vendor='GenuineIntel', family=6):
+        return cpu_kind_of({'flags': ' '.join(flags), 'vendor_id': vendor, 'cpu family': str(family)})
+
+    kinds = {
+        kind(['avx2', 'avx512f', 'avx512_bf16', 'amx_bf16']): 'bf16',
+        kind(['avx2', 'avx512f', 'avx512_bf16'], 'AuthenticAMD', 26): 'bf16',  # Zen 5: full-width AVX512-BF16
+        kind(['avx2', 'avx512f', 'avx512_bf16'], 'AuthenticAMD', 25): 'fp32',  # Zen 4
+        kind(['avx2', 'avx512f']): 'fp32',
+        kind(['avx2', 'fma']): 'fp32',  # Zen 3
+        kind([]): 'fp32',
+    }
+    assert list(kinds) == [
+        'AMX-BF16',
+        'AVX-512 with full-width AVX512-BF16 (AMD Zen 5), no AMX',
+        'AVX-512 with AVX512-BF16, no AMX',
+        'AVX-512, no bf16',
+        'AVX2, no AVX-512',
+        'no AVX2',
+    ]
+    assert {name: CPU_KIND_PRECISION[name] for name in kinds} == kinds
+    assert set(CPU_KIND_PRECISION) == set(kinds)

@@ -12,8 +12,8 @@ import yaml
 from basicsr.archs import vgg_arch
 from helpers import official_weights
 from test_models import random_vgg19_file  # noqa: F401  (fixture)
-from test_train import load_options, write_dataset
 from test_train_errors import fresh_basicsr_logger, train  # noqa: F401  (fixture)
+from training_helpers import load_options, write_dataset
 
 from realesrgan import RealESRGANer
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact

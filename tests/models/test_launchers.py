@@ -11,10 +11,11 @@ from typing import List
 import pytest
 import torch
 import yaml
-from test_train import REPO_ROOT, experiment_name, single_thread_env, tiny_demo_options, write_dataset  # noqa: F401
+from test_train import experiment_name  # noqa: F401  (fixture)
 from test_train_errors import fresh_basicsr_logger, train  # noqa: F401  (fixture)
+from training_helpers import REPO_ROOT, single_thread_env, tiny_demo_options, write_dataset
 
-from realesrgan.models.training_run import EXIT_NOT_STARTED, launcher_settings
+from realesrgan.training.run import EXIT_NOT_STARTED, launcher_settings
 
 NCCL_WARNING = 'warning: dist_params.backend is nccl, which needs CUDA GPUs'
 

@@ -14,8 +14,9 @@ from basicsr.metrics import calculate_psnr
 from basicsr.models import build_model
 from basicsr.utils import img_process_util, set_random_seed, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
-from helpers import QUIET, pulses
+from helpers import QUIET
 from torch.utils.data import DataLoader, Dataset
+from training_helpers import CROP, GT_SIZE, TINY_G, gt_batch, synthetic_batch, tiny_opt, weights
 
 from realesrgan.models.degradation_pipeline import (
     FIRST_ORDER_DEFAULTS,
@@ -26,82 +27,6 @@ from realesrgan.models.degradation_pipeline import (
 from realesrgan.models.realesrgan_model import RealESRGANModel
 from realesrgan.models.realesrnet_model import RealESRNetModel
 from realesrgan.utils import RealESRGANer
-
-GT_SIZE = 32
-CROP = 80  # the smallest comfortable GT for the default degradations (see SecondOrderDegradation._check_size)
-TINY_G = {'type': 'RRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 1, 'num_grow_ch': 4}
-TINY_D = {'type': 'UNetDiscriminatorSN', 'num_in_ch': 3, 'num_feat': 8, 'skip_connection': True}
-
-
-def tiny_opt(model_type: str, root: Path, **top: Any) -> Dict[str, Any]:
-    """A parsed-looking training config for a tiny x4 model on the CPU; ``top`` overrides top-level keys."""
-    opt: Dict[str, Any] = {
-        'name': 'tiny',
-        'model_type': model_type,
-        'scale': 4,
-        'num_gpu': 0,
-        'is_train': True,
-        'dist': False,
-        'rank': 0,
-        'world_size': 1,
-        'manual_seed': 0,
-        'gt_size': GT_SIZE,
-        'queue_size': 8,
-        'network_g': dict(TINY_G),
-        'path': {
-            'pretrain_network_g': None,
-            'strict_load_g': True,
-            'resume_state': None,
-            'models': str(root),
-            'training_states': str(root),
-            'visualization': str(root),
-        },
-        'train': {
-            'ema_decay': 0.999,
-            'optim_g': {'type': 'Adam', 'lr': 2e-3, 'weight_decay': 0, 'betas': [0.9, 0.99]},
-            'scheduler': {'type': 'MultiStepLR', 'milestones': [1000], 'gamma': 0.5},
-            'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0, 'reduction': 'mean'},
-        },
-    }
-    if model_type == 'RealESRGANModel':
-        opt['network_d'] = dict(TINY_D)
-        opt['train'].update(
-            {
-                'optim_d': {'type': 'Adam', 'lr': 2e-3, 'weight_decay': 0, 'betas': [0.9, 0.99]},
-                'gan_opt': {
-                    'type': 'GANLoss',
-                    'gan_type': 'vanilla',
-                    'real_label_val': 1.0,
-                    'fake_label_val': 0.0,
-                    'loss_weight': 0.1,
-                },
-                'net_d_iters': 1,
-                'net_d_init_iters': 0,
-            }
-        )
-    opt.update(top)
-    return opt
-
-
-def gt_batch(sample_bgr: np.ndarray, index: int, batch: int = 2) -> torch.Tensor:
-    """``batch`` different CROPxCROP RGB crops of the sample image; ``index`` moves the crops."""
-    rgb = torch.from_numpy(sample_bgr[:, :, ::-1].astype(np.float32) / 255.0).permute(2, 0, 1)
-    room = min(rgb.shape[1:]) - CROP
-    corners = [((7 * index + 13 * item) % room, (11 * index + 5 * item) % room) for item in range(batch)]
-    return torch.stack([rgb[:, top : top + CROP, left : left + CROP] for top, left in corners]).contiguous()
-
-
-def synthetic_batch(gt: torch.Tensor) -> Dict[str, torch.Tensor]:
-    """A RealESRGANDataset-like batch with mild, fixed kernels."""
-    blur = torch.zeros(gt.size(0), 21, 21)
-    blur[:, 9:12, 9:12] = 1 / 9
-    return {'gt': gt, 'kernel1': blur, 'kernel2': blur.clone(), 'sinc_kernel': pulses(gt.size(0))}
-
-
-def weights(net: torch.nn.Module) -> Dict[str, torch.Tensor]:
-    """A detached copy of a (possibly wrapped) network's state dict."""
-    net = getattr(net, 'module', net)
-    return {key: value.detach().clone() for key, value in net.state_dict().items()}
 
 
 class PairList(Dataset):

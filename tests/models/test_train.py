@@ -1,7 +1,6 @@
 """Training end to end: the configs, resuming, ``realesrgan/train.py`` as a script, and 2-process CPU training."""
 
 import copy
-import os
 import re
 import subprocess
 import sys
@@ -10,19 +9,22 @@ from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import basicsr.train
-import cv2
-import numpy as np
 import pytest
 import torch
 import yaml
 from basicsr.models import build_model
 from basicsr.utils import set_random_seed
-from test_models import gt_batch, synthetic_batch, tiny_opt, weights
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-OPTIONS = REPO_ROOT / 'options'
-TINY_G = {'num_feat': 8, 'num_block': 1, 'num_grow_ch': 4}
-TINY_D_FEAT = 8
+from training_helpers import (
+    REPO_ROOT,
+    gt_batch,
+    load_options,
+    single_thread_env,
+    synthetic_batch,
+    tiny_demo_options,
+    tiny_opt,
+    weights,
+    write_dataset,
+)
 
 # facts of the original release (config: model type, scale, generator lr, iterations, init weights, strict)
 OFFICIAL = {
@@ -33,11 +35,6 @@ OFFICIAL = {
     'finetune_realesrgan_x4plus': ('RealESRGANModel', 4, 1e-4, 400000, 'RealESRGAN_x4plus.pth', True),
     'finetune_realesrgan_x4plus_pairdata': ('RealESRGANModel', 4, 1e-4, 400000, 'RealESRGAN_x4plus.pth', True),
 }
-
-
-def load_options(name: str) -> Dict[str, Any]:
-    """An options file of options/ as a dict."""
-    return yaml.safe_load((OPTIONS / f'{name}.yml').read_text())
 
 
 @pytest.mark.parametrize('name', sorted(OFFICIAL))
@@ -131,48 +128,6 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, sample_bgr
             assert torch.equal(value, expected[key]), (name, key)
 
 
-def write_dataset(root: Path, sample_bgr: np.ndarray, count: int) -> None:
-    """A tiny dataset in the demo layout: hr/ images with a meta_info list, and one validation pair."""
-    (root / 'hr').mkdir(parents=True)
-    (root / 'meta_info').mkdir()
-    (root / 'val' / 'gt').mkdir(parents=True)
-    (root / 'val' / 'lq').mkdir()
-    names = []
-    for index in range(count):
-        top, left = 10 * index, 40 - 10 * index
-        cv2.imwrite(str(root / 'hr' / f'img_{index}.png'), sample_bgr[top : top + 80, left : left + 80])
-        names.append(f'hr/img_{index}.png\n')
-    (root / 'meta_info' / 'meta_info_demo.txt').write_text(''.join(names))
-    val_gt = np.ascontiguousarray(sample_bgr[64:128, 64:128])
-    cv2.imwrite(str(root / 'val' / 'gt' / 'val_0.png'), val_gt)
-    cv2.imwrite(str(root / 'val' / 'lq' / 'val_0.png'), cv2.resize(val_gt, (16, 16), interpolation=cv2.INTER_AREA))
-
-
-def tiny_demo_options(demo: str, name: str, dataset: Path, total_iter: int) -> Dict[str, Any]:
-    """A demo config of options/, shrunk: tiny networks, 80 px crops, a few iterations on ``dataset``."""
-    opt = load_options(demo)
-    opt['name'] = name
-    opt['gt_size'] = 32
-    opt['queue_size'] = 4
-    train_data = opt['datasets']['train']
-    train_data.update(
-        dataroot_gt=str(dataset),
-        meta_info=str(dataset / 'meta_info' / 'meta_info_demo.txt'),
-        crop_pad_size=80,
-        gt_size=32,
-        batch_size_per_gpu=2,
-        dataset_enlarge_ratio=1,
-    )
-    opt['datasets']['val'].update(dataroot_gt=str(dataset / 'val' / 'gt'), dataroot_lq=str(dataset / 'val' / 'lq'))
-    opt['network_g'].update(TINY_G)
-    if 'network_d' in opt:
-        opt['network_d']['num_feat'] = TINY_D_FEAT
-    opt['train']['total_iter'] = total_iter
-    opt['val']['val_freq'] = 2
-    opt['logger'].update(print_freq=1, save_checkpoint_freq=2)
-    return opt
-
-
 def run_quietly(command: list, cwd: Path, env: Dict[str, str], timeout: int) -> str:
     """Run a command; on failure show its output. Returns stdout and stderr together."""
     result = subprocess.run(
@@ -180,11 +135,6 @@ def run_quietly(command: list, cwd: Path, env: Dict[str, str], timeout: int) -> 
     )
     assert result.returncode == 0, result.stdout[-5000:]
     return result.stdout
-
-
-def single_thread_env() -> Dict[str, str]:
-    """The environment for training subprocesses: one thread each (the test machine has two cores)."""
-    return dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONWARNINGS='ignore')
 
 
 @pytest.fixture

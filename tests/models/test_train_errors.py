@@ -14,10 +14,10 @@ import pytest
 import torch
 import yaml
 from basicsr.utils import logger as basicsr_logger
-from test_train import REPO_ROOT, single_thread_env, tiny_demo_options, write_dataset
+from training_helpers import REPO_ROOT, single_thread_env, tiny_demo_options, write_dataset
 
 from realesrgan import train as train_script
-from realesrgan.models.training_run import EXIT_NOT_STARTED, EXIT_STOPPED, TRACEBACK_ENV
+from realesrgan.training.run import EXIT_NOT_STARTED, EXIT_STOPPED, TRACEBACK_ENV
 
 NAME = 'errors'
 

@@ -9,10 +9,10 @@ from typing import Dict, Iterator, List
 import pytest
 import torch
 from basicsr.models import build_model
-from test_models import tiny_opt
+from training_helpers import tiny_opt
 
-from realesrgan.models.option_checks import OptionsError, check_training_options
 from realesrgan.models.validation_watch import RECORDS_FILE, ValidationWatch
+from realesrgan.training.option_checks import OptionsError, check_training_options
 
 METRICS = {
     'psnr': {'type': 'calculate_psnr', 'crop_border': 4, 'test_y_channel': False},

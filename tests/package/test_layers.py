@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / 'realesrgan'
 
 # lowest first; a module may import its own layer and the layers before it
 LAYERS: List[Tuple[str, ...]] = [
-    ('version', 'discovery', 'compat'),
+    ('version', 'discovery', 'compat', 'suggest'),
     ('fileio',),
     ('archs',),
     ('zoo',),

@@ -106,6 +106,11 @@ def test_registries_are_complete_when_basicsr_is_first_imported_from_inside_a_pl
         (['--tile', '-3'], 2, 'error: --tile must be a non-negative integer, got -3.'),
         (['--precision', 'fp8'], 2, "error: --precision: Unknown precision 'fp8'; choose one of auto, fp32"),
         (['-i', 'no/such/folder'], 2, 'error: Input "no/such/folder" does not exist'),
+        (
+            ['-n', 'realesr-animevideo3'],
+            2,
+            "Unknown model name 'realesr-animevideo3' (did you mean realesr-animevideov3?)",
+        ),
     ],
 )
 def test_image_cli_answers_help_and_input_errors_without_loading_torch(argv, status, message):
@@ -115,6 +120,54 @@ def test_image_cli_answers_help_and_input_errors_without_loading_torch(argv, sta
     assert answer['heavy'] == []
     if argv == ['--help']:
         assert '--model_name' in answer['stdout'] and 'RealESRGAN_x4plus' in answer['stdout']
+
+
+@pytest.mark.parametrize(
+    'module, program', [('image', 'inference_realesrgan.py'), ('video', 'inference_realesrgan_video.py')]
+)
+def test_both_command_lines_tell_their_version_without_loading_torch(module, program):
+    result = run_python(f"""
+        import sys
+        sys.argv = [{program!r}, '--version']
+        from realesrgan.cli.{module} import main
+        try:
+            main()
+        except SystemExit as exit_:
+            print('status', exit_.code, sorted(name for name in ('torch', 'basicsr') if name in sys.modules))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f'{program} (realesrgan) 0.4.0', 'status 0 []']
+
+
+def test_training_without_its_options_file_answers_without_loading_torch(tmp_path):
+    result = run_python(f"""
+        import sys
+        sys.argv = ['train.py', '-opt', {str(tmp_path / 'missing.yml')!r}]
+        import realesrgan.train
+        status = realesrgan.train.main()
+        print('status', status, sorted(name for name in ('torch', 'basicsr') if name in sys.modules))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ['status 2 []']
+    assert 'missing.yml" does not exist' in result.stderr
+
+
+def test_skip_existing_with_nothing_left_to_do_answers_without_loading_torch(tmp_path):
+    (tmp_path / 'in').mkdir()
+    (tmp_path / 'out').mkdir()
+    write_png(tmp_path / 'in' / 'a.png', 8)
+    write_png(tmp_path / 'out' / 'a_out.png', 32)
+    answer = _run_cli('image', ['-i', str(tmp_path / 'in'), '-o', str(tmp_path / 'out'), '--skip_existing'])
+    assert answer['status'] == 0
+    assert '1 image(s) skipped: their output exists (--skip_existing).' in answer['stdout']
+    assert answer['heavy'] == []
+
+
+def write_png(path, size: int) -> None:
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(path), np.full((size, size, 3), 128, np.uint8))
 
 
 def test_image_cli_reports_an_empty_folder_without_loading_torch(tmp_path):

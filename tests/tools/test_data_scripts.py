@@ -247,3 +247,14 @@ def test_make_demo_dataset(tmp_path, capsys):
     (tmp_path / 'other' / 'keep.txt').write_text('user data')
     code, err = exit_code_and_message(capsys, script.main, ['--output', str(tmp_path / 'other')])
     assert code == 2 and 'pass --overwrite' in err and (tmp_path / 'other' / 'keep.txt').exists()
+
+
+def test_make_sample_clip_writes_outside_the_tracked_inputs_folder(monkeypatch, capsys):
+    script = load_script('make_sample_clip')
+    written = []
+    monkeypatch.setattr(script, 'write_clip', lambda path, frames: written.append((path, len(frames))))
+    monkeypatch.setattr(script.os.path, 'getsize', lambda path: 30000)
+    monkeypatch.setattr(sys, 'argv', ['make_sample_clip.py'])
+    assert script.main() == 0
+    assert written == [(str(REPO_ROOT / 'videos' / 'sample_clip.mp4'), 48)]
+    assert 'Wrote' in capsys.readouterr().out

@@ -16,8 +16,8 @@ from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.evaluation.pairs import read_for_metrics
 from realesrgan.fileio.images import read_image
 from realesrgan.metrics import niqe, psnr, ssim
-from realesrgan.models.option_checks import load_options_file
-from realesrgan.models.validation_pairs import make_validation_pairs
+from realesrgan.training.option_checks import load_options_file
+from realesrgan.training.validation_pairs import make_validation_pairs
 
 
 def table(text: str) -> dict:
@@ -86,6 +86,27 @@ def test_bad_input_is_one_line_and_the_rest_goes_on(tmp_path, capsys):
     assert 'chelsea: Cannot decode image file' in out and 'no GT image named extra.*' in out
     assert 'astronaut: niqe: NIQE needs at least 2 blocks' in out
     assert re.search(r'^astronaut\s+\d+\.\d{4}\s+-$', out, re.M)
+
+
+def test_a_nan_pixel_is_reported_and_the_exit_status_says_so(tmp_path, capsys):
+    (tmp_path / 'gt').mkdir(), (tmp_path / 'sr').mkdir()
+    gt = cv2.imread(str(INPUTS / 'astronaut.png'))
+    cv2.imwrite(str(tmp_path / 'gt' / 'astronaut.png'), gt)
+    sr = gt.astype(np.float32)
+    sr[10, 10, 1] = np.nan
+    assert cv2.imwrite(str(tmp_path / 'sr' / 'astronaut_out.tif'), sr)
+    assert load_script('evaluate').main(['--sr', str(tmp_path / 'sr'), '--gt', str(tmp_path / 'gt')]) == 1
+    out = capsys.readouterr().out
+    assert 'astronaut: psnr is NaN: ' in out and 'holds NaN pixel values' in out
+
+
+def test_a_csv_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys):
+    folder = blurred_outputs(tmp_path)
+    main = load_script('evaluate').main
+    assert main(['--sr', str(folder / 'sr'), '--gt', str(folder / 'gt'), '--csv', '/sys/values.csv']) == 2
+    printed = capsys.readouterr()
+    assert printed.err.startswith('error: --csv: cannot write /sys/values.csv') and printed.err.count('\n') == 1
+    assert 'astronaut' not in printed.out  # nothing was measured
 
 
 def tiny_checkpoint(path: Path) -> Path:

@@ -1,15 +1,10 @@
 """benchmarks/gpu_check.py in its dry mode: every check's code path, tiny, on the CPU (no timing is judged)."""
 
 import json
-import sys
 
+import gpu_check
 import pytest
 import torch
-from helpers import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / 'benchmarks'))
-
-import gpu_check  # noqa: E402
 
 
 def test_without_a_gpu_the_real_run_says_to_use_the_dry_run(capsys, monkeypatch):

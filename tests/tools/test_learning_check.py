@@ -5,21 +5,16 @@ import json
 import sys
 
 import cv2
+import learning_check
 import numpy as np
 import pytest
-from helpers import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / 'benchmarks'))
-sys.path.insert(0, str(REPO_ROOT / 'scripts'))
-
-import learning_check  # noqa: E402
-import make_demo_dataset  # noqa: E402
+from test_data_scripts import load_script
 
 
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp('learning') / 'demo'
-    assert make_demo_dataset.main(['--output', str(root)]) == 0
+    assert load_script('make_demo_dataset').main(['--output', str(root)]) == 0
     return str(root)
 
 

@@ -2,22 +2,19 @@
 
 This project is installed (editable) in the environment that runs the tests, and ``python`` started in the repository
 root finds ``./realesrgan`` first: both would shadow the original. The tests start the original's interpreter as
-the benchmarks do, from the repository root with the repository on ``PYTHONPATH``, and check where ``import
-realesrgan`` lands. Building the environment needs the package registry once (``benchmarks/.venv-original``, reused
-afterwards); without it the tests are skipped and say why.
+the benchmarks do (probes isolated, workers with ``-E -s`` from ``benchmarks/``), with the repository on
+``PYTHONPATH``, and check where ``import realesrgan`` lands. Building the environment needs the package registry
+once (``benchmarks/.venv-original``, reused afterwards); without it the tests are skipped and say why.
 """
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from benchlib import original_env
+from benchlib.workers import BENCH_DIR
 from helpers import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / 'benchmarks'))
-
-import original_env  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
@@ -48,25 +45,31 @@ def test_the_original_is_imported_even_from_the_repository_root(original_python)
 
 def test_the_worker_refuses_a_shadowed_package_and_accepts_the_original(original_python):
     code = (
-        f'import sys; sys.path.append({str(REPO_ROOT / "benchmarks")!r}); import run_original; '
-        'run_original.install_functional_tensor_alias(); print(run_original.check_original_package())'
+        'import benchlib.original_worker as worker; '
+        'worker.install_functional_tensor_alias(); print(worker.check_original_package())'
     )
-    isolated = subprocess.run(
-        original_env.isolated(str(original_python)) + ['-c', code],
-        cwd=REPO_ROOT,
+    # as the benchmarks start a worker: -E -s, from benchmarks/ (PYTHONPATH naming the repository is ignored)
+    started = subprocess.run(
+        original_env.worker_python(str(original_python)) + ['-c', code],
+        cwd=BENCH_DIR,
         env=shadowing_env(),
         capture_output=True,
         text=True,
     )
-    assert isolated.returncode == 0, isolated.stderr[-2000:]
-    assert 'site-packages' in isolated.stdout and str(REPO_ROOT / 'realesrgan') not in isolated.stdout
-    # the same interpreter without isolated mode finds ./realesrgan first: the check must say so, not measure it
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert 'site-packages' in started.stdout and str(REPO_ROOT / 'realesrgan') not in started.stdout
+    # the same interpreter without those flags, from the repository root, finds ./realesrgan first: the check must
+    # say so, not measure it
     plain = subprocess.run(
-        [str(original_python), '-c', code], cwd=REPO_ROOT, env=shadowing_env(), capture_output=True, text=True
+        [str(original_python), '-c', code],
+        cwd=REPO_ROOT,
+        env=dict(shadowing_env(), PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(BENCH_DIR)])),
+        capture_output=True,
+        text=True,
     )
     assert plain.returncode != 0
     assert f'not the original {original_env.ORIGINAL_VERSION}' in plain.stderr
-    assert 'python -I' in plain.stderr
+    assert 'python -E -s -m benchlib.original_worker' in plain.stderr
 
 
 def test_the_video_tools_are_in_the_original_environment(original_python):

@@ -1,24 +1,13 @@
 """The RealESRGANer quality benchmarks run and print their tables (small model, small image)."""
 
-import importlib.util
 import re
-import sys
 
+import precision_quality
 import pytest
-from helpers import REPO_ROOT, official_weights
+import tiling_quality
+from helpers import official_weights
 
 pytestmark = pytest.mark.weights
-
-
-def load_benchmark(name: str):
-    sys.path.insert(0, str(REPO_ROOT / 'benchmarks'))  # the scripts import their sibling helpers
-    try:
-        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / 'benchmarks' / f'{name}.py')
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(REPO_ROOT / 'benchmarks'))
-    return module
 
 
 def table_rows(text: str) -> dict:
@@ -27,7 +16,7 @@ def table_rows(text: str) -> dict:
 
 def test_tiling_quality_prints_psnr_and_time_ratio(capsys):
     official_weights('realesr-animevideov3')
-    load_benchmark('tiling_quality').main(
+    tiling_quality.main(
         ['--model', 'realesr-animevideov3', '--size', '80', '--tile', '16', '--blends', '22', '0', '--device', 'cpu']
     )
     rows = table_rows(capsys.readouterr().out)
@@ -41,7 +30,7 @@ def test_tiling_quality_prints_psnr_and_time_ratio(capsys):
 
 def test_precision_quality_prints_psnr_against_fp32(capsys):
     official_weights('realesr-animevideov3')
-    load_benchmark('precision_quality').main(
+    precision_quality.main(
         [
             '--model',
             'realesr-animevideov3',
@@ -63,3 +52,24 @@ def test_precision_quality_prints_psnr_against_fp32(capsys):
     assert float(re.search(r'([\d.]+) dB', rows['fp32 contiguous']).group(1)) > 60
     assert float(re.search(r'([\d.]+) dB', rows['ncnn runtime fp32']).group(1)) > 60
     assert float(re.search(r'([\d.]+) dB', rows['bf16']).group(1)) > 45
+
+
+def test_precision_quality_times_the_bare_network_in_each_layout(capsys):
+    precision_quality.main(['--bare-network', '--model', 'realesr-animevideov3', '--size', '16', '--repeats', '1'])
+    printed = capsys.readouterr().out
+    rows = re.findall(r'^(\w[\w -]+?)\s+([\d.]+) s\s+([\d.]+)x contiguous fp32$', printed, re.MULTILINE)
+    assert [name for name, _, _ in rows] == [
+        'contiguous fp32',
+        'channels-last fp32',
+        'channels-last bf16 autocast',
+        'channels-last bf16 weights',
+    ]
+    assert rows[0][2] == '1.00' and printed.startswith('CPU: ')
+
+
+def test_tiling_quality_of_a_community_architecture(capsys):
+    pytest.importorskip('spandrel')
+    tiling_quality.main(['--community', 'SPAN', '--tile', '32', '--tile_pad', '10', '--threads', '1'])
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    found = re.fullmatch(r'SPAN: x(\d), tiled vs untiled ([\d.]+|inf) dB \(--tile 32 --tile_pad 10\)', line)
+    assert found and float(found.group(2)) > 30, line

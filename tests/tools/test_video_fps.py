@@ -5,12 +5,9 @@ import subprocess
 import sys
 
 import pytest
+import video_fps
+from benchlib import ffprobe_standin
 from helpers import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / 'benchmarks'))
-
-import ffprobe_standin  # noqa: E402
-import video_fps  # noqa: E402
 
 
 def test_the_patch_changes_exactly_the_two_cuda_lines(tmp_path):
@@ -56,7 +53,7 @@ def test_ffprobe_standin_answers_what_the_original_reads(tmp_path):
 
     photo = cv2.imread(str(REPO_ROOT / 'inputs' / 'chelsea.jpg'))
     clip = write_clip(str(tmp_path / 'clip.mp4'), list(panning_frames(photo, (48, 32), 12)), fps=24)
-    command = [sys.executable, str(REPO_ROOT / 'benchmarks' / 'ffprobe_standin.py')]
+    command = [sys.executable, str(REPO_ROOT / 'benchmarks' / 'benchlib' / 'ffprobe_standin.py')]
     answer = subprocess.run(
         command + ['-show_format', '-show_streams', '-of', 'json', clip], capture_output=True, text=True
     )

@@ -17,6 +17,7 @@ from typing import List
 import pytest
 from test_video_io import Resize, leftovers, make_clip, stream_info
 
+from realesrgan.fileio.owner import start_time
 from realesrgan.video import VideoJobTerminated, pipeline, upscale_video
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -188,7 +189,7 @@ def test_only_work_folders_of_this_output_whose_owner_is_gone_are_removed(tmp_pa
     finished.wait()  # its process id is free now
     sleeper = subprocess.Popen(['sleep', '60'])
     try:
-        live = dict(output='o.mp4', host=host, pid=sleeper.pid, started=pipeline._start_time(sleeper.pid))
+        live = dict(output='o.mp4', host=host, pid=sleeper.pid, started=start_time(sleeper.pid))
         write_owner(out / '.o.mp4.1.killed.tmp', output='o.mp4', host=host, pid=finished.pid, started=1)
         write_owner(out / '.o.mp4.2.reused.tmp', output='o.mp4', host=host, pid=os.getpid(), started=-1)
         write_owner(out / '.o.mp4.3.running.tmp', **live)
@@ -224,5 +225,5 @@ def test_the_work_folder_records_its_owner(tmp_path, monkeypatch):
     upscale_video(str(make_clip(tmp_path / 'clip.mp4', num_frames=2, audio=None)), str(tmp_path / 'o.mp4'), Resize(1))
     assert seen['name'].startswith(f'.o.mp4.{os.getpid()}.') and seen['output'] == 'o.mp4'
     assert seen['pid'] == os.getpid() and seen['host'] == pipeline.socket.gethostname()
-    assert seen['started'] == pipeline._start_time(os.getpid()) is not None
+    assert seen['started'] == start_time(os.getpid()) is not None
     assert leftovers(tmp_path) == ['clip.mp4', 'o.mp4']
