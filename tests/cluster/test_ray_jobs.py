@@ -107,6 +107,28 @@ def test_a_bad_file_on_ray_is_reported_and_the_batch_goes_on(inputs, reference, 
     assert sorted(path.name for path in (tmp_path / 'out').iterdir()) == ['crop00_out.png']
 
 
+def test_a_killed_video_driver_resumes_from_the_finished_segments(inputs, reference, tmp_path):
+    _, clip = inputs
+    output = tmp_path / 'video'
+    job = start_cli(video_args(clip, output, '--ray'), child_env())
+    try:
+        deadline = time.monotonic() + 300
+        while len(list(output.glob('.*.tmp/segment_*.mp4'))) < 2:
+            assert job.poll() is None, f'the job ended first (exit status {job.returncode}): {job.stderr.read()}'
+            assert time.monotonic() < deadline, 'no segment was finished in time'
+            time.sleep(0.05)
+    finally:
+        os.kill(job.pid, signal.SIGKILL)
+        job.communicate()
+    assert not (output / 'clip_out.mp4').exists()
+
+    rerun = run_cli(video_args(clip, output, '--ray'), child_env())
+    assert rerun.returncode == 0, rerun.stderr
+    assert 'frames reused from the interrupted run' in rerun.stdout
+    assert_video_matches(output / 'clip_out.mp4', reference[1] / 'clip_out.mp4')
+    assert sorted(path.name for path in output.iterdir()) == ['clip_out.mp4']  # the work folder is gone
+
+
 def test_a_two_node_cluster_upscales_images_and_video_as_the_local_run_on_both_nodes(
     inputs, reference, two_nodes, tmp_path
 ):
