@@ -25,6 +25,7 @@ Ray is imported only when a job runs with it: ``import realesrgan`` and the comm
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections import Counter, deque
 from typing import Any, Deque, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
@@ -59,6 +60,7 @@ MISSING_RAY = '--ray needs Ray, which cannot be imported ({}): pip install "real
 # items handed to an actor before its first one is done: the next one waits there, not on the driver
 _IN_FLIGHT_PER_ACTOR = 2
 _WAIT_SECONDS = 0.5
+_REACH_SECONDS = 5.0
 # how often the nodes are checked, and how long an actor whose node died may take to come back elsewhere before its
 # items go to the other actors (Ray waits for room for it forever: a cluster without spare room would hang)
 _NODE_CHECK_SECONDS = 5.0
@@ -86,6 +88,8 @@ def connect_ray(address: Optional[str] = EMBEDDED) -> bool:
     embedded = address in (None, '', EMBEDDED)
     if embedded:
         os.environ.setdefault(_LOOPBACK_ONLY, '0')
+    else:
+        _check_reachable(address)
     try:
         import ray
     except ImportError as error:
@@ -112,6 +116,26 @@ def connect_ray(address: Optional[str] = EMBEDDED) -> bool:
             'or give --ray alone for a local one'
         ) from None
     return True
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once when nothing answers at a cluster's address (Ray itself keeps trying for minutes).
+
+    Raises:
+        ValueError: The address is malformed, or nothing listens there.
+    """
+    if address == 'auto':
+        return  # Ray finds this machine's cluster itself, and says at once when there is none
+    host, _, port = (address[len('ray://') :] if address.startswith('ray://') else address).rpartition(':')
+    if not host or not port.isdigit():
+        raise ValueError(f'--ray {address}: not a Ray address; give auto, ray://HOST:10001 or HOST:6379')
+    try:
+        socket.create_connection((host.strip('[]'), int(port)), timeout=_REACH_SECONDS).close()
+    except OSError as error:
+        raise ValueError(
+            f'cannot reach the Ray cluster at {address} ({error.strerror or error}); start one with '
+            '`ray start --head` and give its address to --ray, or give --ray alone for a local one'
+        ) from None
 
 
 class ActorSlot(NamedTuple):

@@ -1,6 +1,7 @@
 """Where Ray workers go (no Ray needed), and that nothing imports Ray unless a job asks for it."""
 
 import json
+import socket
 
 import pytest
 from helpers import WEIGHTS_DIR, official_weights, run_python
@@ -87,3 +88,20 @@ def test_without_ray_installed_the_flag_says_what_to_install(tmp_path):
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('error: --ray needs Ray, which cannot be imported') and '[cluster]' in last
+
+
+@pytest.mark.subprocess
+def test_an_address_where_no_cluster_answers_is_refused_at_once(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]  # free, so nothing answers there
+    official_weights('realesr-animevideov3')
+    result = run_python(f"""
+        import sys
+        from realesrgan.cli import image
+        sys.exit(image.main(['-n', 'realesr-animevideov3', '-i', 'inputs/astronaut.png', '-o', {str(tmp_path)!r},
+                             '--weights_dir', {str(WEIGHTS_DIR)!r}, '--ray', '127.0.0.1:{port}']))
+    """)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f'error: cannot reach the Ray cluster at 127.0.0.1:{port} (') and '--ray alone' in last
