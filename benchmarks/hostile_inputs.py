@@ -325,9 +325,8 @@ def video_cases(root: Path) -> List[Case]:
     cli = ['inference_realesrgan_video.py', '--weights_dir', weights]
 
     def case(name: str, args: Sequence[str], code: int, says: str, **kwargs: object) -> Case:
-        return Case(
-            'video', name, python(*cli, *map(str, args)), code, says, folders=[out, root], unchanged=[clip], **kwargs
-        )
+        kwargs.setdefault('folders', [out, root])
+        return Case('video', name, python(*cli, *map(str, args)), code, says, unchanged=[clip], **kwargs)
 
     return [
         case('not a video', ['-i', text, '-o', out], 2, 'not a video'),
@@ -343,21 +342,22 @@ def video_cases(root: Path) -> List[Case]:
         case('device tpu', ['-i', clip, '-o', out, '--device', 'tpu'], 2, "Unknown device 'tpu'"),
         case('truncated mp4', ['-i', truncated, '-o', out, '--suffix', 'cut'], 0, 'the file is truncated or damaged'),
         case(
-            'SIGTERM mid-job',
-            ['-i', long_clip, '-o', out, '--suffix', 'term', '--num_process_per_gpu', '2'],
+            'SIGTERM mid-job, --no_resume',
+            ['-i', long_clip, '-o', out, '--suffix', 'term', '--num_process_per_gpu', '2', '--no_resume'],
             143,
             'interrupted; nothing was written',
             kill_when=str(out / '.long_term.mp4.*.tmp' / 'segment_*'),
         ),
-        case(
+        case(  # its finished segments stay in the resume folder (the default), which the rerun below finishes
             'SIGKILL mid-job',
             ['-i', long_clip, '-o', out, '--suffix', 'kill', '--num_process_per_gpu', '2'],
             -9,
             '',
+            folders=[],
             kill_when=str(out / '.long_kill.mp4.*.tmp' / 'segment_*'),
             kill_signal=signal.SIGKILL,
         ),
-        case('rerun after SIGKILL', ['-i', clip, '-o', out, '--suffix', 'kill'], 0, 'Saved'),
+        case('rerun after SIGKILL', ['-i', long_clip, '-o', out, '--suffix', 'kill'], 0, 'frames reused'),
         Case(
             'video',
             'no PyAV',
@@ -533,10 +533,11 @@ def tool_cases(root: Path, checkpoint: str) -> List[Case]:
                 'import cv2, numpy as np; from realesrgan.web.cancel_board import CancelToken; '
                 'from realesrgan.web.image_handler import ImageChoices, upscale_images; '
                 'from realesrgan.web.workspace import Workspace; '
-                f'space = Workspace({str(root)!r}); path = space.gradio_cache + "/.photo.png"; '
+                f'import shutil; space = Workspace({str(root)!r}); path = space.gradio_cache + "/.photo.png"; '
                 'cv2.imwrite(path, np.zeros((8, 8, 3), np.uint8)); '
+                f'model = shutil.copy({checkpoint!r}, space.gradio_cache); '
                 'server = dict(device="cpu", precision="fp32", tile_blend=22, tile_batch=1, max_pixels=0); '
-                f'result = upscale_images([path], ImageChoices(model_file={checkpoint!r}), server, space, '
+                'result = upscale_images([path], ImageChoices(model_file=model), server, space, '
                 'CancelToken(), lambda *_: None); space.remove(); print(result.message)',
             ),
             0,
