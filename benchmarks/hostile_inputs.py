@@ -11,6 +11,7 @@ exits 1 if any case fails.
 
 import argparse
 import glob
+import io
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 import torch
+from PIL import Image
 
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
 from realesrgan.video.sample_clip import panning_frames, write_clip
@@ -151,6 +153,21 @@ def run_case(case: Case, marker: str) -> Outcome:
     return Outcome(process.returncode, last, problems)
 
 
+def damaged_exif_jpeg(path: Path) -> Path:
+    """A JPEG whose EXIF block declares a first entry far longer than the block."""
+    exif = Image.Exif()
+    exif[0x010F] = 'hostile camera'  # Make
+    buffer = io.BytesIO()
+    Image.fromarray(image(16, 16)).save(buffer, 'JPEG', exif=exif.tobytes())
+    data = bytearray(buffer.getvalue())
+    tiff = data.index(b'Exif\x00\x00') + 6
+    order = 'little' if data[tiff : tiff + 2] == b'II' else 'big'
+    first_ifd = tiff + int.from_bytes(data[tiff + 4 : tiff + 8], order)
+    data[first_ifd + 6 : first_ifd + 10] = (100000).to_bytes(4, order)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def image_cases(root: Path, checkpoint: str) -> List[Case]:
     cli = ['inference_realesrgan.py', '--model_path', checkpoint, '--weights_dir', str(root / 'weights')]
     folder = root / 'photos'
@@ -176,6 +193,7 @@ def image_cases(root: Path, checkpoint: str) -> List[Case]:
     damaged = root / 'damaged_out'
     damaged.mkdir()
     (damaged / 'p0_out.png').write_bytes(b'')  # an output a killed writer of an older version left empty
+    bad_exif = damaged_exif_jpeg(root / 'bad_exif.jpg')
 
     def case(name: str, args: Sequence[str], code: int, says: str, **kwargs: object) -> Case:
         return Case(
@@ -225,6 +243,8 @@ def image_cases(root: Path, checkpoint: str) -> List[Case]:
             0,
             'the existing file is empty',
         ),
+        case('damaged EXIF block', ['-i', bad_exif, '-o', out], 0, 'metadata of some inputs could not be read'),
+        case('-t 64 on a 24 px image', ['-i', one, '-o', out, '-t', '64'], 0, 'fits in one tile of 64 px'),
         Case(
             'image',
             'weights file missing',
@@ -305,9 +325,8 @@ def video_cases(root: Path) -> List[Case]:
     cli = ['inference_realesrgan_video.py', '--weights_dir', weights]
 
     def case(name: str, args: Sequence[str], code: int, says: str, **kwargs: object) -> Case:
-        return Case(
-            'video', name, python(*cli, *map(str, args)), code, says, folders=[out, root], unchanged=[clip], **kwargs
-        )
+        kwargs.setdefault('folders', [out, root])
+        return Case('video', name, python(*cli, *map(str, args)), code, says, unchanged=[clip], **kwargs)
 
     return [
         case('not a video', ['-i', text, '-o', out], 2, 'not a video'),
@@ -323,21 +342,22 @@ def video_cases(root: Path) -> List[Case]:
         case('device tpu', ['-i', clip, '-o', out, '--device', 'tpu'], 2, "Unknown device 'tpu'"),
         case('truncated mp4', ['-i', truncated, '-o', out, '--suffix', 'cut'], 0, 'the file is truncated or damaged'),
         case(
-            'SIGTERM mid-job',
-            ['-i', long_clip, '-o', out, '--suffix', 'term', '--num_process_per_gpu', '2'],
+            'SIGTERM mid-job, --no_resume',
+            ['-i', long_clip, '-o', out, '--suffix', 'term', '--num_process_per_gpu', '2', '--no_resume'],
             143,
             'interrupted; nothing was written',
             kill_when=str(out / '.long_term.mp4.*.tmp' / 'segment_*'),
         ),
-        case(
+        case(  # its finished segments stay in the resume folder (the default), which the rerun below finishes
             'SIGKILL mid-job',
             ['-i', long_clip, '-o', out, '--suffix', 'kill', '--num_process_per_gpu', '2'],
             -9,
             '',
+            folders=[],
             kill_when=str(out / '.long_kill.mp4.*.tmp' / 'segment_*'),
             kill_signal=signal.SIGKILL,
         ),
-        case('rerun after SIGKILL', ['-i', clip, '-o', out, '--suffix', 'kill'], 0, 'Saved'),
+        case('rerun after SIGKILL', ['-i', long_clip, '-o', out, '--suffix', 'kill'], 0, 'frames reused'),
         Case(
             'video',
             'no PyAV',
@@ -506,6 +526,23 @@ def tool_cases(root: Path, checkpoint: str) -> List[Case]:
         case('web --tile_batch 0', python('app.py', '--tile_batch', '0'), 2, '--tile_batch must be a positive'),
         case('web --max_file_size abc', python('app.py', '--max_file_size', 'abc'), 2, '--max_file_size must be'),
         case('web --listen elsewhere', python('app.py', '--listen', '10.255.254.253'), 2, 'not an address of this'),
+        case(
+            'web upload named .photo.png',
+            python(
+                '-c',
+                'import cv2, numpy as np; from realesrgan.web.cancel_board import CancelToken; '
+                'from realesrgan.web.image_handler import ImageChoices, upscale_images; '
+                'from realesrgan.web.workspace import Workspace; '
+                f'import shutil; space = Workspace({str(root)!r}); path = space.gradio_cache + "/.photo.png"; '
+                'cv2.imwrite(path, np.zeros((8, 8, 3), np.uint8)); '
+                f'model = shutil.copy({checkpoint!r}, space.gradio_cache); '
+                'server = dict(device="cpu", precision="fp32", tile_blend=22, tile_batch=1, max_pixels=0); '
+                'result = upscale_images([path], ImageChoices(model_file=model), server, space, '
+                'CancelToken(), lambda *_: None); space.remove(); print(result.message)',
+            ),
+            0,
+            '1 of 1 image(s) upscaled into the downloads below',
+        ),
     ]
 
 

@@ -37,6 +37,7 @@ def main() -> int:
     if width % 2 or height % 2 or width < 2 or height < 2 or args.frames < 1:
         print('error: --size needs even, positive numbers and --frames at least 1', file=sys.stderr)
         return 2
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)  # videos/ is not in a fresh clone
     write_clip(args.output, list(panning_frames(photo, (width, height), args.frames)))
     print(
         f'Wrote {args.output} ({os.path.getsize(args.output) // 1024} KB, {args.frames} frames of {width}x{height}, '

@@ -11,10 +11,9 @@ whose output exists are set aside.
 import os
 from typing import Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
-from PIL import Image
-
 from realesrgan.fileio.complete import image_file_problem
 from realesrgan.fileio.images import IMAGE_EXTENSIONS
+from realesrgan.fileio.metadata import open_header
 
 __all__ = [
     'ALPHA_FORMATS',
@@ -184,7 +183,7 @@ def decodes_with_alpha(path: str) -> bool:
     pixels then says what is wrong).
     """
     try:
-        with Image.open(path) as image:
+        with open_header(path) as image:  # a damaged EXIF block is reported once, with the metadata
             mode, fmt, transparent = image.mode, image.format, 'transparency' in image.info
     except Exception:  # noqa: BLE001 (not an image Pillow knows: decided when OpenCV reads it)
         return False

@@ -124,8 +124,8 @@ class LocalPoolExecutor(Executor):
         ]
         channels = _Channels([job_end for job_end, _ in pipes])
         try:
-            for worker, (_, worker_end) in zip(workers, pipes):
-                worker.start()
+            for index, (worker, (_, worker_end)) in enumerate(zip(workers, pipes)):
+                _start(worker, index, devices[index])
                 worker_end.close()  # the worker's end lives in the worker now: its death closes the pipe
             watcher = PoolWatcher(workers, devices, len(items), listener or Listener(), self.retries, channels.send)
             watcher.watch(channels)
@@ -223,12 +223,28 @@ def _report(events: _Outbox, worker_id: int, index: int, payload: Any) -> None:
     events.put(('progress', worker_id, index, payload))
 
 
+def _start(worker: BaseProcess, index: int, device: str) -> None:
+    """Start one worker; the process server that forks it (the forkserver) may have been killed meanwhile.
+
+    Raises:
+        WorkerStartError: The process could not be started; one line says why.
+    """
+    try:
+        worker.start()
+    except (EOFError, OSError) as error:
+        reason = f'{type(error).__name__}: {error}'
+        raise WorkerStartError(
+            index, device, f'the process that starts the workers ended ({reason}); run it again'
+        ) from None
+
+
 def _terminate(workers: Sequence[BaseProcess]) -> None:
     """Stop the workers that are still running: SIGTERM, then SIGKILL for any that ignores it."""
-    for worker in workers:
+    started = [worker for worker in workers if worker.pid is not None]
+    for worker in started:
         if worker.is_alive():
             worker.terminate()
-    for worker in workers:
+    for worker in started:
         worker.join(timeout=_STOP_SECONDS)
         if worker.is_alive():
             worker.kill()

@@ -8,12 +8,13 @@ the same, the EXIF Orientation stays as it is (the pixels are not rotated), and 
 """
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import NamedTuple, Optional, Tuple
+from typing import Iterator, NamedTuple, Optional, Tuple
 
 from PIL import ExifTags, Image, PngImagePlugin, TiffImagePlugin
 
-__all__ = ['ImageMetadata', 'TextChunk', 'read_metadata']
+__all__ = ['ImageMetadata', 'TextChunk', 'open_header', 'read_metadata']
 
 # IFD0 tags that describe how a TIFF stores its pixels (or where a thumbnail is), not the picture: they are not
 # carried over (the writer of the output sets its own), nor is the ICC profile tag (kept as icc_profile).
@@ -127,6 +128,20 @@ def _resized_exif(exif_bytes: bytes, width: int, height: int, scale: float) -> b
     return exif.tobytes()
 
 
+@contextmanager
+def open_header(path: str) -> Iterator[Image.Image]:
+    """``Image.open(path)`` with Pillow's warnings held back (a damaged EXIF block, a huge image).
+
+    A damaged EXIF block makes Pillow print a raw ``UserWarning`` each time the file is opened; the image job
+    reports it once, as its one-line note about unreadable metadata (see :func:`read_metadata`).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            yield image
+
+
 def read_metadata(path: str) -> ImageMetadata:
     """Read the metadata of an image file (Pillow reads the headers; PNG text after the pixels needs a decode).
 
@@ -138,24 +153,33 @@ def read_metadata(path: str) -> ImageMetadata:
 
     Raises:
         OSError: Pillow cannot read the file (not an image it knows, damaged).
-        ValueError: Its metadata is malformed.
+        ValueError: Its metadata is malformed or damaged (Pillow warned while reading it).
     """
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', UserWarning)
         warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-        with Image.open(path) as image:
-            if image.format not in _FORMATS:
-                return ImageMetadata()
-            text = _text_chunks(image) if isinstance(image, PngImagePlugin.PngImageFile) else ()
-            exif = image.getexif()
-            for tag in _STORAGE_TAGS & set(exif):
-                del exif[tag]
-            dpi = image.info.get('dpi')
-            return ImageMetadata(
-                exif=exif.tobytes() if len(exif) else b'',
-                icc_profile=image.info.get('icc_profile') or b'',
-                text=text,
-                dpi=(float(dpi[0]), float(dpi[1])) if dpi and dpi[0] and dpi[1] else None,
-            )
+        metadata = _read_metadata(path)
+    damaged = [str(warning.message) for warning in caught if issubclass(warning.category, UserWarning)]
+    if damaged:
+        raise ValueError(f'its metadata is damaged ({damaged[0]})')
+    return metadata
+
+
+def _read_metadata(path: str) -> ImageMetadata:
+    with Image.open(path) as image:
+        if image.format not in _FORMATS:
+            return ImageMetadata()
+        text = _text_chunks(image) if isinstance(image, PngImagePlugin.PngImageFile) else ()
+        exif = image.getexif()
+        for tag in _STORAGE_TAGS & set(exif):
+            del exif[tag]
+        dpi = image.info.get('dpi')
+        return ImageMetadata(
+            exif=exif.tobytes() if len(exif) else b'',
+            icc_profile=image.info.get('icc_profile') or b'',
+            text=text,
+            dpi=(float(dpi[0]), float(dpi[1])) if dpi and dpi[0] and dpi[1] else None,
+        )
 
 
 def _text_chunks(image: PngImagePlugin.PngImageFile) -> Tuple[TextChunk, ...]:

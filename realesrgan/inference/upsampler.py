@@ -147,6 +147,7 @@ class RealESRGANer:
         # Channels-last is the fast layout for CPU (oneDNN) and CUDA convolutions; MPS gains nothing from it.
         self.channels_last = self.device.type in ('cpu', 'cuda')
         self._state_lock = threading.Lock()
+        self._said_fits_one_tile = False
         # Layer outputs reuse freed memory instead of faulting in fresh pages (1.1-1.3x faster on this CPU VM).
         keep_freed_memory()
 
@@ -321,10 +322,13 @@ class RealESRGANer:
         crop = (height * self.scale, width * self.scale)
         with self._state_lock:  # the last call's tensors (the output is 48 MB at 512 px) need not outlive this one
             self.img = self.output = None
+        size = (height + self.pre_pad, width + self.pre_pad)
+        if 0 < max(size) <= tile:  # one tile holds it: the untiled pass gives the same pixels, as in the original
+            self._say_fits_one_tile(width, height, tile)
+            tile = 0
         tiled = tile > 0
         source_device = torch.device('cpu') if tiled else self.device  # tiles: the full image stays on the host
         rules, context = self._size_rules(), self.tile_pad + self.tile_blend
-        size = (height + self.pre_pad, width + self.pre_pad)
         if tiled:
             padded = tiled_input_size(*size, tile, context, rules.multiple_of, rules.minimum, rules.square)
         else:
@@ -338,6 +342,17 @@ class RealESRGANer:
         with self._state_lock:
             self.img, self.output, self.mod_pad_h, self.mod_pad_w = image, output, mod_pad_h, mod_pad_w
         return output
+
+    def _say_fits_one_tile(self, width: int, height: int, tile: int) -> None:
+        """Say once per upscaler that an image runs untiled because it fits in one tile."""
+        if not self._said_fits_one_tile:
+            self._said_fits_one_tile = True
+            logger.warning(
+                'A %dx%d image fits in one tile of %d px (-t): it is upscaled whole, untiled (the same pixels).',
+                width,
+                height,
+                tile,
+            )
 
     def _check_host_memory(self, img: np.ndarray, max_range: int, outscale: Optional[float]) -> None:
         """Fail at once, with what to do, when upscaling ``img`` cannot fit in the host's memory (every buffer)."""

@@ -21,9 +21,9 @@ from realesrgan.batch.job import ImageJob, ImageJobError
 from realesrgan.batch.run import plan_batch, run_image_job
 from realesrgan.cli.image import build_parser
 from realesrgan.fileio.images import read_image, write_image
+from realesrgan.web.cancel_board import CancelToken, JobCancelled, Report
 from realesrgan.web.choices import EngineChoices, job_values, with_local_model
-from realesrgan.web.jobs import CancelToken, JobCancelled, Report
-from realesrgan.web.workspace import Workspace
+from realesrgan.web.workspace import Workspace, shorten_paths
 
 __all__ = ['ImageChoices', 'ImageOutput', 'ImageResult', 'before_after', 'image_job', 'upscale_images']
 
@@ -191,15 +191,15 @@ def upscale_images(
         raise
     except (ImageJobError, ValueError) as error:
         workspace.discard(folder)
-        return ImageResult(f'error: {error}')
+        return ImageResult(shorten_paths(f'error: {error}', folder))
     outputs = []
     for index, path in _match_outputs([item.output for item in planned], summary.written):
         width, height = _image_size(path)
         outputs.append(ImageOutput(planned[index].input, path, width, height, progress.seconds[index]))
-    # the page names the uploads by their own names, not by where the server keeps them
-    message = summary.describe('the downloads below').replace(os.path.join(folder, 'in') + os.sep, '')
+    message = summary.describe('the downloads below')
     if summary.notes:
         message += '\n' + '\n'.join(f'Note: {note}' for note in summary.notes)
+    message = shorten_paths(message, folder)
     zip_path = _zip([one.path for one in outputs], os.path.join(folder, ZIP_NAME)) if outputs else None
     return ImageResult(message, outputs, zip_path)
 

@@ -2,7 +2,9 @@
 
 Both upscale buttons share one Gradio concurrency group of size 1 (``concurrency_id='device'``): the server runs
 on one device, and two tabs never run two jobs on it at once (the second waits in the queue, and the page says so).
-Cancel bypasses the queue and stops the job of its own tab (:class:`~realesrgan.web.jobs.JobBoard`). Every control
+Cancel bypasses the queue and stops the job of its own tab (:class:`~realesrgan.web.cancel_board.CancelBoard`); a
+client that cancels its request through the API stops its job the same way, and the device passes to the next job
+only once the cancelled one stopped. Every control
 maps to a flag of the command lines (see :class:`~realesrgan.web.image_handler.ImageChoices`); what a job cannot do
 is shown in the status box, as the one line the CLI prints.
 """
@@ -14,16 +16,29 @@ from realesrgan.batch.plan import EXTENSIONS
 from realesrgan.inference.face_enhance import FaceEnhanceUnavailable, require_gfpgan
 from realesrgan.inference.model_choice import DEFAULT_MODEL_NAME, DEFAULT_VIDEO_MODEL
 from realesrgan.inference.precision import PRECISIONS
+from realesrgan.web.cancel_board import CancelBoard, CancelToken, Report
 from realesrgan.web.image_handler import ImageChoices, ImageOutput, ImageResult, before_after, upscale_images
-from realesrgan.web.jobs import CancelToken, JobBoard, JobCancelled, Report
 from realesrgan.web.video_handler import VideoChoices, upscale_video_file
 from realesrgan.web.workspace import Workspace
 from realesrgan.zoo import MODEL_ZOO, get_model_spec
 
-__all__ = ['PageConfig', 'build_page', 'face_enhance_available', 'has_denoise_strength']
+__all__ = ['PAGE_JS', 'PageConfig', 'build_page', 'face_enhance_available', 'has_denoise_strength']
 
 CANCELLED = 'Cancelled: the job stopped and its files were removed.'
 MODEL_FILE_TYPES = ['.pth', '.safetensors']
+PAGE_JS = """() => {
+  // the Images box takes several files: Gradio says "Drop File Here" on every file box
+  const plural = () => document.querySelectorAll('#image-input [data-testid=upload-text]').forEach((text) => {
+    for (const node of text.childNodes) {
+      if (node.nodeType === Node.TEXT_NODE && node.textContent.includes('Drop File Here')) {
+        node.textContent = node.textContent.replace('Drop File Here', 'Drop Files Here');
+      }
+    }
+  });
+  new MutationObserver(plural).observe(document.body, {childList: true, subtree: true, characterData: true});
+  plural();
+}"""
+"""Script the server hands to the page (``launch(js=...)``)."""
 Result = TypeVar('Result')
 
 
@@ -41,7 +56,7 @@ class PageConfig:
 
     server: Mapping[str, Any]
     workspace: Workspace
-    board: JobBoard
+    board: CancelBoard
     face_enhance: bool
 
 
@@ -97,7 +112,8 @@ def _engine_choices(
 
 class _EngineControls:
     """The controls both tabs have (model, own weights, outscale, tile, denoise strength, face enhance, precision),
-    laid out where it is made, within a ``gradio.Blocks``.
+    within a ``gradio.Blocks``: the model is laid out where this is made, the others where :meth:`lay_out_settings`
+    is called (below the tab's buttons, which stay in sight on a laptop's screen).
 
     Args:
         gr: The gradio module.
@@ -107,7 +123,12 @@ class _EngineControls:
     """
 
     def __init__(self, gr: Any, kind: str, default_model: str, config: PageConfig) -> None:
+        self.gr, self.kind, self.default_model, self.config = gr, kind, default_model, config
         self.model = gr.Dropdown(list(MODEL_ZOO), value=default_model, label='Model', elem_id=f'{kind}-model')
+
+    def lay_out_settings(self) -> None:
+        """The controls other than the model, laid out here."""
+        gr, kind, default_model, config = self.gr, self.kind, self.default_model, self.config
         self.model_file = gr.File(
             label='Or your own weights (.pth: architecture detected)',
             file_types=MODEL_FILE_TYPES,
@@ -147,18 +168,21 @@ class _EngineControls:
 
 
 def build_page(config: PageConfig) -> Any:
-    """The page, a ``gradio.Blocks`` (queue it, then launch it; see :func:`realesrgan.web.server.serve`)."""
+    """The page, a ``gradio.Blocks`` (queue it, then launch it with :data:`PAGE_JS`; see
+    :func:`realesrgan.web.server.serve`)."""
     import gradio as gr
 
     server = dict(config.server)
 
-    def cancellable(request: Any, progress: Any, work: Callable[[CancelToken, Report], Result]) -> Optional[Result]:
-        """Run ``work`` as the job of the request's tab; None when it was cancelled."""
-        with config.board.running(request.session_hash) as token:
-            try:
-                return work(token, lambda fraction, text: progress(fraction, desc=text))
-            except JobCancelled:
-                return None
+    async def cancellable(
+        request: Any, progress: Any, work: Callable[[CancelToken, Report], Result]
+    ) -> Optional[Result]:
+        """Run ``work`` in a thread as the job of the request's tab; None when it was cancelled."""
+
+        def report(fraction: float, text: str) -> None:
+            progress(fraction, desc=text)
+
+        return await config.board.run(request.session_hash, lambda token: work(token, report))
 
     def cancel(request: gr.Request) -> str:
         """Stop the running job of this tab."""
@@ -177,14 +201,15 @@ def build_page(config: PageConfig) -> Any:
                     image_files = gr.File(label='Images', file_count='multiple', elem_id='image-input')
                     image_engine = _EngineControls(gr, 'image', DEFAULT_MODEL_NAME, config)
                     with gr.Row():
+                        image_run = gr.Button('Upscale', variant='primary', elem_id='image-run')
+                        image_cancel = gr.Button('Cancel', variant='stop', elem_id='image-cancel')
+                    image_engine.lay_out_settings()
+                    with gr.Row():
                         image_ext = gr.Dropdown(list(EXTENSIONS), value='auto', label='Output format')
                         image_quality = gr.Number(
                             label='Quality 1-100 (JPEG / WebP; 0: default)', value=None, precision=0
                         )
                     image_metadata = gr.Checkbox(label='Keep metadata (EXIF, ICC profile, DPI)', value=True)
-                    with gr.Row():
-                        image_run = gr.Button('Upscale', variant='primary', elem_id='image-run')
-                        image_cancel = gr.Button('Cancel', variant='stop', elem_id='image-cancel')
                 with gr.Column(scale=2):
                     image_status = gr.Textbox(label='Status', lines=4, interactive=False, elem_id='image-status')
                     image_slider = gr.ImageSlider(
@@ -201,16 +226,17 @@ def build_page(config: PageConfig) -> Any:
                 with gr.Column(scale=1):
                     video_file = gr.File(label='Video', file_types=['video'], elem_id='video-input')
                     video_engine = _EngineControls(gr, 'video', DEFAULT_VIDEO_MODEL, config)
-                    video_crf = gr.Slider(0, 51, value=23, step=1, label='Quality (x264 crf: 0 lossless, 51 worst)')
                     with gr.Row():
                         video_run = gr.Button('Upscale video', variant='primary', elem_id='video-run')
                         video_cancel = gr.Button('Cancel', variant='stop', elem_id='video-cancel')
+                    video_engine.lay_out_settings()
+                    video_crf = gr.Slider(0, 51, value=23, step=1, label='Quality (x264 crf: 0 lossless, 51 worst)')
                 with gr.Column(scale=2):
                     video_status = gr.Textbox(label='Status', lines=4, interactive=False, elem_id='video-status')
                     video_preview = gr.Video(label='Result', interactive=False, elem_id='video-preview')
                     video_result = gr.File(label='Download (mp4)', interactive=False, elem_id='video-result')
 
-        def upscale_images_event(
+        async def upscale_images_event(
             files: Optional[List[str]],
             model_name: str,
             model_file: Optional[str],
@@ -228,22 +254,23 @@ def build_page(config: PageConfig) -> Any:
             """Upscale the uploaded images; returns the status, the comparison, its choices, the files and the zip."""
             engine = _engine_choices(model_name, model_file, outscale, denoise_strength, tile, face_enhance, precision)
             choices = ImageChoices(**engine, ext=ext, quality=_optional_int(quality), keep_metadata=bool(keep_metadata))
-            result = cancellable(
-                request,
-                progress,
-                lambda token, report: upscale_images(files or [], choices, server, config.workspace, token, report),
-            ) or ImageResult(CANCELLED)
+
+            def work(token: CancelToken, report: Report) -> Tuple[ImageResult, Optional[Tuple[str, str]]]:
+                result = upscale_images(files or [], choices, server, config.workspace, token, report)
+                return result, _comparison(result.outputs, None, config.workspace)
+
+            result, comparison = await cancellable(request, progress, work) or (ImageResult(CANCELLED), None)
             labels = [one.describe() for one in result.outputs]
             return (
                 '\n'.join([result.message, *labels]),
-                _comparison(result.outputs, None, config.workspace),
+                comparison,
                 gr.update(choices=labels, value=labels[0] if labels else None),
                 [one.path for one in result.outputs] or None,
                 result.zip_path,
                 result.outputs,
             )
 
-        def upscale_video_event(
+        async def upscale_video_event(
             upload: Optional[str],
             model_name: str,
             model_file: Optional[str],
@@ -259,7 +286,7 @@ def build_page(config: PageConfig) -> Any:
             """Upscale the uploaded video; returns the status, the preview and the file to download."""
             engine = _engine_choices(model_name, model_file, outscale, denoise_strength, tile, face_enhance, precision)
             choices = VideoChoices(**engine, crf=float(crf))
-            result = cancellable(
+            result = await cancellable(
                 request,
                 progress,
                 lambda token, report: upscale_video_file(upload, choices, server, config.workspace, token, report),

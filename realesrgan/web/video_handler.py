@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from realesrgan.inference.model_choice import DEFAULT_VIDEO_MODEL
+from realesrgan.web.cancel_board import CancelToken, JobCancelled, Report
 from realesrgan.web.choices import EngineChoices, job_values, with_local_model
-from realesrgan.web.jobs import CancelToken, JobCancelled, Report
-from realesrgan.web.workspace import Workspace
+from realesrgan.web.workspace import Workspace, shorten_paths
 
 if TYPE_CHECKING:  # PyAV is imported only when a video job runs
     from realesrgan.video.job import VideoJob
@@ -110,12 +110,13 @@ def upscale_video_file(
         raise
     except (VideoJobSetupError, VideoInputError, ValueError) as error:
         workspace.discard(folder)
-        return VideoResult(f'error: {error}')
+        return VideoResult(shorten_paths(f'error: {error}', folder))
     except VideoJobError as error:
         workspace.discard(folder)
-        return VideoResult(f'error: {error}; nothing was written')
+        return VideoResult(shorten_paths(f'error: {error}; nothing was written', folder))
     warnings = [f'warning: {warning}' for warning in summary.result.warnings]
-    return VideoResult('\n'.join([*lines, summary.describe(), *warnings]), summary.result.output_path)
+    message = shorten_paths('\n'.join([*lines, summary.describe(), *warnings]), folder)
+    return VideoResult(message, summary.result.output_path)
 
 
 class _FrameCount:

@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence
 
 from realesrgan.fileio.owner import OWNER_FILE, owner_gone, owner_record, read_owner, write_owner
 
-__all__ = ['PREFIX', 'Workspace', 'remove_stale_workspaces']
+__all__ = ['PREFIX', 'Workspace', 'remove_stale_workspaces', 'shorten_paths']
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,20 @@ def remove_stale_workspaces(parent: Optional[str] = None) -> List[str]:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
+
+
+def shorten_paths(text: str, folder: str) -> str:
+    """``text`` with the paths of a job folder's files cut to the files' own names.
+
+    The page names the uploads and outputs as the user knows them, not where the server keeps them.
+
+    Args:
+        text: A job's report.
+        folder: The job's folder.
+    """
+    for part in ('in', 'out', 'model', ''):
+        text = text.replace(os.path.join(folder, part, ''), '')
+    return text
 
 
 class Workspace:
@@ -84,6 +98,8 @@ class Workspace:
     def gather(self, paths: Sequence[str], folder: str) -> List[str]:
         """Hard-link (or copy) uploaded files into ``folder`` under their own names, numbered when names repeat.
 
+        A name that starts with a dot loses it: the jobs pass over hidden files, as the command lines do.
+
         Args:
             paths: Files of the workspace (Gradio's uploads).
             folder: Where they go (created).
@@ -99,7 +115,7 @@ class Workspace:
         for path in paths:
             if not self.contains(path):
                 raise ValueError(f'{path} is not an upload of this page')
-            stem, ext = os.path.splitext(os.path.basename(path))
+            stem, ext = os.path.splitext(os.path.basename(path).lstrip('.') or 'upload')
             target = os.path.join(folder, stem + ext)
             for number in itertools.count(2):
                 if not os.path.exists(target):

@@ -10,6 +10,7 @@ telling keys per architecture), so that the message can say what the file is and
 """
 
 import sys
+import warnings
 from typing import Any, Optional, Tuple
 
 import torch
@@ -168,7 +169,11 @@ def load_with_spandrel(state_dict: StateDict) -> Tuple[nn.Module, ArchInfo]:
     if spandrel is None:
         raise ModelsExtraMissingError('spandrel is not installed')
     try:
-        descriptor = spandrel.ModelLoader().load_from_state_dict(dict(state_dict))
+        with warnings.catch_warnings():
+            # window-attention architectures call torch.meshgrid without `indexing` as they are built: torch's
+            # notice about its own future default is for spandrel's authors, not for the user
+            warnings.filterwarnings('ignore', message=r'torch\.meshgrid: in an upcoming release', category=UserWarning)
+            descriptor = spandrel.ModelLoader().load_from_state_dict(dict(state_dict))
     except spandrel.UnsupportedModelError:
         raise CheckpointError('spandrel does not recognise them either.') from None
     except Exception as error:  # an architecture's loader failing on odd shapes raises anything

@@ -196,3 +196,32 @@ def test_unreadable_metadata_is_a_note_not_a_failure(tmp_path, checkpoint, capsy
     assert run(tmp_path, checkpoint, '-i', tmp_path / 'a.png', '-o', tmp_path / 'out') == 0
     assert 'metadata of some inputs could not be read' in capsys.readouterr().out
     assert (tmp_path / 'out' / 'a_out.png').is_file()
+
+
+def damaged_exif_jpeg(path: Path) -> Path:
+    """A JPEG whose EXIF block declares a first entry far longer than the block (Pillow: 'Truncated File Read')."""
+    exif = Image.Exif()
+    exif[0x010F] = 'realesrgan test camera'  # Make
+    buffer = io.BytesIO()
+    Image.fromarray(pixels()).save(buffer, 'JPEG', exif=exif.tobytes())
+    data = bytearray(buffer.getvalue())
+    tiff = data.index(b'Exif\x00\x00') + 6
+    order = 'little' if data[tiff : tiff + 2] == b'II' else 'big'
+    first_ifd = tiff + int.from_bytes(data[tiff + 4 : tiff + 8], order)
+    data[first_ifd + 6 : first_ifd + 10] = (100000).to_bytes(4, order)  # the count of the first entry
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_damaged_exif_block_is_the_one_line_note_not_pillows_warning(tmp_path, checkpoint, capsys):
+    import warnings
+
+    source = damaged_exif_jpeg(tmp_path / 'damaged.jpg')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert run(tmp_path, checkpoint, '-i', source, '-o', tmp_path / 'out') == 0
+    assert [str(one.message) for one in caught if issubclass(one.category, UserWarning)] == []
+    assert 'Note: the metadata of some inputs could not be read' in capsys.readouterr().out
+    assert (tmp_path / 'out' / 'damaged_out.jpg').is_file()
+    with pytest.raises(ValueError, match='metadata is damaged'):
+        read_metadata(str(source))

@@ -258,3 +258,14 @@ def test_make_sample_clip_writes_outside_the_tracked_inputs_folder(monkeypatch, 
     assert script.main() == 0
     assert written == [(str(REPO_ROOT / 'videos' / 'sample_clip.mp4'), 48)]
     assert 'Wrote' in capsys.readouterr().out
+
+
+def test_make_sample_clip_makes_its_missing_folder(tmp_path, monkeypatch):
+    pytest.importorskip('av')
+    script = load_script('make_sample_clip')
+    target = tmp_path / 'videos' / 'clip.mp4'  # videos/ is not in a fresh clone
+    monkeypatch.setattr(
+        sys, 'argv', ['make_sample_clip.py', '--output', str(target), '--size', '16x16', '--frames', '2']
+    )
+    assert script.main() == 0
+    assert target.stat().st_size > 0

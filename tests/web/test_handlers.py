@@ -11,8 +11,8 @@ import torch
 from helpers import run_python
 
 from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+from realesrgan.web.cancel_board import CancelBoard, CancelToken, JobCancelled
 from realesrgan.web.image_handler import ImageChoices, upscale_images
-from realesrgan.web.jobs import CancelToken, JobBoard, JobCancelled
 from realesrgan.web.page import has_denoise_strength
 from realesrgan.web.workspace import Workspace
 from realesrgan.zoo import MODEL_ZOO, save_checkpoint
@@ -109,8 +109,16 @@ def test_a_file_from_outside_the_workspace_is_refused(workspace, tmp_path):
     assert os.listdir(workspace.jobs) == []
 
 
+def test_an_upload_whose_name_starts_with_a_dot_is_upscaled(workspace, checkpoint):
+    path = uploaded(workspace, '.photo.png', noise(6, 5))
+    result = upscale_images([path], ImageChoices(model_file=checkpoint), SERVER, workspace, CancelToken(), print)
+    assert [os.path.basename(one.path) for one in result.outputs] == ['photo_out.png'], result.message
+    assert '1 of 1 image(s) upscaled' in result.message
+    assert workspace.root not in result.message and '-i' not in result.message
+
+
 def test_cancel_reaches_only_the_job_of_its_own_tab():
-    board = JobBoard()
+    board = CancelBoard()
     assert not board.cancel('tab-a')
     with board.running('tab-a') as mine, board.running('tab-b') as other:
         assert board.cancel('tab-a')

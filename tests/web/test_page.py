@@ -95,6 +95,24 @@ def test_astronaut_gives_the_pixels_of_the_cli(page, server, tmp_path):
         assert opened.read('astronaut_out.png') == result.read_bytes()
 
 
+def test_the_buttons_are_in_sight_and_the_boxes_say_what_they_take(browser, server, tmp_path):
+    context = browser.new_context(viewport={'width': 1400, 'height': 1000})
+    tab = context.new_page()
+    tab.goto(server.url)
+    for kind in ('image', 'video'):
+        if kind == 'video':
+            tab.get_by_role('tab', name='Video').click()
+        button = tab.locator(f'#{kind}-run')
+        button.wait_for()
+        box = button.bounding_box()
+        assert box['y'] + box['height'] <= 1000, box  # no scrolling to find it
+        tab.screenshot(path=str(tmp_path / f'{kind}.png'))
+    assert 'Drop File Here' in tab.locator('#video-input').inner_text()  # one file
+    tab.get_by_role('tab', name='Images').click()
+    tab.wait_for_function("() => document.querySelector('#image-input').innerText.includes('Drop Files Here')")
+    context.close()
+
+
 def choose(page, elem_id: str, value: str) -> None:
     page.click(f'#{elem_id} input')
     page.get_by_role('option', name=value, exact=True).click()
