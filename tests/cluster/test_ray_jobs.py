@@ -196,7 +196,7 @@ def test_a_killed_driver_leaves_finished_outputs_that_a_rerun_with_skip_existing
 _WEB_JOB = """
 import glob, json, shutil, sys
 from realesrgan.web.image_handler import ImageChoices, upscale_images
-from realesrgan.web.jobs import CancelToken
+from realesrgan.web.cancel_board import CancelToken
 from realesrgan.web.server import engine_flags
 from realesrgan.web.web_cli import build_parser
 from realesrgan.web.workspace import Workspace
