@@ -67,13 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_version_option(parser)
     add_original_options(parser, 'image')
-    parser.set_defaults(output='results/evaluate')
     add_engine_options(parser)
+    parser.set_defaults(output='results/evaluate')  # the measuring job's own folder under results/
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Measure (and first upscale) as the flags say; returns the exit status (0, 1 not all measured, 2 not started)."""
     args = build_parser().parse_args(argv)
     configure_logging()
     try:

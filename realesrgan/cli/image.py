@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Upscale the images the flags name; returns the exit status (0 all written, 1 some failed, 2 not started)."""
     args = build_parser().parse_args(argv)
     configure_logging()
     try:
