@@ -30,7 +30,7 @@ experiment folder it made is removed); 1 when training stopped later (the experi
 import os
 import sys
 import traceback
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 ROOT_PATH = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 
@@ -42,8 +42,29 @@ if __name__ == '__main__' and sys.path and os.path.abspath(sys.path[0]) == os.pa
 import realesrgan  # noqa: E402,F401  (the compatibility hook and registries, before BasicSR's training code)
 
 # isort: split
-from realesrgan.training.options_file import startup_problem  # noqa: E402
+from realesrgan.training.startup import (  # noqa: E402
+    EXIT_NOT_STARTED,
+    TrainingError,
+    startup_problem,
+    traceback_requested,
+)
 from realesrgan.zoo.location import checkout_root  # noqa: E402
+
+
+def run_training(root_path: str, argv: Sequence[str], warn: Callable[[str], None]) -> None:
+    """Train as :func:`realesrgan.training.run.run_training` does, after a missing options file was said at once.
+
+    The training code (torch, BasicSR) loads only when there is an options file to read.
+
+    Raises:
+        realesrgan.training.startup.TrainingError: The run could not start, or stopped.
+    """
+    problem = startup_problem(argv)
+    if problem:
+        raise TrainingError(problem, EXIT_NOT_STARTED)
+    from realesrgan.training.run import run_training as train
+
+    train(root_path, argv, warn)
 
 
 def main(root_path: Optional[str] = None) -> int:
@@ -57,12 +78,6 @@ def main(root_path: Optional[str] = None) -> int:
         The exit status: 0 trained, 2 could not start, 1 stopped during training, 130 interrupted.
     """
     argv = sys.argv[1:]
-    problem = startup_problem(argv)  # a missing options file is said before torch and BasicSR load
-    if problem:
-        print(f'error: {problem}', file=sys.stderr, flush=True)
-        return 2
-    from realesrgan.training.run import TrainingError, run_training, traceback_requested
-
     root_path = root_path or checkout_root() or os.getcwd()
     try:
         run_training(root_path, argv, warn=lambda line: print(f'warning: {line}', file=sys.stderr, flush=True))

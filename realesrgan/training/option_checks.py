@@ -28,7 +28,7 @@ from realesrgan.models.degradation_pipeline import FIRST_ORDER_DEFAULTS
 from realesrgan.models.validation_watch import WATCH_KEYS, ValidationWatch
 from realesrgan.suggest import closest_names, did_you_mean
 from realesrgan.training.config_checks import check_tensorboard_logger, check_validation_metrics
-from realesrgan.training.options_file import options_path_problem
+from realesrgan.training.startup import options_path_problem
 from realesrgan.zoo.families import FAMILIES
 
 __all__ = [

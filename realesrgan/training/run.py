@@ -28,7 +28,14 @@ from realesrgan.compat import train_pipeline_wrapped
 from realesrgan.fileio.atomic import remove_stale_partials
 from realesrgan.training.experiment_lock import ExperimentBusyError, ExperimentLock
 from realesrgan.training.option_checks import OptionsError, apply_force_yml, check_training_options, load_options_file
-from realesrgan.training.options_file import pre_parse
+from realesrgan.training.startup import (
+    EXIT_NOT_STARTED,
+    EXIT_STOPPED,
+    TRACEBACK_ENV,
+    TrainingError,
+    pre_parse,
+    traceback_requested,
+)
 
 __all__ = [
     'TrainingError',
@@ -41,13 +48,6 @@ __all__ = [
     'EXIT_NOT_STARTED',
     'EXIT_STOPPED',
 ]
-
-TRACEBACK_ENV = 'REALESRGAN_TRACEBACK'
-"""Environment variable: set to 1 to get the full traceback of a failed run (as ``--debug`` does)."""
-EXIT_NOT_STARTED = 2
-"""Exit status of a run that failed before its first training iteration (options, arguments, data, setup)."""
-EXIT_STOPPED = 1
-"""Exit status of a run that failed after training had started."""
 
 # exception types whose message says enough without its type name (by name: DataLoader workers give names)
 _PLAIN_ERRORS = (ValueError, OSError, KeyError)
@@ -63,31 +63,6 @@ _PLAIN_NAMES = frozenset(
         'OptionsError',
     }
 )
-
-
-class TrainingError(RuntimeError):
-    """A training run that could not start or stopped; the message is one line.
-
-    Args:
-        message: What went wrong, where, and what to do.
-        exit_status: :data:`EXIT_NOT_STARTED` or :data:`EXIT_STOPPED`.
-    """
-
-    def __init__(self, message: str, exit_status: int) -> None:
-        super().__init__(message)
-        self.exit_status = exit_status
-
-
-def traceback_requested(argv: Sequence[str]) -> bool:
-    """Whether the user asked for full tracebacks: ``--debug`` on the command line or ``REALESRGAN_TRACEBACK=1``.
-
-    Args:
-        argv: The command-line arguments (without the program name).
-    """
-    if os.environ.get(TRACEBACK_ENV, '').strip().lower() in ('1', 'true', 'yes', 'on'):
-        return True
-    args = pre_parse(argv)
-    return bool(args and args.debug)
 
 
 LOCAL_RANK_FLAGS = ('--local_rank', '--local-rank')

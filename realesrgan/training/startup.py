@@ -1,16 +1,47 @@
-"""The first look at a training command line, before torch and BasicSR load: is there an options file to read?
+"""What the training command knows before torch and BasicSR load: its error, its exit statuses, its flags' first
+parse, and whether there is an options file to read.
 
 ``python realesrgan/train.py -opt MISSING.yml`` answers from here in a fraction of a second; everything else about the
-options is checked by :mod:`realesrgan.training.option_checks` once the training code is loaded.
+options is checked by :mod:`realesrgan.training.option_checks` once the training code is loaded
+(:mod:`realesrgan.training.run`).
 """
 
 import argparse
 import os
 from typing import Optional, Sequence
 
-__all__ = ['EXAMPLE_OPTIONS', 'options_path_problem', 'pre_parse', 'startup_problem']
+__all__ = [
+    'EXAMPLE_OPTIONS',
+    'EXIT_NOT_STARTED',
+    'EXIT_STOPPED',
+    'TRACEBACK_ENV',
+    'TrainingError',
+    'options_path_problem',
+    'pre_parse',
+    'startup_problem',
+    'traceback_requested',
+]
 
 EXAMPLE_OPTIONS = 'options/demo_realesrnet_x4plus.yml'
+TRACEBACK_ENV = 'REALESRGAN_TRACEBACK'
+"""Environment variable: set to 1 to get the full traceback of a failed run (as ``--debug`` does)."""
+EXIT_NOT_STARTED = 2
+"""Exit status of a run that failed before its first training iteration (options, arguments, data, setup)."""
+EXIT_STOPPED = 1
+"""Exit status of a run that failed after training had started."""
+
+
+class TrainingError(RuntimeError):
+    """A training run that could not start or stopped; the message is one line.
+
+    Args:
+        message: What went wrong, where, and what to do.
+        exit_status: :data:`EXIT_NOT_STARTED` or :data:`EXIT_STOPPED`.
+    """
+
+    def __init__(self, message: str, exit_status: int) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
 
 
 class _QuietParser(argparse.ArgumentParser):
@@ -69,3 +100,15 @@ def startup_problem(argv: Sequence[str]) -> Optional[str]:
     if args is None or '-h' in argv or '--help' in argv:
         return None
     return options_path_problem(args.opt)
+
+
+def traceback_requested(argv: Sequence[str]) -> bool:
+    """Whether the user asked for full tracebacks: ``--debug`` on the command line or ``REALESRGAN_TRACEBACK=1``.
+
+    Args:
+        argv: The command-line arguments (without the program name).
+    """
+    if os.environ.get(TRACEBACK_ENV, '').strip().lower() in ('1', 'true', 'yes', 'on'):
+        return True
+    args = pre_parse(argv)
+    return bool(args and args.debug)
