@@ -189,7 +189,12 @@ def known_flags() -> FrozenSet[str]:
     from _pytest.config import get_config
 
     files = [Path(basicsr.utils.options.__file__), *REPO_ROOT.glob('*.py')]
-    files += [path for folder in ('realesrgan', 'scripts', 'benchmarks') for path in (REPO_ROOT / folder).rglob('*.py')]
+    files += [
+        path
+        for folder in ('realesrgan', 'scripts', 'benchmarks')
+        for path in (REPO_ROOT / folder).rglob('*.py')
+        if not any(part.startswith('.') for part in path.relative_to(REPO_ROOT).parts)  # not benchmarks/.venv-original
+    ]
     pytest_parser = get_config()._parser
     options = [option for group in pytest_parser._groups for option in group.options] + pytest_parser._anonymous.options
     pytest_names = {name for option in options for name in option.names()}
