@@ -30,21 +30,20 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 import cv2
+from benchlib.processes import end_process_trees
+
+from realesrgan.batch.image_task import ImageTask, OutputRule
+from realesrgan.batch.job import ImageJob
+from realesrgan.batch.run import plan_batch, run_image_job
+from realesrgan.execution.executor import Work
+from realesrgan.execution.ray_executor import connect_ray
+from realesrgan.inference.recipe import UpscalerRecipe
+from realesrgan.inference.settings import UpscaleSettings
+from realesrgan.video.job import VideoJob, run_video_job
+from realesrgan.video.sample_clip import panning_frames, write_clip
+from realesrgan.zoo import resolve_model_path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from realesrgan.batch.image_task import ImageTask, OutputRule  # noqa: E402
-from realesrgan.batch.job import ImageJob  # noqa: E402
-from realesrgan.batch.run import plan_batch, run_image_job  # noqa: E402
-from realesrgan.execution.executor import Work  # noqa: E402
-from realesrgan.execution.ray_executor import connect_ray  # noqa: E402
-from realesrgan.inference.recipe import UpscalerRecipe  # noqa: E402
-from realesrgan.inference.settings import UpscaleSettings  # noqa: E402
-from realesrgan.video.job import VideoJob, run_video_job  # noqa: E402
-from realesrgan.video.sample_clip import panning_frames, write_clip  # noqa: E402
-from realesrgan.zoo import resolve_model_path  # noqa: E402
-
 IMAGE_MODEL = 'RealESRGAN_x4plus_anime_6B'
 VIDEO_MODEL = 'realesr-animevideov3'
 WORKERS = 2
@@ -165,23 +164,8 @@ def start_two_nodes(temp_dir: str, env: Dict[str, str]) -> str:
 
 
 def end_two_nodes(temp_dir: str) -> None:
-    """Kill the processes of the cluster (found by its temporary folder) with their children."""
-    import psutil
-
-    roots = [p for p in psutil.process_iter(['cmdline']) if p.pid != os.getpid()
-             and any(temp_dir in part for part in p.info['cmdline'] or ())]  # fmt: skip
-    doomed = set(roots)
-    for root in roots:
-        try:
-            doomed.update(root.children(recursive=True))
-        except psutil.Error:
-            pass
-    for process in doomed:
-        try:
-            process.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(list(doomed), timeout=10)
+    """Kill the processes of the cluster (found by its temporary folder) with their children, and remove the folder."""
+    end_process_trees(temp_dir)
     shutil.rmtree(temp_dir, ignore_errors=True)
 
 

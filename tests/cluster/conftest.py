@@ -20,6 +20,7 @@ from typing import Dict, Iterator, List, NamedTuple, Tuple
 
 import cv2
 import pytest
+from benchlib.processes import end_process_trees  # benchmarks/ is on pytest's pythonpath
 from helpers import INPUTS, REPO_ROOT, WEIGHTS_DIR, official_weights
 
 IMAGE_MODEL = 'RealESRGAN_x4plus_anime_6B'
@@ -117,28 +118,6 @@ def nodes_that_worked(stdout: str) -> Dict[str, int]:
     assert len(lines) == 1, stdout
     pairs = [entry.split() for entry in lines[0][len('Ray nodes: ') :].split(', ')]
     return {node: int(count) for node, count in pairs}
-
-
-def end_process_trees(marker: str) -> None:
-    """Kill every process whose command line holds ``marker``, with all its descendants."""
-    import psutil
-
-    roots = []
-    for process in psutil.process_iter(['cmdline']):
-        if process.pid != os.getpid() and any(marker in part for part in process.info['cmdline'] or ()):
-            roots.append(process)
-    doomed = set(roots)
-    for root in roots:
-        try:
-            doomed.update(root.children(recursive=True))
-        except psutil.Error:
-            pass
-    for process in doomed:
-        try:
-            process.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(list(doomed), timeout=10)
 
 
 @pytest.fixture(scope='session')
