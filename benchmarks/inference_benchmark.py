@@ -18,7 +18,9 @@ measured on this CPU in the same precision (``benchlib.conv_peak_worker``, bound
 precision). The header names the CPU (model, kind, AVX2 / AVX-512 / AVX512-BF16 / AMX-BF16 / AVX512-FP16), torch,
 oneDNN and what ``--precision auto`` picks there; the table is followed by the checks of that CPU kind
 (``benchlib.inference_report.evaluate_checks``) as PASS / FAIL lines. The original runs in its own environment
-(``benchlib.original_env``). The training side (``feed_data``) is timed by ``training_speed.py``.
+(``benchlib.original_env``). The training side (``feed_data``) is timed by ``training_speed.py``. With
+``--emulate-kind avx2`` a newer CPU runs as an AVX2-only one (``benchlib.emulation``; the checks are then that
+kind's), with ncnn from ``--ncnn-build`` (``build_ncnn.py``).
 
 Example (the full run):
 
@@ -39,6 +41,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from benchlib.conv_flops import conv_flops_per_input_pixel, model_gflops
+from benchlib.emulation import EMULATED_KINDS, emulation_env, ncnn_pythonpath
 from benchlib.inference_report import (
     TABLE_HEADERS,
     TILED_CHECK_SIZE,
@@ -140,6 +143,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--skip-original', action='store_true', help='do not run the original package')
     parser.add_argument('--skip-ncnn', action='store_true', help='do not run the ncnn runtime')
     parser.add_argument(
+        '--emulate-kind',
+        choices=sorted(EMULATED_KINDS),
+        help='run every runtime capped at an older CPU kind (benchlib/emulation.py); ncnn then needs --ncnn-build',
+    )
+    parser.add_argument('--ncnn-build', help="folder with an ncnn build's Python package (build_ncnn.py prints it)")
+    parser.add_argument(
         '--ncnn-modes',
         nargs='+',
         choices=NCNN_MODES,
@@ -171,6 +180,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--json', metavar='PATH', help='also write every measurement to this JSON file')
     parser.add_argument('--keep-work-dir', action='store_true', help='keep the inputs/outputs of the workers')
     args = parser.parse_args(argv)
+    if args.emulate_kind and not args.ncnn_build and not args.skip_ncnn:
+        print(
+            f'ncnn is left out: its wheel uses every extension of this CPU, not only {args.emulate_kind} '
+            f'(build one with: python benchmarks/build_ncnn.py --kind {args.emulate_kind}, then --ncnn-build)'
+        )
+        args.skip_ncnn = True
     args.sizes = [parse_size(size) if isinstance(size, str) else size for size in args.sizes]  # the defaults
     for name in ('repeats', 'rounds', 'threads', 'tile'):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -201,6 +216,15 @@ def tile_side_of(size: int, tile: int, tile_pad: int) -> int:
         The tiles' side, e.g. 320 for 512 px in 256 px tiles with tile_pad 10 and the default tile_blend 22.
     """
     return plan_tiles(size, size, tile, tile_pad + DEFAULT_TILE_BLEND).rows.size
+
+
+def emulation_lines(args: argparse.Namespace) -> List[str]:
+    """The header line of an emulated run (none otherwise): the ceilings set and which ncnn ran."""
+    if not args.emulate_kind:
+        return []
+    caps = ' '.join(f'{name}={value}' for name, value in emulation_env(args.emulate_kind).items())
+    ncnn = 'left out' if args.skip_ncnn else args.ncnn_build
+    return [f'emulated kind: {args.emulate_kind} ({caps}); ncnn: {ncnn}']
 
 
 def run_task(task: Task, work_dir: Path, env: Dict[str, str], index: int) -> Dict[str, Any]:
@@ -460,10 +484,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     command = ' '.join([os.path.relpath(__file__)] + list(sys.argv[1:] if argv is None else argv))
     load_before = os.getloadavg()
+    os.environ.update(emulation_env(args.emulate_kind))  # before describe_machine: the kind follows the ceiling
     machine = describe_machine(args.threads)
     default_precision = machine['auto_precision']
     precisions = resolve_precisions(args.precisions)
-    for line in header_lines(machine):
+    for line in header_lines(machine) + emulation_lines(args):
         print(line)
     print(f'input: {BENCHMARK_PHOTO}; load average {load_before[0]:.2f}')
 
@@ -495,7 +520,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             item = task.measurement
             if item.error is None:  # a configuration that failed once is not retried
                 tqdm.write(f'round {round_index + 1}: {item.model} {size_label(item.size, item.tiled)}: {item.label}')
-                run_task(task, work_dir, env, index)
+                task_env = ncnn_pythonpath(args.ncnn_build, env) if task.worker == 'ncnn_worker' else env
+                run_task(task, work_dir, task_env, index)
         attach_psnr(tasks, references)
     finally:
         if args.keep_work_dir:
@@ -513,7 +539,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     load_after = os.getloadavg()
     print()
     print(f'Command: python {command}')
-    for line in header_lines(machine):
+    for line in header_lines(machine) + emulation_lines(args):
         print(line)
     print(f'input: {BENCHMARK_PHOTO}; {threads_line(measurements)}')
     print(peak_line(peaks))
@@ -536,6 +562,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         report = {
             'command': f'python {command}',
             'machine': machine,
+            'emulated_kind': args.emulate_kind,
             'default_precision': default_precision,
             'threads': args.threads,
             'load_average_before': load_before,

@@ -13,9 +13,19 @@ the network channels-last, oneDNN's preferred layout:
 * AVX-512 with AVX512-BF16 but no AMX and not full width (an earlier AMD EPYC, torch 2.15): **fp32**. oneDNN's bf16
   convolutions were slower than channels-last fp32 there (realesr-animevideov3 at 256 px: 0.59 s against 0.39 s).
 * AVX-512 without bf16: **fp32**. Not measured: without bf16 instructions oneDNN emulates bf16, as on AVX2.
-* AVX2 without AVX-512 (AMD EPYC Zen 3, torch 2.14): **fp32**. No bf16 instructions at all: a 4096x4096 bf16
-  matmul ran for more than 20 minutes. RealESRGAN_x4plus at 256 px 18.9 s (the original 33.6 s, ncnn fp32 21.3 s,
-  ncnn bf16 storage 16.1 s); realesr-animevideov3 at 256 px 0.583 s (ncnn fp32 0.522 s).
+* AVX2 without AVX-512 (AMD EPYC Zen 3, torch 2.14; and an AMX-BF16 Xeon capped at AVX2, ``benchmarks/cpu_paths.py
+  --emulate-kind avx2``): **fp32**, channels-last, eager. No bf16 instructions at all: a 4096x4096 bf16 matmul ran
+  for more than 20 minutes. Zen 3: RealESRGAN_x4plus at 256 px 18.9 s (the original 33.6 s, ncnn fp32 21.3 s, ncnn
+  bf16 storage 16.1 s); realesr-animevideov3 at 256 px 0.583 s (ncnn fp32 0.522 s). Emulated, bare network (x4plus
+  64 / 256 px, animevideov3 64 / 256 px, times over channels-last fp32): contiguous 1.05 / 1.01 / 1.06 / 1.02x,
+  threads pinned to cores 0.97 / 1.00 / 1.07 / 1.01x, ``torch.jit.freeze`` with prepacked weights 0.95 / 1.10 / 1.08
+  / 1.08x (its first call 10 / 107 / 0.5 / 3.6 s), inductor with freezing 1.05 / 1.06 / 1.06 / 1.03x (compiled in 36
+  / 46 / 5 / 6 s), NNPACK's Winograd convolutions 0.49 / 0.89 / 0.61 / 1.01x; ncnn fp32 1.32 / 1.11 / 1.87 / 1.17x,
+  ncnn bf16 storage 1.45 / 1.23 / 1.73 / 1.22x. oneDNN's direct convolutions already run at the cores' AVX2 FMA peak
+  (about 195 GFLOP/s on 2 cores); ncnn's lead is its Winograd 3x3 convolutions (fewer multiplications), which no
+  torch path matches. RealESRGANer runs RRDBNet's tail in bands: 0.99 / 1.02x against the whole tail at once. So the
+  default stays fp32 and ncnn stays faster on this kind (1.1-1.9x); none of the above reaches the 1.3x an extra path
+  must bring.
 * Older CPUs (no AVX2): **fp32**, never measured.
 
 A kind not listed here gets fp32. A new kind is one entry in :data:`CPU_KIND_PRECISION` (and, if it needs other
@@ -32,6 +42,7 @@ then picks fp32, and an explicit request falls back to fp32 with a warning. Redu
 import contextlib
 import functools
 import logging
+import os
 from typing import TYPE_CHECKING, ContextManager, Dict, Mapping, Optional, Set
 
 from realesrgan.zoo.traits import ModelTraits
@@ -116,16 +127,31 @@ def amd_full_width_bf16() -> bool:
     return _is_amd_full_width_bf16(cpuinfo_fields(), _cpuinfo_flags())
 
 
-def cpu_kind_of(fields: Mapping[str, str]) -> str:
+def _flags_above(isa_ceiling: Optional[str]) -> Set[str]:
+    """The ``/proc/cpuinfo`` flags that oneDNN may not use under a ``ONEDNN_MAX_CPU_ISA`` ceiling."""
+    ceiling = (isa_ceiling or '').upper()
+    if not ceiling or ceiling in ('ALL', 'DEFAULT'):
+        return set()
+    if ceiling.startswith(('SSE', 'AVX2', 'AVX_')) or ceiling == 'AVX':
+        above = {'avx512f', 'avx512_bf16', 'amx_bf16'}
+        return above if ceiling.startswith('AVX2') else above | {'avx2'}
+    if ceiling in ('AVX512_CORE', 'AVX512_CORE_VNNI'):
+        return {'avx512_bf16', 'amx_bf16'}
+    return set() if 'AMX' in ceiling else {'amx_bf16'}
+
+
+def cpu_kind_of(fields: Mapping[str, str], isa_ceiling: Optional[str] = None) -> str:
     """The CPU kind (one of the keys of :data:`CPU_KIND_PRECISION`) of a processor's ``/proc/cpuinfo`` fields.
 
     Args:
         fields: ``flags``, ``vendor_id`` and ``cpu family``, as :func:`cpuinfo_fields` gives them.
+        isa_ceiling: oneDNN's instruction-set ceiling (``ONEDNN_MAX_CPU_ISA``, e.g. ``'AVX2'``): the CPU then
+            counts as the kind oneDNN is allowed to run as.
 
     Returns:
         E.g. ``'AMX-BF16'`` or ``'AVX2, no AVX-512'``.
     """
-    flags = set(fields.get('flags', '').split())
+    flags = set(fields.get('flags', '').split()) - _flags_above(isa_ceiling)
     if 'amx_bf16' in flags:
         return CPU_KIND_AMX_BF16
     if 'avx512f' in flags and 'avx512_bf16' in flags:
@@ -136,8 +162,13 @@ def cpu_kind_of(fields: Mapping[str, str]) -> str:
 
 
 def cpu_kind() -> str:
-    """This machine's CPU kind (:func:`cpu_kind_of` of its ``/proc/cpuinfo``; ``'no AVX2'`` where that is missing)."""
-    return cpu_kind_of(cpuinfo_fields())
+    """This machine's CPU kind (:func:`cpu_kind_of` of its ``/proc/cpuinfo``; ``'no AVX2'`` where that is missing).
+
+    A ceiling set for oneDNN in the environment (``ONEDNN_MAX_CPU_ISA``, or its older name ``DNNL_MAX_CPU_ISA``)
+    lowers the kind to what oneDNN may run, so that ``auto`` follows it (and a benchmark can emulate a kind).
+    """
+    ceiling = os.environ.get('ONEDNN_MAX_CPU_ISA') or os.environ.get('DNNL_MAX_CPU_ISA')
+    return cpu_kind_of(cpuinfo_fields(), ceiling)
 
 
 @functools.lru_cache(maxsize=None)

@@ -68,3 +68,22 @@ def test_each_cpu_kind_has_its_precision_in_the_one_table():
     ]
     assert {name: CPU_KIND_PRECISION[name] for name in kinds} == kinds
     assert set(CPU_KIND_PRECISION) == set(kinds)
+
+
+def test_a_onednn_ceiling_lowers_the_kind_and_auto_follows(monkeypatch):
+    amx = {'flags': 'avx2 avx512f avx512_bf16 amx_bf16', 'vendor_id': 'GenuineIntel', 'cpu family': '6'}
+    assert cpu_kind_of(amx, 'AVX2') == 'AVX2, no AVX-512'
+    assert cpu_kind_of(amx, 'avx2_vnni') == 'AVX2, no AVX-512'
+    assert cpu_kind_of(amx, 'AVX') == 'no AVX2'
+    assert cpu_kind_of(amx, 'AVX512_CORE') == 'AVX-512, no bf16'
+    assert cpu_kind_of(amx, 'AVX512_CORE_BF16') == 'AVX-512 with AVX512-BF16, no AMX'
+    assert cpu_kind_of(amx, 'AVX512_CORE_AMX') == cpu_kind_of(amx, 'ALL') == cpu_kind_of(amx) == 'AMX-BF16'
+
+    monkeypatch.setattr(precision_module, 'cpuinfo_fields', lambda: amx)
+    monkeypatch.setattr(precision_module, 'cpu_has_native_bf16', lambda: True)
+    monkeypatch.delenv('DNNL_MAX_CPU_ISA', raising=False)
+    monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'AVX2')
+    assert precision_module.cpu_kind() == 'AVX2, no AVX-512'
+    assert resolve_precision('auto', torch.device('cpu')) == 'fp32'
+    monkeypatch.delenv('ONEDNN_MAX_CPU_ISA')
+    assert resolve_precision('auto', torch.device('cpu')) == 'bf16'
