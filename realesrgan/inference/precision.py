@@ -17,15 +17,15 @@ the network channels-last, oneDNN's preferred layout:
   --emulate-kind avx2``): **fp32**, channels-last, eager. No bf16 instructions at all: a 4096x4096 bf16 matmul ran
   for more than 20 minutes. Zen 3: RealESRGAN_x4plus at 256 px 18.9 s (the original 33.6 s, ncnn fp32 21.3 s, ncnn
   bf16 storage 16.1 s); realesr-animevideov3 at 256 px 0.583 s (ncnn fp32 0.522 s). Emulated, bare network (x4plus
-  64 / 256 px, animevideov3 64 / 256 px, times over channels-last fp32): contiguous 1.05 / 1.01 / 1.06 / 1.02x,
-  threads pinned to cores 0.97 / 1.00 / 1.07 / 1.01x, ``torch.jit.freeze`` with prepacked weights 0.95 / 1.10 / 1.08
-  / 1.08x (its first call 10 / 107 / 0.5 / 3.6 s), inductor with freezing 1.05 / 1.06 / 1.06 / 1.03x (compiled in 36
-  / 46 / 5 / 6 s), NNPACK's Winograd convolutions 0.49 / 0.89 / 0.61 / 1.01x; ncnn fp32 1.32 / 1.11 / 1.87 / 1.17x,
-  ncnn bf16 storage 1.45 / 1.23 / 1.73 / 1.22x. oneDNN's direct convolutions already run at the cores' AVX2 FMA peak
-  (about 195 GFLOP/s on 2 cores); ncnn's lead is its Winograd 3x3 convolutions (fewer multiplications), which no
-  torch path matches. RealESRGANer runs RRDBNet's tail in bands: 0.99 / 1.02x against the whole tail at once. So the
-  default stays fp32 and ncnn stays faster on this kind (1.1-1.9x); none of the above reaches the 1.3x an extra path
-  must bring.
+  64 / 256 px, animevideov3 64 / 256 px; speed over channels-last fp32; the table is in docs/performance.md):
+  ``torch.jit.freeze`` with prepacked weights 0.95 / 1.10 / 1.02 / 1.06x (its first call 10 / 107 s for x4plus),
+  inductor with freezing 1.05 / 1.06 / 0.95 / 0.88x (compiled in 36 / 46 / 5 / 6 s), NNPACK's Winograd convolutions
+  0.49 / 0.89 / 0.61 / 1.01x; the contiguous layout, threads pinned to cores and RealESRGANer's banded RRDBNet tail
+  (against the whole tail at once) all within 0.95-1.05x; ncnn fp32 1.32 / 1.11 / 1.67 / 1.08x, ncnn bf16 storage
+  1.45 / 1.23 / 1.66 / 1.22x. oneDNN's direct convolutions already run at the cores' AVX2 FMA peak (about 195
+  GFLOP/s on 2 cores); ncnn's lead is its Winograd 3x3 convolutions (fewer multiplications), which no torch path
+  matches. So the default stays fp32, ncnn stays faster on this kind (1.1-1.7x), and none of the paths above reaches
+  the 1.3x an extra path must bring.
 * Older CPUs (no AVX2): **fp32**, never measured.
 
 A kind not listed here gets fp32. A new kind is one entry in :data:`CPU_KIND_PRECISION` (and, if it needs other
