@@ -372,3 +372,16 @@ def test_tiny_run_of_our_side(tmp_path):
         assert 30 < rows[default]['psnr'] < 200
     assert result['conv_peaks']['fp32']['gflops'] > 0
     assert result['input'] == inference_benchmark.BENCHMARK_PHOTO
+
+
+def test_an_emulated_run_leaves_the_wheels_ncnn_out_unless_a_build_is_given(capsys):
+    emulated = inference_benchmark.parse_args(['--emulate-kind', 'avx2'])
+    assert emulated.skip_ncnn and 'build_ncnn.py --kind avx2' in capsys.readouterr().out
+    line = inference_benchmark.emulation_lines(emulated)
+    assert line == [
+        'emulated kind: avx2 (ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2); '
+        'ncnn: left out'
+    ]
+    built = inference_benchmark.parse_args(['--emulate-kind', 'avx2', '--ncnn-build', '/ncnn/python'])
+    assert not built.skip_ncnn and inference_benchmark.emulation_lines(built)[0].endswith('ncnn: /ncnn/python')
+    assert inference_benchmark.emulation_lines(inference_benchmark.parse_args([])) == []
