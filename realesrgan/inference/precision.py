@@ -12,7 +12,11 @@ the network channels-last, oneDNN's preferred layout:
   from fp32.
 * AVX-512 with AVX512-BF16 but no AMX and not full width (an earlier AMD EPYC, torch 2.15): **fp32**. oneDNN's bf16
   convolutions were slower than channels-last fp32 there (realesr-animevideov3 at 256 px: 0.59 s against 0.39 s).
-* AVX-512 without bf16: **fp32**. Not measured: without bf16 instructions oneDNN emulates bf16, as on AVX2.
+* AVX-512 without bf16 (emulated: an AMX-BF16 Xeon capped at AVX512_CORE, ``benchmarks/cpu_paths.py --emulate-kind
+  avx512``, ncnn built without AVX512-BF16): **fp32**. bf16, emulated by oneDNN without bf16 instructions, took 4x
+  as long (realesr-animevideov3 at 256 px 1.28 s against 0.305 s). Bare network, x4plus 64 / 256 px, animevideov3 64
+  / 256 px, ours fp32 0.580 / 9.91 / 0.0204 / 0.305 s; ncnn's fastest mode 0.629 / 12.61 / 0.0165 / 0.408 s: ours is
+  1.09 / 1.27 / 0.81 / 1.34x ncnn (ncnn's Winograd convolutions win on the small realesr-animevideov3 image only).
 * AVX2 without AVX-512 (AMD EPYC Zen 3, torch 2.14; and an AMX-BF16 Xeon capped at AVX2, ``benchmarks/cpu_paths.py
   --emulate-kind avx2``): **fp32**, channels-last, eager. No bf16 instructions at all: a 4096x4096 bf16 matmul ran
   for more than 20 minutes. Zen 3: RealESRGAN_x4plus at 256 px 18.9 s (the original 33.6 s, ncnn fp32 21.3 s, ncnn
