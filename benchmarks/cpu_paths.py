@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
-from benchlib.emulation import EMULATED_KINDS, emulation_env, ncnn_pythonpath
+from benchlib.emulation import EMULATED_KINDS, emulation_env, emulation_line, ncnn_pythonpath
 from benchlib.machine import describe_machine, header_lines
 from benchlib.sample_images import BENCHMARK_PHOTO, benchmark_image
 from benchlib.text_table import format_table
@@ -129,8 +129,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for line in header_lines(machine):
         print(line)
     if args.emulate_kind:
-        caps = ' '.join(f'{name}={value}' for name, value in emulation_env(args.emulate_kind).items())
-        print(f'emulated kind: {args.emulate_kind} ({caps}); ncnn: {args.ncnn_build or "left out (no --ncnn-build)"}')
+        print(emulation_line(args.emulate_kind, args.ncnn_build))
     paths = chosen_paths(args, machine['auto_precision'])
     if args.emulate_kind and not args.ncnn_build:
         paths = [path for path in paths if path not in NCNN_PATHS]

@@ -41,7 +41,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from benchlib.conv_flops import conv_flops_per_input_pixel, model_gflops
-from benchlib.emulation import EMULATED_KINDS, emulation_env, ncnn_pythonpath
+from benchlib.emulation import EMULATED_KINDS, emulation_env, emulation_line, ncnn_pythonpath
 from benchlib.inference_report import (
     TABLE_HEADERS,
     TILED_CHECK_SIZE,
@@ -222,9 +222,7 @@ def emulation_lines(args: argparse.Namespace) -> List[str]:
     """The header line of an emulated run (none otherwise): the ceilings set and which ncnn ran."""
     if not args.emulate_kind:
         return []
-    caps = ' '.join(f'{name}={value}' for name, value in emulation_env(args.emulate_kind).items())
-    ncnn = 'left out' if args.skip_ncnn else args.ncnn_build
-    return [f'emulated kind: {args.emulate_kind} ({caps}); ncnn: {ncnn}']
+    return [emulation_line(args.emulate_kind, None if args.skip_ncnn else args.ncnn_build)]
 
 
 def run_task(task: Task, work_dir: Path, env: Dict[str, str], index: int) -> Dict[str, Any]:

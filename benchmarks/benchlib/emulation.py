@@ -14,9 +14,9 @@ against our fp32 at 256 px was 1.17x (RealESRGAN_x4plus) and 1.12x (realesr-anim
 """
 
 import os
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
-__all__ = ['EMULATED_KINDS', 'NCNN_CMAKE_OFF', 'emulation_env', 'ncnn_pythonpath']
+__all__ = ['EMULATED_KINDS', 'NCNN_CMAKE_OFF', 'emulation_env', 'emulation_line', 'ncnn_pythonpath']
 
 # --emulate-kind value -> the environment that caps every runtime at that kind's instruction set
 EMULATED_KINDS: Dict[str, Dict[str, str]] = {
@@ -29,7 +29,7 @@ EMULATED_KINDS: Dict[str, Dict[str, str]] = {
 }
 
 # --emulate-kind value -> the ncnn CMake options switched off to build an ncnn of that kind (build_ncnn.py)
-NCNN_CMAKE_OFF: Dict[str, tuple] = {
+NCNN_CMAKE_OFF: Dict[str, Tuple[str, ...]] = {
     'avx2': ('NCNN_AVX512', 'NCNN_AVXVNNI', 'NCNN_AVXNECONVERT'),
     'avx512': ('NCNN_AVX512BF16', 'NCNN_AVX512FP16', 'NCNN_AVXVNNI', 'NCNN_AVXNECONVERT'),
 }
@@ -45,6 +45,20 @@ def emulation_env(kind: Optional[str]) -> Dict[str, str]:
         Variable name to value.
     """
     return dict(EMULATED_KINDS[kind]) if kind else {}
+
+
+def emulation_line(kind: str, ncnn_build: Optional[str]) -> str:
+    """The header line of a run emulating ``kind``: the ceilings set and which ncnn ran (or that none did).
+
+    Args:
+        kind: A key of :data:`EMULATED_KINDS`.
+        ncnn_build: The ``--ncnn-build`` folder, or None when ncnn is left out.
+
+    Returns:
+        E.g. ``'emulated kind: avx2 (ONEDNN_MAX_CPU_ISA=AVX2 ...); ncnn: left out'``.
+    """
+    caps = ' '.join(f'{name}={value}' for name, value in EMULATED_KINDS[kind].items())
+    return f'emulated kind: {kind} ({caps}); ncnn: {ncnn_build or "left out"}'
 
 
 def ncnn_pythonpath(ncnn_build: Optional[str], env: Dict[str, str]) -> Dict[str, str]:

@@ -136,7 +136,7 @@ def _flags_above(isa_ceiling: Optional[str]) -> Set[str]:
     ceiling = (isa_ceiling or '').upper()
     if not ceiling or ceiling in ('ALL', 'DEFAULT'):
         return set()
-    if ceiling.startswith(('SSE', 'AVX2', 'AVX_')) or ceiling == 'AVX':
+    if ceiling.startswith(('SSE', 'AVX2')) or ceiling == 'AVX':
         above = {'avx512f', 'avx512_bf16', 'amx_bf16'}
         return above if ceiling.startswith('AVX2') else above | {'avx2'}
     if ceiling in ('AVX512_CORE', 'AVX512_CORE_VNNI'):
