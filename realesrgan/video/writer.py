@@ -20,12 +20,15 @@ from realesrgan.video.encoder_settings import X264_PRESETS, EncoderSettings
 from realesrgan.video.errors import VideoInputError
 from realesrgan.video.x264 import repeatable_x264_params
 
-__all__ = ['SegmentWriter', 'check_encoder', 'encoder_options', 'pad_to_even', 'segment_format']
+__all__ = ['SegmentWriter', 'check_encoder', 'decode_time_shift', 'encoder_options', 'pad_to_even', 'segment_format']
 
 # x264's preset names -> the speed settings of SVT-AV1 (--preset, 0 slowest) and libvpx-vp9 (cpu-used, 0 slowest)
 _SVT_AV1_PRESETS = dict(zip(X264_PRESETS, (12, 11, 10, 9, 8, 7, 6, 4, 2, 0)))
 _VP9_SPEEDS = dict(zip(X264_PRESETS, (8, 7, 6, 5, 4, 3, 2, 1, 0, 0)))
 _FFMPEG_LAMBDA_PER_QP = 118  # FF_QP2LAMBDA: global_quality is a quantiser times this
+# Frames an encoder may hold back before its first packet (B-frame pyramids, lookahead); a first packet whose decode
+# time lies further before its presentation time than this was given no decode time
+_MAX_DECODE_DELAY_FRAMES = 16
 
 
 def x264_options(settings: EncoderSettings) -> Dict[str, str]:
@@ -108,6 +111,28 @@ def pad_to_even(image: np.ndarray, rows: bool = True) -> np.ndarray:
     return cv2.copyMakeBorder(image, 0, bottom, 0, right, cv2.BORDER_REPLICATE)
 
 
+def decode_time_shift(first_packet: av.Packet, frame_ticks: int) -> int:
+    """How far to move every decode time of a stream whose encoder left them unset, judged on its first packet.
+
+    libx265 now and then gives a stream of only one or two frames decode times that are all off by the same garbage
+    amount (6 of 100 two-frame segments here), and the MP4 muxer then refuses the first packet ("pts/dts pair
+    unsupported"), failing the segment. A first decode time after the presentation time, or more than
+    :data:`_MAX_DECODE_DELAY_FRAMES` frames before it, is such a value: moving it onto the presentation time, and
+    every later one by as much, gives the decode times of an encoder without delay.
+
+    Args:
+        first_packet: The stream's first packet.
+        frame_ticks: One frame's duration in the packet's time base.
+
+    Returns:
+        What to add to every packet's decode time (0 where the first one is plausible).
+    """
+    pts, dts = first_packet.pts, first_packet.dts
+    if pts is None or dts is None:
+        return 0
+    return pts - dts if dts > pts or pts - dts > _MAX_DECODE_DELAY_FRAMES * frame_ticks else 0
+
+
 class SegmentWriter:
     """Write BGR frames (uint8, or uint16 for more than 8 bits) with given timestamps into one video file.
 
@@ -140,6 +165,7 @@ class SegmentWriter:
         self.sample_aspect_ratio = sample_aspect_ratio
         self._container: Optional[av.container.OutputContainer] = None
         self._stream: Optional[av.VideoStream] = None
+        self._dts_shift: Optional[int] = None  # decode_time_shift, set by the first packet
 
     def __enter__(self) -> 'SegmentWriter':
         return self
@@ -175,16 +201,23 @@ class SegmentWriter:
         frame.duration = duration
         frame.time_base = self.time_base
         for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+            self._mux(packet)
 
     def close(self) -> None:
         """Flush the encoder and finish the file (a file with no frame written is never created)."""
         if self._container is None:
             return
         for packet in self._stream.encode(None):
-            self._container.mux(packet)
+            self._mux(packet)
         self._container.close()
         self._container = None
+
+    def _mux(self, packet: av.Packet) -> None:
+        if self._dts_shift is None:
+            self._dts_shift = decode_time_shift(packet, max(1, round(1 / (self.frame_rate * self.time_base))))
+        if self._dts_shift and packet.dts is not None:
+            packet.dts += self._dts_shift
+        self._container.mux(packet)
 
     def _open(self, width: int, height: int) -> None:
         settings = self.settings

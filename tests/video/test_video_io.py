@@ -21,7 +21,7 @@ from realesrgan.video import EncoderSettings, VideoInputError, VideoJobError, pi
 from realesrgan.video.reader import probe_source, read_frames
 from realesrgan.video.segments import default_segment_length, plan_segments
 from realesrgan.video.timeline import plan_timeline
-from realesrgan.video.writer import SegmentWriter, pad_to_even
+from realesrgan.video.writer import SegmentWriter, decode_time_shift, pad_to_even
 from realesrgan.video.x264 import repeatable_x264_params
 
 INPUTS = Path(__file__).resolve().parents[2] / 'inputs'
@@ -305,6 +305,38 @@ def test_pad_to_even_repeats_the_last_row_and_column():
     np.testing.assert_array_equal(padded[3, :5], image[2])
     np.testing.assert_array_equal(padded[:3, 5], image[:, 4])
     assert pad_to_even(padded) is padded
+
+
+def test_unset_decode_times_are_moved_onto_the_presentation_times():
+    def shift(pts, dts):
+        packet = av.Packet(b'\x00')
+        packet.pts, packet.dts = pts, dts
+        return decode_time_shift(packet, frame_ticks=512)
+
+    assert shift(1536, -8162898880559645) == 1536 + 8162898880559645  # what libx265 left there (a failed segment)
+    assert shift(1536, 7887074573433672570) == 1536 - 7887074573433672570
+    assert shift(1536, 1536 - 16 * 512 - 1) == 16 * 512 + 1
+    assert shift(1536, 512) == 0  # two frames of encoder delay: kept
+    assert shift(1536, 1536 - 16 * 512) == 0
+    assert shift(1536, 1536) == shift(1536, None) == 0
+
+
+@pytest.mark.slow
+def test_one_and_two_frame_h265_segments_always_mux(tmp_path):
+    """libx265 gave 6 in 100 such segments garbage decode times, which the MP4 muxer refused."""
+    if 'mp4' not in EncoderSettings(codec='h265').spec.containers:
+        pytest.skip('h265 does not go into MP4 here')
+    image = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    time_base, frame_rate = Fraction(1, 12288), Fraction(24)
+    for trial in range(40):
+        path = tmp_path / f'segment_{trial}.mp4'
+        frames = 1 + trial % 2
+        with SegmentWriter(str(path), EncoderSettings(codec='h265'), time_base, frame_rate) as writer:
+            for index in range(frames):
+                writer.write(image, pts=(3 + index) * 512, duration=512)
+        with av.open(str(path)) as container:
+            packets = [packet for packet in container.demux(video=0) if packet.size]
+        assert [packet.pts for packet in packets] == [(3 + index) * 512 for index in range(frames)]
 
 
 def test_encoder_settings_reject_bad_values():
