@@ -82,7 +82,13 @@ def chosen_paths(args: argparse.Namespace, auto_precision: str) -> List[str]:
 
 
 def run_path(
-    path: str, model: str, model_path: str, input_path: Path, work_dir: Path, env: Dict[str, str], args: Any
+    path: str,
+    model: str,
+    model_path: str,
+    input_path: Path,
+    work_dir: Path,
+    env: Dict[str, str],
+    args: argparse.Namespace,
 ) -> Dict[str, Any]:
     """Run one path in its worker; returns its result (``error`` set when it failed)."""
     output = work_dir / f'{model}_{input_path.stem}_{path}.npy'
@@ -139,7 +145,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory(prefix='realesrgan-cpu-paths-') as folder:
         work_dir = Path(folder)
         for model in args.models:
-            model_path = resolve_model_path(model, weights_dir=args.weights_dir, download=False, progress=False)
+            try:
+                model_path = resolve_model_path(model, weights_dir=args.weights_dir, download=False, progress=False)
+            except (OSError, ValueError) as error:  # weights that cannot be found or converted
+                print(f'error: {error}')
+                return 2
             for size in args.sizes:
                 input_path = work_dir / f'input_{size}.npy'
                 np.save(input_path, benchmark_image(size))

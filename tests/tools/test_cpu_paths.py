@@ -105,3 +105,10 @@ def test_an_emulated_avx2_run_names_the_kind_and_leaves_ncnn_out_without_a_build
     assert [row['path'] for row in result['rows']] == ['channels_last']  # ncnn left out: no build for the kind
     for row in result['rows']:
         assert 'error' not in row and row['threads'] == 1 and len(row['times']) == 1 and row['median_s'] > 0
+
+
+def test_missing_weights_stop_the_run_with_one_line(tmp_path, capsys):
+    # RealESRNet_x4plus has no packaged ncnn weights: with an empty weights folder nothing can be measured
+    status = cpu_paths.main(['--models', 'RealESRNet_x4plus', '--sizes', '16', '--weights-dir', str(tmp_path)])
+    assert status == 2
+    assert 'error: No weights found for RealESRNet_x4plus' in capsys.readouterr().out
