@@ -89,33 +89,29 @@ PATH_BUILDERS: Dict[str, Callable[[nn.Module, torch.Tensor], Forward]] = {
 }
 
 
-def _to_bgr_uint8(output: torch.Tensor) -> np.ndarray:
-    rgb = output[0].float().clamp_(0, 1).permute(1, 2, 0).numpy()
-    return np.ascontiguousarray((rgb[:, :, ::-1] * 255.0).round().astype(np.uint8))
-
-
 def run_path(job: Dict[str, Any]) -> Dict[str, Any]:
     """Handler of the ``path`` task: build ``job['path']`` for the model, time it, save its last output.
 
     The first call (compilation, tracing or warm-up) is timed apart as ``first_call_s``.
     """
+    from realesrgan.inference.image_conversion import color_output, network_input
     from realesrgan.utils import RealESRGANer
     from realesrgan.zoo import get_model_spec
 
     threads = torch_threads(job)
     torch.set_grad_enabled(False)
     spec = get_model_spec(job['model_name'])
-    model = RealESRGANer(
-        scale=spec.netscale, model_path=job['model_path'], model=spec.build(), device=torch.device('cpu')
-    ).model.float()
+    cpu = torch.device('cpu')
+    upsampler = RealESRGANer(scale=spec.netscale, model_path=job['model_path'], model=spec.build(), device=cpu)
+    model = upsampler.model.float()
     bgr = np.load(job['input'])
-    image = torch.from_numpy(np.ascontiguousarray(bgr[:, :, ::-1].transpose(2, 0, 1))).float().div_(255)[None]
+    image = network_input(bgr, 255, bgr=True, pre_pad=0, padded=bgr.shape[:2], device=cpu, channels_last=False)
     start = time.perf_counter()
     forward = PATH_BUILDERS[job['path']](model, image)
     forward(image)
     first_call = time.perf_counter() - start
     times, output = time_calls(lambda: forward(image), job['repeats'])
-    np.save(job['output'], _to_bgr_uint8(output))
+    np.save(job['output'], color_output(output, 255))  # as RealESRGANer turns it into an image
     return {'times': times, 'threads': threads, 'first_call_s': first_call}
 
 
